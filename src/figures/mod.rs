@@ -1,0 +1,200 @@
+//! The figure generator: runs the library and writes every figure under
+//! `book/figures/<slug>/` and every generated number under `book/generated/<slug>/`.
+//!
+//! Each chapter has one function here that computes what its prose quotes. Numbers go
+//! three ways: `numbers.md` (one mdBook anchor per number, for `{{#include}}` in a
+//! sentence), `numbers.json` (the raw values, for machines) and Markdown tables. A
+//! `manifest.json` per chapter records, for each file, the command, seed and inputs that
+//! made it. Chapters without training are deterministic: running the generator twice
+//! gives byte-identical files, which CI checks against the committed ones.
+
+mod fully_connected;
+mod local_connectivity;
+mod parameter_sharing;
+
+use std::error::Error;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::plot::Svg;
+
+/// What a chapter's generator can fail with.
+pub type GenResult = Result<(), Box<dyn Error>>;
+
+/// A chapter whose figures and numbers the generator makes.
+pub struct Chapter {
+    /// The chapter's slug, shared by its prose, figures, numbers and notebook.
+    pub slug: &'static str,
+    generate: fn(&mut Writer) -> GenResult,
+}
+
+/// Every chapter that has figures or numbers, in book order.
+pub const CHAPTERS: &[Chapter] = &[
+    Chapter {
+        slug: "01-fully-connected",
+        generate: fully_connected::generate,
+    },
+    Chapter {
+        slug: "02-local-connectivity",
+        generate: local_connectivity::generate,
+    },
+    Chapter {
+        slug: "03-parameter-sharing",
+        generate: parameter_sharing::generate,
+    },
+];
+
+/// The chapters named by `selection` (a slug, or its number such as `2` or `02`);
+/// all chapters if `selection` is empty.
+pub fn select(selection: &[String]) -> Result<Vec<&'static Chapter>, String> {
+    if selection.is_empty() {
+        return Ok(CHAPTERS.iter().collect());
+    }
+    selection
+        .iter()
+        .map(|name| {
+            let wanted = name.trim();
+            let number = wanted.parse::<u32>().ok();
+            CHAPTERS
+                .iter()
+                .find(|c| {
+                    c.slug == wanted || number.is_some_and(|n| c.slug[..2].parse::<u32>() == Ok(n))
+                })
+                .ok_or_else(|| {
+                    let known: Vec<_> = CHAPTERS.iter().map(|c| c.slug).collect();
+                    format!(
+                        "no chapter '{wanted}' has figures; known: {}",
+                        known.join(", ")
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Runs the generators of `chapters`, writing below `book_dir`; returns the files written.
+pub fn generate(book_dir: &Path, chapters: &[&Chapter]) -> Result<Vec<PathBuf>, Box<dyn Error>> {
+    let mut written = Vec::new();
+    for chapter in chapters {
+        let mut writer = Writer::new(book_dir, chapter.slug);
+        (chapter.generate)(&mut writer).map_err(|e| format!("generating {}: {e}", chapter.slug))?;
+        written.extend(writer.finish()?);
+    }
+    Ok(written)
+}
+
+#[derive(Serialize)]
+struct ManifestEntry {
+    file: String,
+    command: String,
+    seed: Option<u64>,
+    inputs: String,
+}
+
+/// Collects one chapter's outputs and writes them with their manifest.
+pub struct Writer {
+    book_dir: PathBuf,
+    slug: &'static str,
+    numbers: Vec<(String, String, Value)>,
+    manifest: Vec<ManifestEntry>,
+    written: Vec<PathBuf>,
+}
+
+impl Writer {
+    fn new(book_dir: &Path, slug: &'static str) -> Self {
+        Writer {
+            book_dir: book_dir.to_path_buf(),
+            slug,
+            numbers: Vec::new(),
+            manifest: Vec::new(),
+            written: Vec::new(),
+        }
+    }
+
+    fn command(&self) -> String {
+        format!("cnn-book figures --chapter {}", self.slug)
+    }
+
+    fn write(&mut self, kind: &str, name: &str, contents: &str, inputs: &str) -> GenResult {
+        let dir = self.book_dir.join(kind).join(self.slug);
+        fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        let path = dir.join(name);
+        fs::write(&path, contents).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        self.manifest.push(ManifestEntry {
+            file: format!("{kind}/{}/{name}", self.slug),
+            command: self.command(),
+            seed: None,
+            inputs: inputs.to_string(),
+        });
+        self.written.push(path);
+        Ok(())
+    }
+
+    /// Writes a figure to `book/figures/<slug>/<name>`.
+    pub fn figure(&mut self, name: &str, svg: &Svg, inputs: &str) -> GenResult {
+        self.write("figures", name, svg.as_str(), inputs)
+    }
+
+    /// Writes a Markdown snippet (a table) to `book/generated/<slug>/<name>`.
+    pub fn snippet(&mut self, name: &str, markdown: &str, inputs: &str) -> GenResult {
+        self.write("generated", name, markdown, inputs)
+    }
+
+    /// Records a number quoted in the prose: `shown` is how the book prints it, `value`
+    /// the raw value for `numbers.json`.
+    pub fn number(&mut self, anchor: &str, shown: impl Into<String>, value: impl Into<Value>) {
+        assert!(
+            !self.numbers.iter().any(|(a, _, _)| a == anchor),
+            "number '{anchor}' recorded twice in {}",
+            self.slug
+        );
+        self.numbers
+            .push((anchor.to_string(), shown.into(), value.into()));
+    }
+
+    /// Records an integer count, printed with thousands separators.
+    pub fn count(&mut self, anchor: &str, value: u64) {
+        self.number(anchor, crate::format::thousands(value), value);
+    }
+
+    fn finish(mut self) -> Result<Vec<PathBuf>, Box<dyn Error>> {
+        if !self.numbers.is_empty() {
+            let mut md = String::from(
+                "<!-- Generated by `cnn-book figures`; do not edit. One anchor per number. -->\n",
+            );
+            let mut json = serde_json::Map::new();
+            for (anchor, shown, value) in &self.numbers {
+                md.push_str(&format!(
+                    "ANCHOR: {anchor}\n{shown}\nANCHOR_END: {anchor}\n"
+                ));
+                json.insert(anchor.clone(), value.clone());
+            }
+            let json = serde_json::to_string_pretty(&json)? + "\n";
+            let inputs = "the chapter's library calls";
+            self.write("generated", "numbers.md", &md, inputs)?;
+            self.write("generated", "numbers.json", &json, inputs)?;
+        }
+        let manifest = serde_json::to_string_pretty(&self.manifest)? + "\n";
+        let dir = self.book_dir.join("generated").join(self.slug);
+        fs::create_dir_all(&dir)?;
+        let path = dir.join("manifest.json");
+        fs::write(&path, manifest)?;
+        self.written.push(path);
+        Ok(self.written)
+    }
+}
+
+/// A Markdown table from a header and rows.
+pub fn markdown_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut md = format!(
+        "| {} |\n|{}\n",
+        header.join(" | "),
+        "---|".repeat(header.len())
+    );
+    for row in rows {
+        md.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    md
+}

@@ -1,0 +1,37 @@
+//! # cnn-book
+//!
+//! The library behind *cnn-book*, a course that teaches convolutional neural networks
+//! step by step. Every chapter of the book walks through one module here, and every
+//! number in the book is computed by it.
+//!
+//! | chapter | module |
+//! |---|---|
+//! | `01-fully-connected` | [`fully_connected`] |
+//! | `02-local-connectivity` | [`shape`] |
+//! | `03-parameter-sharing` | [`sharing`] |
+//!
+//! Shared machinery: [`error`] (errors that name the offending values), [`format`]
+//! (numbers as the book prints them), [`plot`] (charts), [`figures`] (the generator that
+//! writes the book's figures and numbers).
+
+pub mod error;
+pub mod figures;
+pub mod format;
+pub mod fully_connected;
+pub mod plot;
+pub mod shape;
+pub mod sharing;
+
+pub use error::ShapeError;
+pub use shape::{ConvGeometry, Volume, Window};
+
+/// The chapters' code blocks, compiled and run as doctests so the book cannot drift.
+#[cfg(doctest)]
+pub mod chapters {
+    #[doc = include_str!("../book/01-fully-connected.md")]
+    pub struct Chapter01;
+    #[doc = include_str!("../book/02-local-connectivity.md")]
+    pub struct Chapter02;
+    #[doc = include_str!("../book/03-parameter-sharing.md")]
+    pub struct Chapter03;
+}

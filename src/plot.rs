@@ -1,0 +1,495 @@
+//! Charts and diagrams drawn with plotters as SVG.
+//!
+//! Everything here is pure: numbers in, an [`Svg`] out. Writing files is the job of
+//! [`crate::figures`]; showing a chart in a notebook is [`Svg::evcxr_display`].
+
+use std::error::Error;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::shape::Window;
+
+/// A drawing as SVG text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Svg(pub String);
+
+impl Svg {
+    /// The SVG markup.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Shows the drawing inline in an evcxr Jupyter notebook.
+    pub fn evcxr_display(&self) {
+        println!(
+            "EVCXR_BEGIN_CONTENT image/svg+xml\n{}\nEVCXR_END_CONTENT",
+            self.0
+        );
+    }
+}
+
+/// What drawing can fail with (plotters reports backend and layout errors).
+pub type PlotResult = Result<Svg, Box<dyn Error>>;
+
+/// The book's palette: colour-blind safe (Okabe & Ito).
+pub const PALETTE: [RGBColor; 6] = [
+    RGBColor(0, 114, 178),   // blue
+    RGBColor(213, 94, 0),    // vermillion
+    RGBColor(0, 158, 115),   // bluish green
+    RGBColor(230, 159, 0),   // orange
+    RGBColor(204, 121, 167), // reddish purple
+    RGBColor(86, 180, 233),  // sky blue
+];
+
+const FONT: &str = "sans-serif";
+const GREY: RGBColor = RGBColor(150, 150, 150);
+const LIGHT: RGBColor = RGBColor(235, 235, 235);
+
+fn draw_svg(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), Box<dyn Error>>,
+) -> PlotResult {
+    let mut text = String::new();
+    {
+        let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
+        root.fill(&WHITE)?;
+        draw(&root)?;
+        root.present()?;
+    }
+    Ok(Svg(text))
+}
+
+/// One named line of `(x, y)` points.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Labels and axes of a chart.
+#[derive(Debug, Clone)]
+pub struct ChartSpec {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    /// Logarithmic x axis.
+    pub log_x: bool,
+    /// Logarithmic y axis.
+    pub log_y: bool,
+}
+
+fn bounds(values: impl Iterator<Item = f64>, log: bool, decades: bool) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    if log && !decades {
+        (lo / 1.15, hi * 1.15)
+    } else if log {
+        // Whole decades, so the log axis starts and ends on a labelled power of ten.
+        (
+            10f64.powf(lo.log10().floor()),
+            10f64.powf(hi.log10().ceil()),
+        )
+    } else {
+        let pad = (hi - lo).abs().max(1e-9) * 0.05;
+        (lo - pad, hi + pad)
+    }
+}
+
+/// Powers of ten as the axis labels print them: `1e6` -> `"10^6"`, small values in full.
+fn tick_label(v: f64) -> String {
+    if v >= 1e5 {
+        const SUPERSCRIPTS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+        let exponent = (v.log10().round() as u32).to_string();
+        let exponent: String = exponent
+            .bytes()
+            .map(|b| SUPERSCRIPTS[(b - b'0') as usize])
+            .collect();
+        let mantissa = v / 10f64.powi(v.log10().round() as i32);
+        if (mantissa - 1.0).abs() < 1e-9 {
+            format!("10{exponent}")
+        } else {
+            format!("{mantissa:.1}×10{exponent}")
+        }
+    } else if v.fract() == 0.0 {
+        crate::format::thousands(v as u64)
+    } else {
+        format!("{v}")
+    }
+}
+
+/// A line chart of several series, each with point markers, on linear or log axes.
+pub fn line_chart(spec: &ChartSpec, series: &[Series]) -> PlotResult {
+    if series.iter().all(|s| s.points.is_empty()) {
+        return Err("line_chart needs at least one point".into());
+    }
+    let all = || series.iter().flat_map(|s| s.points.iter());
+    let (x0, x1) = bounds(all().map(|p| p.0), spec.log_x, false);
+    let (y0, y1) = bounds(all().map(|p| p.1), spec.log_y, true);
+    draw_svg((720, 440), |root| {
+        let mut builder = ChartBuilder::on(root);
+        builder
+            .caption(&spec.title, (FONT, 20))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(72);
+        // Four combinations of axis types are four different chart types in plotters.
+        macro_rules! finish {
+            ($x:expr, $y:expr) => {{
+                let mut chart = builder.build_cartesian_2d($x, $y)?;
+                chart
+                    .configure_mesh()
+                    .x_desc(spec.x_label.as_str())
+                    .y_desc(spec.y_label.as_str())
+                    .x_label_formatter(&|v| tick_label(*v))
+                    .y_label_formatter(&|v| tick_label(*v))
+                    .light_line_style(LIGHT)
+                    .label_style((FONT, 13))
+                    .draw()?;
+                for (i, s) in series.iter().enumerate() {
+                    let color = PALETTE[i % PALETTE.len()];
+                    chart
+                        .draw_series(LineSeries::new(
+                            s.points.iter().copied(),
+                            color.stroke_width(2),
+                        ))?
+                        .label(s.name.as_str())
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                        });
+                    chart
+                        .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+                }
+                chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::UpperLeft)
+                    .background_style(WHITE.mix(0.9))
+                    .border_style(GREY)
+                    .label_font((FONT, 14))
+                    .draw()?;
+            }};
+        }
+        match (spec.log_x, spec.log_y) {
+            (false, false) => finish!(x0..x1, y0..y1),
+            (true, false) => finish!((x0..x1).log_scale(), y0..y1),
+            (false, true) => finish!(x0..x1, (y0..y1).log_scale()),
+            (true, true) => finish!((x0..x1).log_scale(), (y0..y1).log_scale()),
+        }
+        Ok(())
+    })
+}
+
+/// A bar chart with a logarithmic value axis, one bar per `(label, value)`.
+pub fn log_bar_chart(title: &str, y_label: &str, bars: &[(String, f64)]) -> PlotResult {
+    if bars.is_empty() || bars.iter().any(|(_, v)| *v <= 0.0) {
+        return Err("log_bar_chart needs at least one bar, all positive".into());
+    }
+    let (y0, y1) = bounds(bars.iter().map(|b| b.1), true, true);
+    let n = bars.len();
+    draw_svg((720, 440), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 20))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(72)
+            .build_cartesian_2d(0f64..n as f64, (y0..y1).log_scale())?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_desc(y_label)
+            .y_label_formatter(&|v| tick_label(*v))
+            .light_line_style(LIGHT)
+            .label_style((FONT, 13))
+            .draw()?;
+        for (i, (label, value)) in bars.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            let x = i as f64;
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(x + 0.15, y0), (x + 0.85, *value)],
+                color.filled(),
+            )))?;
+            chart.draw_series(std::iter::once(Text::new(
+                label.clone(),
+                (x + 0.5, y0),
+                (FONT, 14)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Top)),
+            )))?;
+            chart.draw_series(std::iter::once(Text::new(
+                crate::format::thousands(*value as u64),
+                (x + 0.5, *value),
+                (FONT, 14)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Bottom)),
+            )))?;
+        }
+        Ok(())
+    })
+}
+
+/// Which neurons of a connectivity diagram to draw in colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Highlight {
+    /// Colour every output and its connections, one colour per output.
+    AllOutputs,
+    /// Trace the receptive field of output `index` of the top layer down to the input.
+    Output(usize),
+}
+
+// ANCHOR: connectivity_diagram
+/// Neurons in rows, one row per layer of a 1D stack (input at the bottom), with a line from
+/// every neuron to each input its window sees. Padding zeros are drawn as hollow grey
+/// circles. Shapes are checked first, so an impossible stack is an error, not a drawing.
+pub fn connectivity_diagram(
+    title: &str,
+    input: usize,
+    layers: &[Window],
+    highlight: Highlight,
+) -> PlotResult {
+    let sizes = crate::shape::output_sizes(input, layers)?;
+    // Row r holds `widths[r]` neurons; layer r maps row r to row r + 1.
+    let mut widths = vec![input];
+    widths.extend(&sizes);
+    // Which neurons of each row the highlighted top neuron depends on.
+    let mut lit: Vec<Vec<bool>> = widths.iter().map(|&w| vec![false; w]).collect();
+    if let Highlight::Output(i) = highlight {
+        let top = widths.len() - 1;
+        if i >= widths[top] {
+            return Err(format!(
+                "output {i} does not exist: the top row has {} neurons",
+                widths[top]
+            )
+            .into());
+        }
+        lit[top][i] = true;
+        for r in (0..top).rev() {
+            for j in 0..widths[r + 1] {
+                if lit[r + 1][j] {
+                    for k in layers[r].real_inputs(j, widths[r]) {
+                        lit[r][k] = true;
+                    }
+                }
+            }
+        }
+    }
+
+    // Neuron k of row r sits at `offset[r] + k * jump[r]` in units of input neurons: at
+    // the centre of its window, with padding neurons (k < 0 or k >= width) beside the row.
+    let (mut offset, mut jump) = (vec![0.0f64], vec![1.0f64]);
+    for (r, l) in layers.iter().enumerate() {
+        offset.push(offset[r] + jump[r] * ((l.field as f64 - 1.0) / 2.0 - l.padding as f64));
+        jump.push(jump[r] * l.stride as f64);
+    }
+    let pos = |r: usize, k: i64| offset[r] + k as f64 * jump[r];
+    let pad_of = |r: usize| layers.get(r).map_or(0, |l| l.padding as i64);
+    let lo = (0..widths.len())
+        .map(|r| pos(r, -pad_of(r)))
+        .fold(0.0, f64::min);
+    let hi = (0..widths.len())
+        .map(|r| pos(r, widths[r] as i64 - 1 + pad_of(r)))
+        .fold(0.0, f64::max);
+
+    let (gap_x, gap_y, margin) = (46.0f64, 92i32, 40i32);
+    let width = ((hi - lo + 1.0) * gap_x) as u32 + 2 * margin as u32 + 40;
+    let height = ((widths.len() as i32 - 1) * gap_y + 2 * margin + 48) as u32;
+    let y_of = |row: usize| 48 + margin + (widths.len() - 1 - row) as i32 * gap_y;
+    let x_of = |p: f64| 40 + margin + ((p - lo) * gap_x + gap_x / 2.0) as i32;
+    let top = widths.len() - 1;
+
+    draw_svg((width, height), |root| {
+        root.draw(&Text::new(
+            title.to_string(),
+            (width as i32 / 2, 14),
+            (FONT, 18)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Top)),
+        ))?;
+        // Connections first, so the neurons sit on top of them.
+        for (r, layer) in layers.iter().enumerate() {
+            for j in 0..widths[r + 1] {
+                let (color, stroke) = match highlight {
+                    Highlight::AllOutputs if r + 1 == top => (PALETTE[j % PALETTE.len()], 2),
+                    _ if lit[r + 1][j] => (PALETTE[0], 2),
+                    _ => (GREY, 1),
+                };
+                let from = (x_of(pos(r + 1, j as i64)), y_of(r + 1));
+                for k in layer.input_span(j) {
+                    root.draw(&PathElement::new(
+                        vec![from, (x_of(pos(r, k)), y_of(r))],
+                        color.stroke_width(stroke),
+                    ))?;
+                }
+            }
+        }
+        for (r, &w) in widths.iter().enumerate() {
+            let y = y_of(r);
+            // Padding zeros read by the layer above this row.
+            let pad = pad_of(r);
+            for k in (-pad..0).chain(w as i64..w as i64 + pad) {
+                let x = x_of(pos(r, k));
+                root.draw(&Circle::new((x, y), 12, WHITE.filled()))?;
+                root.draw(&Circle::new((x, y), 12, GREY.stroke_width(1)))?;
+                root.draw(&Text::new(
+                    "0",
+                    (x, y),
+                    (FONT, 13)
+                        .into_font()
+                        .color(&GREY)
+                        .pos(Pos::new(HPos::Center, VPos::Center)),
+                ))?;
+            }
+            for j in 0..w {
+                let color = match highlight {
+                    Highlight::AllOutputs if r == top => PALETTE[j % PALETTE.len()],
+                    _ if lit[r][j] => PALETTE[0],
+                    _ => RGBColor(90, 90, 90),
+                };
+                root.draw(&Circle::new(
+                    (x_of(pos(r, j as i64)), y),
+                    12,
+                    color.filled(),
+                ))?;
+            }
+            let name = if r == 0 {
+                "input".to_string()
+            } else {
+                format!("layer {r}")
+            };
+            root.draw(&Text::new(
+                name,
+                (8, y),
+                (FONT, 14)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Left, VPos::Center)),
+            ))?;
+        }
+        Ok(())
+    })
+}
+// ANCHOR_END: connectivity_diagram
+
+// ANCHOR: window_grid
+/// A 2D input (padding shaded) with the windows of chosen outputs outlined, and the
+/// output grid beside it with the same outputs filled in matching colours.
+///
+/// `outputs` are `(row, column)` positions in the output.
+pub fn window_grid(
+    title: &str,
+    input: (usize, usize),
+    window: Window,
+    outputs: &[(usize, usize)],
+) -> PlotResult {
+    let (rows, cols) = input;
+    let out_rows = window.output_size(rows)?;
+    let out_cols = window.output_size(cols)?;
+    if let Some(&(r, c)) = outputs
+        .iter()
+        .find(|&&(r, c)| r >= out_rows || c >= out_cols)
+    {
+        return Err(format!(
+            "output ({r}, {c}) does not exist: the output is {out_rows}x{out_cols}"
+        )
+        .into());
+    }
+    let p = window.padding as i32;
+    let cell = 40i32;
+    let (in_w, in_h) = ((cols as i32 + 2 * p) * cell, (rows as i32 + 2 * p) * cell);
+    let (left, top) = (30i32, 70i32);
+    let out_left = left + in_w + 80;
+    let width = (out_left + out_cols as i32 * cell + 30) as u32;
+    let height = (top + in_h.max(out_rows as i32 * cell) + 30) as u32;
+    // Top-left corner of input cell (i, j); padding cells have i or j < 0.
+    let at = |i: i64, j: i64| (left + (j as i32 + p) * cell, top + (i as i32 + p) * cell);
+
+    draw_svg((width, height), |root| {
+        root.draw(&Text::new(
+            title.to_string(),
+            (width as i32 / 2, 12),
+            (FONT, 18)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Top)),
+        ))?;
+        let label = |text: String, x: i32| {
+            Text::new(
+                text,
+                (x, top - 10),
+                (FONT, 14)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Left, VPos::Bottom)),
+            )
+        };
+        root.draw(&label(
+            format!(
+                "input {rows}x{cols}, padding {}, field {}, stride {}",
+                window.padding, window.field, window.stride
+            ),
+            left,
+        ))?;
+        root.draw(&label(format!("output {out_rows}x{out_cols}"), out_left))?;
+        for i in -(p as i64)..rows as i64 + p as i64 {
+            for j in -(p as i64)..cols as i64 + p as i64 {
+                let padding = i < 0 || j < 0 || i >= rows as i64 || j >= cols as i64;
+                let (x, y) = at(i, j);
+                let fill = if padding { LIGHT } else { WHITE };
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    fill.filled(),
+                ))?;
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    GREY.stroke_width(1),
+                ))?;
+                if padding {
+                    root.draw(&Text::new(
+                        "0",
+                        (x + cell / 2, y + cell / 2),
+                        (FONT, 13)
+                            .into_font()
+                            .color(&GREY)
+                            .pos(Pos::new(HPos::Center, VPos::Center)),
+                    ))?;
+                }
+            }
+        }
+        for i in 0..out_rows {
+            for j in 0..out_cols {
+                let (x, y) = (out_left + j as i32 * cell, top + i as i32 * cell);
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    GREY.stroke_width(1),
+                ))?;
+            }
+        }
+        for (n, &(r, c)) in outputs.iter().enumerate() {
+            let color = PALETTE[n % PALETTE.len()];
+            let (rs, cs) = (window.input_span(r), window.input_span(c));
+            let inset = 3 + 3 * n as i32;
+            let (x0, y0) = at(rs.start, cs.start);
+            let (x1, y1) = at(rs.end, cs.end);
+            root.draw(&Rectangle::new(
+                [(x0, y0), (x1, y1)],
+                color.mix(0.15).filled(),
+            ))?;
+            root.draw(&Rectangle::new(
+                [(x0 + inset, y0 + inset), (x1 - inset, y1 - inset)],
+                color.stroke_width(3),
+            ))?;
+            let (x, y) = (out_left + c as i32 * cell, top + r as i32 * cell);
+            root.draw(&Rectangle::new(
+                [(x, y), (x + cell, y + cell)],
+                color.filled(),
+            ))?;
+        }
+        Ok(())
+    })
+}
+// ANCHOR_END: window_grid
