@@ -171,8 +171,18 @@ impl Volume {
     }
 
     /// How many neurons (numbers) the volume holds.
+    ///
+    /// Panics with a message if the count does not fit in 64 bits; see [`Volume::checked_len`].
     pub fn len(&self) -> u64 {
-        self.width as u64 * self.height as u64 * self.depth as u64
+        self.checked_len()
+            .unwrap_or_else(|| panic!("volume {self} holds more than 2^64 neurons"))
+    }
+
+    /// How many neurons the volume holds, or `None` if that overflows 64 bits.
+    pub fn checked_len(&self) -> Option<u64> {
+        (self.width as u64)
+            .checked_mul(self.height as u64)?
+            .checked_mul(self.depth as u64)
     }
 
     /// True if any dimension is zero.

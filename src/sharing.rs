@@ -32,7 +32,9 @@ pub struct LayerCounts {
 /// Neurons and parameters of a layer with `geometry` applied to `input`.
 pub fn layer_counts(input: Volume, geometry: ConvGeometry) -> Result<LayerCounts, ShapeError> {
     let output = geometry.output(input)?;
-    let neurons = output.len();
+    let neurons = output.checked_len().ok_or(ShapeError::Overflow {
+        what: "neuron count",
+    })?;
     let weights_per_neuron = mul(
         mul(geometry.field as u64, geometry.field as u64)?,
         input.depth as u64,

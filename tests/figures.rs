@@ -1,0 +1,71 @@
+//! The generator is deterministic and the committed figures and numbers are current:
+//! regenerating every chapter into a scratch directory reproduces `book/` byte for byte.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use cnn_book::figures::{generate, select};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cnn-book-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn committed_outputs_match_a_fresh_run() {
+    let dir = scratch("figures");
+    let chapters = select(&[]).unwrap();
+    let written = generate(&dir, &chapters).unwrap();
+    assert!(
+        written.len() >= chapters.len() * 3,
+        "too few files: {written:?}"
+    );
+    let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("book");
+    let mut stale = Vec::new();
+    for file in &written {
+        let relative = file.strip_prefix(&dir).unwrap();
+        let committed = fs::read(book.join(relative)).unwrap_or_default();
+        if committed != fs::read(file).unwrap() {
+            stale.push(relative.display().to_string());
+        }
+    }
+    fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        stale.is_empty(),
+        "these committed files differ from a fresh run; regenerate with `cargo run -- figures`: {stale:?}"
+    );
+}
+
+#[test]
+fn two_runs_are_byte_identical() {
+    let (a, b) = (scratch("run-a"), scratch("run-b"));
+    let chapters = select(&[]).unwrap();
+    let first = generate(&a, &chapters).unwrap();
+    generate(&b, &chapters).unwrap();
+    for file in &first {
+        let relative = file.strip_prefix(&a).unwrap();
+        assert_eq!(
+            fs::read(file).unwrap(),
+            fs::read(b.join(relative)).unwrap(),
+            "{}",
+            relative.display()
+        );
+    }
+    fs::remove_dir_all(&a).unwrap();
+    fs::remove_dir_all(&b).unwrap();
+}
+
+#[test]
+fn chapters_are_selected_by_number_or_slug() {
+    let by_number = select(&["2".to_string()]).unwrap();
+    assert_eq!(by_number[0].slug, "02-local-connectivity");
+    let by_slug = select(&["03-parameter-sharing".to_string()]).unwrap();
+    assert_eq!(by_slug[0].slug, "03-parameter-sharing");
+    let err = select(&["99".to_string()]).err().unwrap();
+    assert!(
+        err.contains("no chapter '99'") && err.contains("01-fully-connected"),
+        "{err}"
+    );
+}
