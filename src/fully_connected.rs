@@ -42,47 +42,13 @@ pub struct ImageSet {
 ///
 /// The slides' "96x96 pixels" example counts one value per pixel, so it is listed as a
 /// grey-scale STL-10 next to the real, colour one.
+#[rustfmt::skip]
 pub const IMAGE_SETS: [ImageSet; 5] = [
-    ImageSet {
-        name: "MNIST",
-        image: Volume {
-            width: 28,
-            height: 28,
-            depth: 1,
-        },
-    },
-    ImageSet {
-        name: "CIFAR-10",
-        image: Volume {
-            width: 32,
-            height: 32,
-            depth: 3,
-        },
-    },
-    ImageSet {
-        name: "STL-10 (grey)",
-        image: Volume {
-            width: 96,
-            height: 96,
-            depth: 1,
-        },
-    },
-    ImageSet {
-        name: "STL-10",
-        image: Volume {
-            width: 96,
-            height: 96,
-            depth: 3,
-        },
-    },
-    ImageSet {
-        name: "ImageNet",
-        image: Volume {
-            width: 224,
-            height: 224,
-            depth: 3,
-        },
-    },
+    ImageSet { name: "MNIST", image: Volume { width: 28, height: 28, depth: 1 } },
+    ImageSet { name: "CIFAR-10", image: Volume { width: 32, height: 32, depth: 3 } },
+    ImageSet { name: "STL-10 (grey)", image: Volume { width: 96, height: 96, depth: 1 } },
+    ImageSet { name: "STL-10", image: Volume { width: 96, height: 96, depth: 3 } },
+    ImageSet { name: "ImageNet", image: Volume { width: 224, height: 224, depth: 3 } },
 ];
 // ANCHOR_END: image_sets
 

@@ -100,7 +100,7 @@ fn bounds(values: impl Iterator<Item = f64>, log: bool, decades: bool) -> (f64, 
 
 /// Powers of ten as the axis labels print them: `1e6` -> `"10^6"`, small values in full.
 fn tick_label(v: f64) -> String {
-    if v >= 1e5 {
+    if v >= 1e4 {
         const SUPERSCRIPTS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
         let exponent = (v.log10().round() as u32).to_string();
         let exponent: String = exponent
@@ -146,6 +146,7 @@ pub fn line_chart(spec: &ChartSpec, series: &[Series]) -> PlotResult {
                     .x_label_formatter(&|v| tick_label(*v))
                     .y_label_formatter(&|v| tick_label(*v))
                     .light_line_style(LIGHT)
+                    .max_light_lines(1)
                     .label_style((FONT, 13))
                     .draw()?;
                 for (i, s) in series.iter().enumerate() {
@@ -202,6 +203,7 @@ pub fn log_bar_chart(title: &str, y_label: &str, bars: &[(String, f64)]) -> Plot
             .y_desc(y_label)
             .y_label_formatter(&|v| tick_label(*v))
             .light_line_style(LIGHT)
+            .max_light_lines(1)
             .label_style((FONT, 13))
             .draw()?;
         for (i, (label, value)) in bars.iter().enumerate() {

@@ -26,7 +26,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
             thousands(inputs),
             thousands(first),
             thousands(total),
-            format!("{:.1}%", 100.0 * first as f64 / total as f64),
+            format!("{:.2}%", 100.0 * first as f64 / total as f64),
         ]);
         let key = set
             .name

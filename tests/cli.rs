@@ -1,0 +1,68 @@
+//! The `cnn-book` command line, run as a reader would run it.
+
+use std::process::Command;
+
+fn cnn_book(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_cnn-book"))
+        .args(args)
+        .output()
+        .expect("the cnn-book binary runs")
+}
+
+#[test]
+fn figures_writes_the_selected_chapter() {
+    let dir = std::env::temp_dir().join(format!("cnn-book-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("SUMMARY.md"), "# Summary\n").unwrap();
+    let out = cnn_book(&["figures", "--chapter", "3", "--book", dir.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("generating 03-parameter-sharing"),
+        "{stdout}"
+    );
+    assert!(dir
+        .join("figures/03-parameter-sharing/alexnet-params.svg")
+        .is_file());
+    assert!(dir
+        .join("generated/03-parameter-sharing/manifest.json")
+        .is_file());
+    assert!(
+        !dir.join("generated/01-fully-connected").exists(),
+        "only chapter 3 was asked for"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
+    let out = cnn_book(&["figures", "--chapter", "42"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no chapter '42'"));
+
+    let out = cnn_book(&["figures", "--book", "/nonexistent"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no SUMMARY.md"));
+
+    let out = cnn_book(&["figures", "--chapter"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--chapter needs a value"));
+
+    let out = cnn_book(&["train-everything"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown command 'train-everything'"));
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = cnn_book(&["help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("figures") && text.contains("--chapter"),
+        "{text}"
+    );
+}
