@@ -268,9 +268,22 @@ pub fn receptive_field(layers: &[Window]) -> Result<ReceptiveField, ShapeError> 
     };
     for layer in layers {
         Window::new(layer.field, layer.stride, layer.padding)?; // reject F = 0 or S = 0
-        rf.size += (layer.field - 1) * rf.jump;
-        rf.start -= (layer.padding * rf.jump) as i64;
-        rf.jump *= layer.stride;
+                                                                // The recurrence above, with overflow reported instead of wrapped around.
+        let too_deep = ShapeError::Overflow {
+            what: "receptive field",
+        };
+        let grow = (layer.field - 1).checked_mul(rf.jump);
+        rf.size = grow
+            .and_then(|g| rf.size.checked_add(g))
+            .ok_or(too_deep.clone())?;
+        let shift = layer
+            .padding
+            .checked_mul(rf.jump)
+            .and_then(|s| i64::try_from(s).ok());
+        rf.start = shift
+            .and_then(|s| rf.start.checked_sub(s))
+            .ok_or(too_deep.clone())?;
+        rf.jump = rf.jump.checked_mul(layer.stride).ok_or(too_deep)?;
     }
     Ok(rf)
 }

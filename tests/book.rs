@@ -123,3 +123,52 @@ fn summary_lists_all_sixteen_chapters() {
         "SUMMARY.md should list the 16 chapters of the course"
     );
 }
+
+#[test]
+fn notebooks_are_committed_clean_and_load_the_crate() {
+    let mut count = 0;
+    for entry in fs::read_dir(root().join("notebooks")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "ipynb") {
+            continue;
+        }
+        count += 1;
+        let name = path.display();
+        let nb: serde_json::Value = serde_json::from_str(&fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{name} is not valid JSON: {e}"));
+        assert_eq!(
+            nb["metadata"]["kernelspec"]["name"], "rust",
+            "{name}: kernel"
+        );
+        let cells = nb["cells"].as_array().unwrap();
+        for cell in cells {
+            assert!(cell["id"].is_string(), "{name}: a cell has no id");
+            if cell["cell_type"] == "code" {
+                assert_eq!(
+                    cell["outputs"],
+                    serde_json::json!([]),
+                    "{name}: commit without outputs"
+                );
+                assert!(
+                    cell["execution_count"].is_null(),
+                    "{name}: commit without execution counts"
+                );
+            }
+        }
+        let source: String = cells
+            .iter()
+            .flat_map(|c| {
+                c["source"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| l.as_str().unwrap())
+            })
+            .collect();
+        assert!(
+            source.contains(":dep cnn-book = { path = \"..\" }"),
+            "{name}: does not load the crate"
+        );
+    }
+    assert!(count >= 3, "only {count} notebooks");
+}

@@ -253,3 +253,17 @@ fn output_sizes_through_a_stack_stop_at_the_first_error() {
         Err(ShapeError::StrideDoesNotTile { input: 7, .. })
     ));
 }
+
+#[test]
+fn receptive_field_of_an_absurd_stack_is_an_error_not_a_wraparound() {
+    // 70 layers of stride 2: the jump 2^70 does not fit in 64 bits.
+    let halving = Window::new(2, 2, 0).unwrap();
+    assert_eq!(
+        receptive_field(&[halving; 70]),
+        Err(ShapeError::Overflow {
+            what: "receptive field"
+        })
+    );
+    // 60 of them fit: the field is 1 + (2 - 1)(1 + 2 + ... + 2^59) = 2^60.
+    assert_eq!(receptive_field(&[halving; 60]).unwrap().size, 1 << 60);
+}

@@ -1,1 +1,22 @@
+//! Exercises of the cnn-book course, one module per chapter.
+//!
+//! Each exercise is a function whose body is `todo!()`: open the chapter's file in
+//! `exercises/src/`, replace the `todo!()` with your code, and run the chapter's checker,
+//! e.g. `cargo test -p cnn-book-exercises --test ch02_local_connectivity`. The checkers
+//! (in `exercises/tests/`) compare your function with the `cnn_book` library on hundreds
+//! to thousands of inputs. See `exercises/README.md`.
+//!
+//! With `--features solutions` the same modules come from `exercises/solutions/`, the
+//! reference answers, so that CI can prove that every checker passes on a correct answer.
 
+#[cfg_attr(feature = "solutions", path = "../solutions/ch01_fully_connected.rs")]
+pub mod ch01_fully_connected;
+
+#[cfg_attr(
+    feature = "solutions",
+    path = "../solutions/ch02_local_connectivity.rs"
+)]
+pub mod ch02_local_connectivity;
+
+#[cfg_attr(feature = "solutions", path = "../solutions/ch03_parameter_sharing.rs")]
+pub mod ch03_parameter_sharing;
