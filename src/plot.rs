@@ -12,8 +12,15 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::shape::Window;
 
 /// A drawing as SVG text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Svg(pub String);
+
+/// Short, so that a notebook that prints a drawing by mistake shows its size, not its markup.
+impl std::fmt::Debug for Svg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Svg({} bytes of SVG)", self.0.len())
+    }
+}
 
 impl Svg {
     /// The SVG markup.

@@ -39,10 +39,11 @@ pub struct Window {
 // ANCHOR_END: window
 
 impl Window {
-    /// A window with field `field`, stride `stride` and padding `padding`.
+    /// A window with field `F`, padding `P` and stride `S`, in the order of the formula
+    /// `(W - F + 2P)/S + 1`, like every function of the library that takes all three.
     ///
     /// Fails if the field or the stride is zero.
-    pub fn new(field: usize, stride: usize, padding: usize) -> Result<Self, ShapeError> {
+    pub fn new(field: usize, padding: usize, stride: usize) -> Result<Self, ShapeError> {
         if field == 0 {
             return Err(ShapeError::ZeroField);
         }
@@ -128,7 +129,8 @@ impl Window {
     }
 }
 
-/// The output-size formula as a free function: `(W - F + 2P)/S + 1`, exact.
+/// The output-size formula as a free function: `(W - F + 2P)/S + 1`, exact, with the
+/// arguments in the order they appear in the formula.
 ///
 /// ```
 /// use cnn_book::shape::conv_output_size;
@@ -143,7 +145,7 @@ pub fn conv_output_size(
     padding: usize,
     stride: usize,
 ) -> Result<usize, ShapeError> {
-    Window::new(field, stride, padding)?.output_size(input)
+    Window::new(field, padding, stride)?.output_size(input)
 }
 
 // ANCHOR: volume
@@ -210,6 +212,11 @@ pub struct ConvGeometry {
 }
 
 impl ConvGeometry {
+    /// The window this layer slides along each spatial axis.
+    pub fn window(&self) -> Result<Window, ShapeError> {
+        Window::new(self.field, self.padding, self.stride)
+    }
+
     /// The output volume for `input`: the formula along width and height, depth = filters.
     pub fn output(&self, input: Volume) -> Result<Volume, ShapeError> {
         if self.filters == 0 {
@@ -222,7 +229,7 @@ impl ConvGeometry {
                 what: "input depth",
             });
         }
-        let window = Window::new(self.field, self.stride, self.padding)?;
+        let window = self.window()?;
         Ok(Volume {
             width: window.output_size(input.width)?,
             height: window.output_size(input.height)?,
@@ -267,7 +274,7 @@ pub fn receptive_field(layers: &[Window]) -> Result<ReceptiveField, ShapeError> 
         start: 0,
     };
     for layer in layers {
-        Window::new(layer.field, layer.stride, layer.padding)?; // reject F = 0 or S = 0
+        Window::new(layer.field, layer.padding, layer.stride)?; // reject F = 0 or S = 0
                                                                 // The recurrence above, with overflow reported instead of wrapped around.
         let too_deep = ShapeError::Overflow {
             what: "receptive field",

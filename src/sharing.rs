@@ -88,8 +88,8 @@ pub const ALEXNET_PAPER_CONV1_NEURONS: u64 = 253_440;
 pub fn tiling_widths(
     range: std::ops::RangeInclusive<usize>,
     field: usize,
-    stride: usize,
     padding: usize,
+    stride: usize,
 ) -> Vec<usize> {
     range
         .filter(|&w| crate::shape::conv_output_size(w, field, padding, stride).is_ok())

@@ -35,14 +35,14 @@ fn padding_p_equals_f_minus_1_over_2_keeps_the_size() {
 
 #[test]
 fn zero_stride_is_refused() {
-    assert_eq!(Window::new(3, 0, 1), Err(ShapeError::ZeroStride));
+    assert_eq!(Window::new(3, 1, 0), Err(ShapeError::ZeroStride));
     let err = size(5, 3, 1, 0).unwrap_err();
     assert!(err.to_string().contains("stride 0"), "{err}");
 }
 
 #[test]
 fn zero_field_and_zero_input_are_refused() {
-    assert_eq!(Window::new(0, 1, 0), Err(ShapeError::ZeroField));
+    assert_eq!(Window::new(0, 0, 1), Err(ShapeError::ZeroField));
     assert_eq!(
         size(0, 3, 1, 1),
         Err(ShapeError::ZeroInput { what: "input size" })
@@ -89,7 +89,7 @@ fn stride_that_does_not_tile_names_the_values() {
 
 #[test]
 fn rounding_modes_follow_floor_and_ceil() {
-    let w = Window::new(3, 2, 0).unwrap();
+    let w = Window::new(3, 0, 2).unwrap();
     // (10 - 3)/2 = 3.5 steps.
     assert!(w.output_size(10).is_err());
     assert_eq!(w.output_size_with(10, Rounding::Floor), Ok(3 + 1));
@@ -115,7 +115,7 @@ fn formula_agrees_with_counting_window_positions() {
                         count += 1;
                         start += s;
                     }
-                    let floor = Window::new(f, s, p)
+                    let floor = Window::new(f, p, s)
                         .unwrap()
                         .output_size_with(w, Rounding::Floor);
                     if f > padded {
@@ -135,7 +135,7 @@ fn formula_agrees_with_counting_window_positions() {
 #[test]
 fn input_span_of_the_slides_audio_example() {
     // F = 3, P = 1, S = 2 on 5 inputs: windows start at -1, 1, 3 (index -1 is padding).
-    let w = Window::new(3, 2, 1).unwrap();
+    let w = Window::new(3, 1, 2).unwrap();
     assert_eq!(w.input_span(0), -1..2);
     assert_eq!(w.input_span(1), 1..4);
     assert_eq!(w.input_span(2), 3..6);
@@ -151,14 +151,14 @@ fn receptive_field_of_stacked_3x3_layers() {
     assert_eq!(receptive_field(&[conv3; 3]).unwrap().size, 7);
     // Stride 2 then 3: 3 + (3 - 1)*2 = 7, jump 2*1 = 2.
     let rf =
-        receptive_field(&[Window::new(3, 2, 0).unwrap(), Window::new(3, 1, 0).unwrap()]).unwrap();
+        receptive_field(&[Window::new(3, 0, 2).unwrap(), Window::new(3, 0, 1).unwrap()]).unwrap();
     assert_eq!((rf.size, rf.jump, rf.start), (7, 2, 0));
     // Padding shifts the start: 3x3 with P = 1 starts one position left of the input.
     assert_eq!(receptive_field(&[conv3]).unwrap().start, -1);
     // AlexNet conv1 then its 3x3/2 pooling: 11 + (3 - 1)*4 = 19, jump 8.
     let rf = receptive_field(&[
-        Window::new(11, 4, 0).unwrap(),
-        Window::new(3, 2, 0).unwrap(),
+        Window::new(11, 0, 4).unwrap(),
+        Window::new(3, 0, 2).unwrap(),
     ])
     .unwrap();
     assert_eq!((rf.size, rf.jump), (19, 8));
@@ -180,7 +180,7 @@ fn receptive_field_agrees_with_tracing_every_connection() {
     let mut checked = 0;
     for _ in 0..400 {
         let layers: Vec<Window> = (0..1 + next(4))
-            .map(|_| Window::new(1 + next(5), 1 + next(3), next(3)).unwrap())
+            .map(|_| Window::new(1 + next(5), next(3), 1 + next(3)).unwrap())
             .collect();
         let Ok(sizes) = output_sizes(20 + next(40), &layers) else {
             continue;
@@ -242,7 +242,7 @@ fn volumes_and_geometry() {
 #[test]
 fn output_sizes_through_a_stack_stop_at_the_first_error() {
     let conv = Window::new(3, 1, 1).unwrap();
-    let pool = Window::new(2, 2, 0).unwrap();
+    let pool = Window::new(2, 0, 2).unwrap();
     assert_eq!(
         output_sizes(28, &[conv, pool, conv, pool]),
         Ok(vec![28, 14, 14, 7])
@@ -257,7 +257,7 @@ fn output_sizes_through_a_stack_stop_at_the_first_error() {
 #[test]
 fn receptive_field_of_an_absurd_stack_is_an_error_not_a_wraparound() {
     // 70 layers of stride 2: the jump 2^70 does not fit in 64 bits.
-    let halving = Window::new(2, 2, 0).unwrap();
+    let halving = Window::new(2, 0, 2).unwrap();
     assert_eq!(
         receptive_field(&[halving; 70]),
         Err(ShapeError::Overflow {

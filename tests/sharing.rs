@@ -46,7 +46,7 @@ fn the_papers_224_does_not_tile() {
     // Three extra pixels (227 = 224 + 3) make it tile.
     assert_eq!(conv_output_size(224 + 3, 11, 0, 4), Ok(55));
     // Frameworks that floor would silently give 54 x 54 x 96 = 279,936 neurons.
-    let floor = Window::new(11, 4, 0)
+    let floor = Window::new(11, 0, 4)
         .unwrap()
         .output_size_with(224, Rounding::Floor);
     assert_eq!(floor, Ok(54));
@@ -63,7 +63,7 @@ fn the_papers_253440_is_not_a_square_layer_of_96_filters() {
     assert!((1..100u64).all(|side| side * side != per_filter));
     // And no input width gives it at F = 11, S = 4, P = 0 (floored or not).
     for w in 11..400 {
-        let side = Window::new(11, 4, 0)
+        let side = Window::new(11, 0, 4)
             .unwrap()
             .output_size_with(w, Rounding::Floor)
             .unwrap();
@@ -79,7 +79,7 @@ fn the_papers_253440_is_not_a_square_layer_of_96_filters() {
 fn widths_that_tile_for_alexnet_are_3_mod_4() {
     // (W - 11) divisible by 4  <=>  W = 3 (mod 4)
     assert_eq!(
-        tiling_widths(215..=235, 11, 4, 0),
+        tiling_widths(215..=235, 11, 0, 4),
         vec![215, 219, 223, 227, 231, 235]
     );
 }

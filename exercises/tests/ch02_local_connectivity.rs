@@ -109,7 +109,7 @@ fn exercise_2_2_seen_by() {
         for field in 1..=8 {
             for padding in 0..=4 {
                 for stride in 1..=4 {
-                    let window = Window::new(field, stride, padding).unwrap();
+                    let window = Window::new(field, padding, stride).unwrap();
                     let Ok(outputs) = window.output_size(input) else {
                         continue;
                     };
@@ -126,7 +126,7 @@ fn exercise_2_2_seen_by() {
     }
     // A few outputs of real layers.
     for (input, field, padding, stride) in [(227, 11, 0, 4), (223, 7, 3, 2), (224, 3, 1, 1)] {
-        let window = Window::new(field, stride, padding).unwrap();
+        let window = Window::new(field, padding, stride).unwrap();
         let outputs = window.output_size(input).unwrap();
         for output in [0, 1, 2, outputs / 2, outputs - 2, outputs - 1] {
             checker.check(
@@ -153,7 +153,7 @@ fn library_layers_to_cover(target: usize, field: usize, stride: usize) -> Option
     if target <= 1 {
         return Some(0);
     }
-    let window = Window::new(field, stride, 0).ok()?;
+    let window = Window::new(field, 0, stride).ok()?;
     let cap = if stride == 1 {
         target - 1
     } else {

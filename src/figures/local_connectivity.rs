@@ -8,7 +8,7 @@ use crate::shape::{receptive_field, ConvGeometry, Rounding, Volume, Window};
 pub fn generate(w: &mut Writer) -> GenResult {
     // The slides' audio examples: 5 inputs, F = 3, P = 1, stride 1 and stride 2.
     for (stride, name) in [(1, "audio-stride1.svg"), (2, "audio-stride2.svg")] {
-        let window = Window::new(3, stride, 1)?;
+        let window = Window::new(3, 1, stride)?;
         let out = window.output_size(5)?;
         let svg = connectivity_diagram(
             &format!("1D: W = 5, F = 3, P = 1, S = {stride}  ->  {out} outputs"),
@@ -21,7 +21,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
     }
 
     // A stack of three 3-wide layers: the field of one top neuron grows by 2 per layer.
-    let three = [Window::new(3, 1, 0)?; 3];
+    let three = [Window::new(3, 0, 1)?; 3];
     let svg = connectivity_diagram(
         "Three layers with F = 3, S = 1: one top neuron sees 7 inputs",
         9,
@@ -33,7 +33,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
         &svg,
         "W = 9, three layers F = 3, S = 1, P = 0; output 1",
     )?;
-    let strided = [Window::new(3, 2, 0)?, Window::new(3, 1, 0)?];
+    let strided = [Window::new(3, 0, 2)?, Window::new(3, 0, 1)?];
     let svg = connectivity_diagram(
         "F = 3, S = 2, then F = 3, S = 1: the stride doubles the growth",
         11,
@@ -51,7 +51,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
         (1, "grid-stride1.svg", vec![(0, 0), (0, 1), (2, 3)]),
         (2, "grid-stride2.svg", vec![(0, 0), (0, 1), (1, 1)]),
     ] {
-        let window = Window::new(3, stride, 1)?;
+        let window = Window::new(3, 1, stride)?;
         let svg = window_grid(
             &format!("Receptive fields at stride {stride}"),
             (5, 5),
@@ -82,11 +82,11 @@ pub fn generate(w: &mut Writer) -> GenResult {
     let rows: Vec<Vec<String>> = cases
         .iter()
         .map(|&(iw, f, p, s)| {
-            let result = match Window::new(f, s, p).and_then(|win| win.output_size(iw)) {
+            let result = match Window::new(f, p, s).and_then(|win| win.output_size(iw)) {
                 Ok(n) => format!("**{n}**"),
                 Err(e) => format!("error: {e}"),
             };
-            let floor = Window::new(f, s, p)
+            let floor = Window::new(f, p, s)
                 .and_then(|win| win.output_size_with(iw, Rounding::Floor))
                 .map_or("-".to_string(), |n| n.to_string());
             vec![
@@ -108,7 +108,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
 
     // Receptive fields of stacks: 3x3 convolutions, with and without 2x2 pooling between.
     let conv3 = Window::new(3, 1, 1)?;
-    let pool2 = Window::new(2, 2, 0)?;
+    let pool2 = Window::new(2, 0, 2)?;
     let mut rows = Vec::new();
     for n in 1..=5 {
         let plain = receptive_field(&vec![conv3; n])?;

@@ -4,7 +4,7 @@ use super::{markdown_table, GenResult, Writer};
 use crate::format::{scientific_tex, thousands};
 use crate::fully_connected::dense_params;
 use crate::plot::log_bar_chart;
-use crate::shape::{Rounding, Window};
+use crate::shape::Rounding;
 use crate::sharing::{
     layer_counts, tiling_widths, ALEXNET_CONV1, ALEXNET_INPUT, ALEXNET_PAPER_CONV1_NEURONS,
     ALEXNET_PAPER_INPUT,
@@ -44,11 +44,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
     w.figure("alexnet-params.svg", &chart, "ALEXNET_INPUT, ALEXNET_CONV1")?;
 
     // The paper's 224: what the formula says, and what frameworks would silently do.
-    let window = Window::new(
-        ALEXNET_CONV1.field,
-        ALEXNET_CONV1.stride,
-        ALEXNET_CONV1.padding,
-    )?;
+    let window = ALEXNET_CONV1.window()?;
     let paper = ALEXNET_PAPER_INPUT.width;
     let span = paper - window.field;
     w.number(
@@ -80,7 +76,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
         (per_filter as f64).sqrt(),
     );
 
-    let widths = tiling_widths(215..=235, window.field, window.stride, window.padding);
+    let widths = tiling_widths(215..=235, window.field, window.padding, window.stride);
     w.number(
         "tiling_widths",
         widths
