@@ -7,7 +7,7 @@
 use std::fmt;
 
 /// A hyperparameter or shape that cannot work.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ShapeError {
     /// A stride of zero would never move the window.
     ZeroStride,
@@ -30,6 +30,14 @@ pub enum ShapeError {
     },
     /// A count grew beyond what 64 bits can hold.
     Overflow { what: &'static str },
+    /// A real-valued hyperparameter outside its range.
+    BadHyperparameter {
+        name: &'static str,
+        value: f64,
+        expected: &'static str,
+    },
+    /// Two arrays whose shapes do not fit together; the message shows both shapes.
+    Mismatch(String),
 }
 
 impl fmt::Display for ShapeError {
@@ -52,6 +60,12 @@ impl fmt::Display for ShapeError {
                 )
             }
             ShapeError::Overflow { what } => write!(f, "{what} does not fit in 64 bits"),
+            ShapeError::BadHyperparameter {
+                name,
+                value,
+                expected,
+            } => write!(f, "{name} = {value} is out of range: expected {expected}"),
+            ShapeError::Mismatch(ref message) => f.write_str(message),
         }
     }
 }

@@ -14,10 +14,15 @@
 //! (numbers as the book prints them), [`plot`] (charts), [`figures`] (the generator that
 //! writes the book's figures and numbers).
 
+pub mod conv;
+pub mod conv1d;
+pub mod conv_matrix;
+pub mod data;
 pub mod error;
 pub mod figures;
 pub mod format;
 pub mod fully_connected;
+pub mod im2col;
 pub mod plot;
 pub mod shape;
 pub mod sharing;

@@ -1,0 +1,44 @@
+//! Helpers shared by the integration tests: seeded random arrays and tolerant comparison.
+#![allow(dead_code)]
+
+use ndarray::{Array, Array4, Dimension, IxDyn};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// A seeded generator: the same seed gives the same test inputs on every machine.
+pub fn rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+/// An array of the given shape with entries uniform in [-1, 1).
+pub fn random4(rng: &mut ChaCha8Rng, shape: (usize, usize, usize, usize)) -> Array4<f32> {
+    Array4::from_shape_fn(shape, |_| rng.random_range(-1.0..1.0))
+}
+
+/// Largest absolute difference, after checking that the shapes agree.
+pub fn max_abs_diff<D: Dimension>(a: &Array<f32, D>, b: &Array<f32, D>) -> f32 {
+    assert_eq!(a.shape(), b.shape(), "shapes differ");
+    a.iter()
+        .zip(b.iter())
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// Asserts that two arrays agree to `tol`, relative to the larger magnitude (at least 1).
+pub fn assert_close<D: Dimension>(a: &Array<f32, D>, b: &Array<f32, D>, tol: f32, context: &str) {
+    let diff = max_abs_diff(a, b);
+    let scale = a.iter().chain(b.iter()).fold(1.0f32, |m, x| m.max(x.abs()));
+    assert!(
+        diff <= tol * scale,
+        "{context}: max |a - b| = {diff} > {tol} * {scale}"
+    );
+}
+
+/// Reshapes into a dynamic-dimensional array (for error messages that print shapes).
+pub fn dyn_shape<D: Dimension>(a: &Array<f32, D>) -> Vec<usize> {
+    a.clone()
+        .into_dimensionality::<IxDyn>()
+        .unwrap()
+        .shape()
+        .to_vec()
+}
