@@ -46,6 +46,7 @@ fn demo_two_filters() -> (Array4<f32>, Array1<f32>) {
 }
 
 #[test]
+#[allow(clippy::neg_multiply, clippy::erasing_op, clippy::identity_op)] // the products are written out as computed
 fn slides_demo_three_channels_two_filters() {
     // 5x5x3 input, two 3x3x3 filters, stride 2, padding 1: (5 - 3 + 2)/2 + 1 = 3, so 3x3x2.
     let x = demo_two_input();
@@ -96,11 +97,8 @@ fn conv_by_slicing(
     })
 }
 
-/// Random shapes that tile exactly: (N, C, H, W, K, KH, KW, stride, padding).
-pub fn random_shapes(
-    seed: u64,
-    count: usize,
-) -> Vec<(
+/// A convolution's sizes: (N, C, H, W, K, KH, KW, stride, padding).
+type Shape = (
     usize,
     usize,
     usize,
@@ -110,7 +108,10 @@ pub fn random_shapes(
     usize,
     usize,
     usize,
-)> {
+);
+
+/// Random shapes that tile exactly.
+fn random_shapes(seed: u64, count: usize) -> Vec<Shape> {
     let mut rng = common::rng(seed);
     let mut shapes = Vec::new();
     while shapes.len() < count {
