@@ -24,6 +24,7 @@ pub mod format;
 pub mod fully_connected;
 pub mod im2col;
 pub mod plot;
+pub mod raster;
 pub mod shape;
 pub mod sharing;
 

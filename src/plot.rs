@@ -58,6 +58,7 @@ fn draw_svg(
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), Box<dyn Error>>,
 ) -> PlotResult {
+    crate::raster::ensure_font(); // text sizes for layout come from the bundled font
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
@@ -106,8 +107,8 @@ fn bounds(values: impl Iterator<Item = f64>, log: bool, decades: bool) -> (f64, 
 }
 
 /// Powers of ten as the axis labels print them: `1e6` -> `"10^6"`, small values in full.
-fn tick_label(v: f64) -> String {
-    if v >= 1e4 {
+fn tick_label(v: f64, log: bool) -> String {
+    if log && v >= 1e3 {
         const SUPERSCRIPTS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
         let exponent = (v.log10().round() as u32).to_string();
         let exponent: String = exponent
@@ -121,9 +122,16 @@ fn tick_label(v: f64) -> String {
             format!("{mantissa:.1}×10{exponent}")
         }
     } else if v.fract() == 0.0 {
-        crate::format::thousands(v as u64)
+        let digits = crate::format::thousands(v.abs() as u64);
+        if v < 0.0 {
+            format!("-{digits}")
+        } else {
+            digits
+        }
     } else {
-        format!("{v}")
+        // Plotters picks round tick values; two decimals show them without float noise.
+        let text = format!("{v:.2}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
 
@@ -150,8 +158,8 @@ pub fn line_chart(spec: &ChartSpec, series: &[Series]) -> PlotResult {
                     .configure_mesh()
                     .x_desc(spec.x_label.as_str())
                     .y_desc(spec.y_label.as_str())
-                    .x_label_formatter(&|v| tick_label(*v))
-                    .y_label_formatter(&|v| tick_label(*v))
+                    .x_label_formatter(&|v| tick_label(*v, spec.log_x))
+                    .y_label_formatter(&|v| tick_label(*v, spec.log_y))
                     .light_line_style(LIGHT)
                     .max_light_lines(1)
                     .label_style((FONT, 13))
@@ -167,8 +175,12 @@ pub fn line_chart(spec: &ChartSpec, series: &[Series]) -> PlotResult {
                         .legend(move |(x, y)| {
                             PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
                         });
-                    chart
-                        .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
+                    // Markers help to read sparse series and clutter dense ones.
+                    if s.points.len() <= 60 {
+                        chart.draw_series(
+                            s.points.iter().map(|&p| Circle::new(p, 3, color.filled())),
+                        )?;
+                    }
                 }
                 chart
                     .configure_series_labels()
@@ -208,7 +220,7 @@ pub fn log_bar_chart(title: &str, y_label: &str, bars: &[(String, f64)]) -> Plot
             .disable_x_mesh()
             .x_labels(0)
             .y_desc(y_label)
-            .y_label_formatter(&|v| tick_label(*v))
+            .y_label_formatter(&|v| tick_label(*v, true))
             .light_line_style(LIGHT)
             .max_light_lines(1)
             .label_style((FONT, 13))
@@ -502,3 +514,199 @@ pub fn window_grid(
     })
 }
 // ANCHOR_END: window_grid
+
+// ANCHOR: labelled_matrix
+/// A matrix drawn as a grid, with `label(r, c)` written in the non-empty cells and the
+/// empty (zero) cells left grey: for showing which weights sit where in `C`.
+pub fn labelled_matrix(
+    title: &str,
+    rows: usize,
+    cols: usize,
+    label: &dyn Fn(usize, usize) -> Option<String>,
+) -> PlotResult {
+    let cell = 44i32;
+    let (left, top) = (20i32, 50i32);
+    let width = (left * 2 + cols as i32 * cell) as u32;
+    let height = (top + rows as i32 * cell + 20) as u32;
+    draw_svg((width, height), |root| {
+        root.draw(&Text::new(
+            title.to_string(),
+            (width as i32 / 2, 12),
+            (FONT, 18)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Top)),
+        ))?;
+        for r in 0..rows {
+            for c in 0..cols {
+                let (x, y) = (left + c as i32 * cell, top + r as i32 * cell);
+                let text = label(r, c);
+                let fill = if text.is_some() {
+                    PALETTE[5].mix(0.35)
+                } else {
+                    LIGHT.mix(1.0)
+                };
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    fill.filled(),
+                ))?;
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    GREY.stroke_width(1),
+                ))?;
+                let shown = text.unwrap_or_else(|| "0".to_string());
+                root.draw(&Text::new(
+                    shown,
+                    (x + cell / 2, y + cell / 2),
+                    (FONT, 13)
+                        .into_font()
+                        .color(&BLACK)
+                        .pos(Pos::new(HPos::Center, VPos::Center)),
+                ))?;
+            }
+        }
+        Ok(())
+    })
+}
+// ANCHOR_END: labelled_matrix
+
+/// The sparsity pattern of a matrix: one small square per entry, dark where it is non-zero.
+pub fn sparsity_pattern(title: &str, matrix: ndarray::ArrayView2<f32>) -> PlotResult {
+    let (rows, cols) = matrix.dim();
+    let cell = (640 / cols.max(rows).max(1)).clamp(2, 24) as i32;
+    let (left, top) = (20i32, 50i32);
+    let width = ((left * 2 + cols as i32 * cell) as u32).max(360);
+    let height = (top + rows as i32 * cell + 20) as u32;
+    draw_svg((width, height), |root| {
+        root.draw(&Text::new(
+            title.to_string(),
+            (width as i32 / 2, 12),
+            (FONT, 16)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Top)),
+        ))?;
+        root.draw(&Rectangle::new(
+            [
+                (left, top),
+                (left + cols as i32 * cell, top + rows as i32 * cell),
+            ],
+            RGBColor(245, 245, 245).filled(),
+        ))?;
+        for ((r, c), &v) in matrix.indexed_iter() {
+            if v != 0.0 {
+                let (x, y) = (left + c as i32 * cell, top + r as i32 * cell);
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    PALETTE[0].filled(),
+                ))?;
+            }
+        }
+        root.draw(&Rectangle::new(
+            [
+                (left, top),
+                (left + cols as i32 * cell, top + rows as i32 * cell),
+            ],
+            GREY.stroke_width(1),
+        ))?;
+        Ok(())
+    })
+}
+
+// ANCHOR: im2col_picture
+/// im2col drawn: an input with the windows of a `field x field` convolution outlined in
+/// colours, and the patch matrix whose column `n` holds window `n`, in the same colour.
+pub fn im2col_picture(input: ndarray::ArrayView2<f32>, field: usize, stride: usize) -> PlotResult {
+    let (h, w) = input.dim();
+    let window = Window::new(field, 0, stride)?;
+    let (oh, ow) = (window.output_size(h)?, window.output_size(w)?);
+    let x4 = input.to_owned().into_shape_with_order((1, 1, h, w))?;
+    let config = crate::conv::Conv2dConfig { stride, padding: 0 };
+    let cols = crate::im2col::im2col(x4.view(), field, field, config)?;
+    let cell = 40i32;
+    let (left, top) = (20i32, 80i32);
+    let mat_left = left + w as i32 * cell + 90;
+    let width = ((mat_left + cols.ncols() as i32 * cell + 20) as u32).max(720);
+    let height = (top + (cols.nrows().max(h) as i32) * cell + 30) as u32;
+    let label = |text: String, x: i32| {
+        Text::new(
+            text,
+            (x, top - 12),
+            (FONT, 14)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Bottom)),
+        )
+    };
+    draw_svg((width, height), |root| {
+        root.draw(&Text::new(
+            format!(
+                "im2col: {field}x{field} windows, stride {stride}: every window becomes a column"
+            ),
+            (width as i32 / 2, 12),
+            (FONT, 17)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Top)),
+        ))?;
+        root.draw(&label(format!("input {h}x{w}"), left))?;
+        root.draw(&label(
+            format!(
+                "patch matrix {}x{} (F·F rows, one column per output)",
+                cols.nrows(),
+                cols.ncols()
+            ),
+            mat_left,
+        ))?;
+        for ((r, q), v) in input.indexed_iter() {
+            let (x, y) = (left + q as i32 * cell, top + r as i32 * cell);
+            root.draw(&Rectangle::new(
+                [(x, y), (x + cell, y + cell)],
+                GREY.stroke_width(1),
+            ))?;
+            root.draw(&Text::new(
+                format!("{v}"),
+                (x + cell / 2, y + cell / 2),
+                (FONT, 14)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Center)),
+            ))?;
+        }
+        for n in 0..oh * ow {
+            let color = PALETTE[n % PALETTE.len()];
+            let (i, j) = (n / ow, n % ow);
+            let inset = 3 + 3 * (n as i32 % 3);
+            let (x0, y0) = (
+                left + (j * stride) as i32 * cell,
+                top + (i * stride) as i32 * cell,
+            );
+            let (x1, y1) = (x0 + field as i32 * cell, y0 + field as i32 * cell);
+            root.draw(&Rectangle::new(
+                [(x0 + inset, y0 + inset), (x1 - inset, y1 - inset)],
+                color.stroke_width(3),
+            ))?;
+            for r in 0..cols.nrows() {
+                let (x, y) = (mat_left + n as i32 * cell, top + r as i32 * cell);
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    color.mix(0.3).filled(),
+                ))?;
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    GREY.stroke_width(1),
+                ))?;
+                root.draw(&Text::new(
+                    format!("{}", cols[[r, n]]),
+                    (x + cell / 2, y + cell / 2),
+                    (FONT, 14)
+                        .into_font()
+                        .color(&BLACK)
+                        .pos(Pos::new(HPos::Center, VPos::Center)),
+                ))?;
+            }
+        }
+        Ok(())
+    })
+}
+// ANCHOR_END: im2col_picture

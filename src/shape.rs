@@ -31,10 +31,10 @@ pub enum Rounding {
 pub struct Window {
     /// Receptive field size `F`: how many inputs one output sees.
     pub field: usize,
-    /// Stride `S`: how far the window moves between neighbouring outputs.
-    pub stride: usize,
     /// Zero-padding `P`: zeros added on each side of the input.
     pub padding: usize,
+    /// Stride `S`: how far the window moves between neighbouring outputs.
+    pub stride: usize,
 }
 // ANCHOR_END: window
 
@@ -205,8 +205,8 @@ impl std::fmt::Display for Volume {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvGeometry {
     pub field: usize,
-    pub stride: usize,
     pub padding: usize,
+    pub stride: usize,
     /// Depth of the output: how many filters look at each window.
     pub filters: usize,
 }
@@ -273,24 +273,20 @@ pub fn receptive_field(layers: &[Window]) -> Result<ReceptiveField, ShapeError> 
         jump: 1,
         start: 0,
     };
+    // The recurrence above, with overflow reported instead of wrapped around.
+    let too_deep = || ShapeError::Overflow {
+        what: "receptive field",
+    };
     for layer in layers {
-        Window::new(layer.field, layer.padding, layer.stride)?; // reject F = 0 or S = 0
-                                                                // The recurrence above, with overflow reported instead of wrapped around.
-        let too_deep = ShapeError::Overflow {
-            what: "receptive field",
-        };
-        let grow = (layer.field - 1).checked_mul(rf.jump);
-        rf.size = grow
-            .and_then(|g| rf.size.checked_add(g))
-            .ok_or(too_deep.clone())?;
-        let shift = layer
-            .padding
+        Window::new(layer.field, layer.padding, layer.stride)?; // rejects F = 0 and S = 0
+        let grow = (layer.field - 1)
             .checked_mul(rf.jump)
-            .and_then(|s| i64::try_from(s).ok());
-        rf.start = shift
-            .and_then(|s| rf.start.checked_sub(s))
-            .ok_or(too_deep.clone())?;
-        rf.jump = rf.jump.checked_mul(layer.stride).ok_or(too_deep)?;
+            .ok_or_else(too_deep)?;
+        rf.size = rf.size.checked_add(grow).ok_or_else(too_deep)?;
+        let shift = layer.padding.checked_mul(rf.jump).ok_or_else(too_deep)?;
+        let shift = i64::try_from(shift).map_err(|_| too_deep())?;
+        rf.start = rf.start.checked_sub(shift).ok_or_else(too_deep)?;
+        rf.jump = rf.jump.checked_mul(layer.stride).ok_or_else(too_deep)?;
     }
     Ok(rf)
 }

@@ -76,6 +76,28 @@ fn the_papers_253440_is_not_a_square_layer_of_96_filters() {
 }
 
 #[test]
+fn the_second_layer_follows_from_227_and_matches_the_paper() {
+    // Overlapping 3x3 max pooling with stride 2 on the 55x55 maps: (55 - 3)/2 + 1 = 27.
+    let c = layer_counts(ALEXNET_INPUT, ALEXNET_CONV1).unwrap();
+    let pooled = Window::new(3, 0, 2)
+        .unwrap()
+        .output_size(c.output.width)
+        .unwrap();
+    assert_eq!(pooled, 27);
+    // 27 * 27 * 256 filters = 186,624: the second number in the paper's list of layer sizes.
+    assert_eq!(pooled * pooled * 256, 186_624);
+}
+
+#[test]
+fn a_dense_layer_with_the_same_outputs_would_need_tens_of_billions() {
+    // 227 * 227 * 3 = 154,587 inputs, 290,400 outputs: 154,587 * 290,400 + 290,400 biases.
+    let dense = cnn_book::fully_connected::dense_params(ALEXNET_INPUT.len(), 290_400);
+    assert_eq!(ALEXNET_INPUT.len(), 154_587);
+    assert_eq!(dense, 154_587 * 290_400 + 290_400);
+    assert_eq!(dense, 44_892_355_200);
+}
+
+#[test]
 fn widths_that_tile_for_alexnet_are_3_mod_4() {
     // (W - 11) divisible by 4  <=>  W = 3 (mod 4)
     assert_eq!(

@@ -8,6 +8,9 @@
 //! made it. Chapters without training are deterministic: running the generator twice
 //! gives byte-identical files, which CI checks against the committed ones.
 
+mod conv_as_matrix;
+mod conv_layer;
+mod convolution;
 mod fully_connected;
 mod local_connectivity;
 mod parameter_sharing;
@@ -44,6 +47,18 @@ pub const CHAPTERS: &[Chapter] = &[
     Chapter {
         slug: "03-parameter-sharing",
         generate: parameter_sharing::generate,
+    },
+    Chapter {
+        slug: "04-convolution",
+        generate: convolution::generate,
+    },
+    Chapter {
+        slug: "05-conv-layer",
+        generate: conv_layer::generate,
+    },
+    Chapter {
+        slug: "06-conv-as-matrix",
+        generate: conv_as_matrix::generate,
     },
 ];
 
@@ -100,6 +115,7 @@ pub struct Writer {
     numbers: Vec<(String, String, Value)>,
     manifest: Vec<ManifestEntry>,
     written: Vec<PathBuf>,
+    seed: Option<u64>,
 }
 
 impl Writer {
@@ -110,6 +126,7 @@ impl Writer {
             numbers: Vec::new(),
             manifest: Vec::new(),
             written: Vec::new(),
+            seed: None,
         }
     }
 
@@ -117,7 +134,7 @@ impl Writer {
         format!("cnn-book figures --chapter {}", self.slug)
     }
 
-    fn write(&mut self, kind: &str, name: &str, contents: &str, inputs: &str) -> GenResult {
+    fn write(&mut self, kind: &str, name: &str, contents: &[u8], inputs: &str) -> GenResult {
         let dir = self.book_dir.join(kind).join(self.slug);
         fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
         let path = dir.join(name);
@@ -125,21 +142,32 @@ impl Writer {
         self.manifest.push(ManifestEntry {
             file: format!("{kind}/{}/{name}", self.slug),
             command: self.command(),
-            seed: None,
+            seed: self.seed,
             inputs: inputs.to_string(),
         });
         self.written.push(path);
         Ok(())
     }
 
-    /// Writes a figure to `book/figures/<slug>/<name>`.
+    /// Records `seed` in the manifest for every file written from now on: the seed of the
+    /// random numbers those files depend on.
+    pub fn set_seed(&mut self, seed: u64) {
+        self.seed = Some(seed);
+    }
+
+    /// Writes an SVG figure to `book/figures/<slug>/<name>`.
     pub fn figure(&mut self, name: &str, svg: &Svg, inputs: &str) -> GenResult {
-        self.write("figures", name, svg.as_str(), inputs)
+        self.write("figures", name, svg.as_str().as_bytes(), inputs)
+    }
+
+    /// Writes a PNG or GIF figure to `book/figures/<slug>/<name>`.
+    pub fn figure_bytes(&mut self, name: &str, bytes: &[u8], inputs: &str) -> GenResult {
+        self.write("figures", name, bytes, inputs)
     }
 
     /// Writes a Markdown snippet (a table) to `book/generated/<slug>/<name>`.
     pub fn snippet(&mut self, name: &str, markdown: &str, inputs: &str) -> GenResult {
-        self.write("generated", name, markdown, inputs)
+        self.write("generated", name, markdown.as_bytes(), inputs)
     }
 
     /// Records a number quoted in the prose: `shown` is how the book prints it, `value`
@@ -173,8 +201,8 @@ impl Writer {
             }
             let json = serde_json::to_string_pretty(&json)? + "\n";
             let inputs = "the chapter's library calls";
-            self.write("generated", "numbers.md", &md, inputs)?;
-            self.write("generated", "numbers.json", &json, inputs)?;
+            self.write("generated", "numbers.md", md.as_bytes(), inputs)?;
+            self.write("generated", "numbers.json", json.as_bytes(), inputs)?;
         }
         let manifest = serde_json::to_string_pretty(&self.manifest)? + "\n";
         let dir = self.book_dir.join("generated").join(self.slug);

@@ -4,7 +4,7 @@ use super::{markdown_table, GenResult, Writer};
 use crate::format::{scientific_tex, thousands};
 use crate::fully_connected::dense_params;
 use crate::plot::log_bar_chart;
-use crate::shape::Rounding;
+use crate::shape::{Rounding, Window};
 use crate::sharing::{
     layer_counts, tiling_widths, ALEXNET_CONV1, ALEXNET_INPUT, ALEXNET_PAPER_CONV1_NEURONS,
     ALEXNET_PAPER_INPUT,
@@ -76,7 +76,13 @@ pub fn generate(w: &mut Writer) -> GenResult {
         (per_filter as f64).sqrt(),
     );
 
-    let widths = tiling_widths(215..=235, window.field, window.padding, window.stride);
+    // The second layer follows from 55x55 after AlexNet's 3x3 pooling with stride 2, and
+    // has 256 filters: the paper's 186,624 neurons.
+    let pooled = Window::new(3, 0, 2)?.output_size(c.output.width)?;
+    w.count("pooled_side", pooled as u64);
+    w.count("conv2_neurons", (pooled * pooled * 256) as u64);
+
+    let widths = tiling_widths(220..=231, window.field, window.padding, window.stride);
     w.number(
         "tiling_widths",
         widths

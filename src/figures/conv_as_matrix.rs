@@ -1,0 +1,172 @@
+//! Figures and numbers of chapter `06-conv-as-matrix`.
+
+use std::path::Path;
+
+use ndarray::{Array2, Array4};
+use serde::Deserialize;
+
+use super::{markdown_table, GenResult, Writer};
+use crate::conv::Conv2dConfig;
+use crate::conv_matrix::conv_matrix;
+use crate::format::thousands;
+use crate::plot::{im2col_picture, labelled_matrix, log_bar_chart, sparsity_pattern};
+
+/// Where `cargo bench --bench conv -- --save` writes its measurements, relative to the
+/// repository root. They are an input of the generator, like a data set: timings differ
+/// from run to run, the figure drawn from one set of timings does not.
+pub const BENCH_RESULTS: &str = "benches/results/conv.json";
+
+/// One measured case of the benchmark `benches/conv.rs`.
+#[derive(Debug, Deserialize)]
+pub struct BenchCase {
+    pub name: String,
+    pub naive_ms: f64,
+    pub im2col_ms: f64,
+}
+
+/// The file `cargo bench --bench conv -- --save` writes.
+#[derive(Debug, Deserialize)]
+pub struct BenchReport {
+    pub machine: String,
+    pub threads: usize,
+    pub cases: Vec<BenchCase>,
+}
+
+pub fn generate(w: &mut Writer) -> GenResult {
+    // The 4x16 matrix of a 3x3 kernel on a 4x4 input.
+    let kernel = Array2::from_shape_fn((3, 3), |(u, v)| (u * 3 + v + 1) as f32);
+    let c = conv_matrix(4, 4, kernel.view(), Conv2dConfig::default())?;
+    let svg = labelled_matrix(
+        "C for a 3x3 kernel on a 4x4 input: 4 outputs x 16 inputs",
+        c.nrows(),
+        c.ncols(),
+        &|r, col| {
+            let v = c[[r, col]];
+            (v != 0.0).then(|| {
+                let k = v as usize - 1;
+                format!("w{}{}", k / 3, k % 3)
+            })
+        },
+    )?;
+    w.figure(
+        "matrix-4x16.svg",
+        &svg,
+        "3x3 kernel w[u][v], 4x4 input, S = 1, P = 0",
+    )?;
+    w.number("c_rows", c.nrows().to_string(), c.nrows());
+    w.number("c_cols", c.ncols().to_string(), c.ncols());
+
+    // Sparsity: how much of C is zero, for small and realistic sizes.
+    let cases = [
+        ("4x4 input, 3x3 kernel", 4, 3, 1, 0),
+        ("6x6 input, 3x3 kernel, padding 1", 6, 3, 1, 1),
+        ("7x7 input, 3x3 kernel, stride 2, padding 1", 7, 3, 2, 1),
+        ("28x28 input, 5x5 kernel, padding 2", 28, 5, 1, 2),
+    ];
+    let mut rows = Vec::new();
+    for (i, &(name, size, f, s, p)) in cases.iter().enumerate() {
+        let k = Array2::<f32>::ones((f, f));
+        let c = conv_matrix(
+            size,
+            size,
+            k.view(),
+            Conv2dConfig {
+                stride: s,
+                padding: p,
+            },
+        )?;
+        let nonzero = c.iter().filter(|&&v| v != 0.0).count();
+        let total = c.len();
+        rows.push(vec![
+            name.to_string(),
+            format!("{} x {}", c.nrows(), c.ncols()),
+            thousands(total as u64),
+            thousands(nonzero as u64),
+            format!("{:.1}%", 100.0 * nonzero as f64 / total as f64),
+        ]);
+        if i > 0 && i < 3 {
+            let svg = sparsity_pattern(
+                &format!(
+                    "C: {name} ({:.0}% non-zero)",
+                    100.0 * nonzero as f64 / total as f64
+                ),
+                c.view(),
+            )?;
+            w.figure(&format!("sparsity-{i}.svg"), &svg, name)?;
+        }
+        if i == 3 {
+            w.number(
+                "mnist_c_density",
+                format!("{:.1}%", 100.0 * nonzero as f64 / total as f64),
+                nonzero as f64 / total as f64,
+            );
+        }
+    }
+    let table = markdown_table(
+        &["convolution", "C", "entries", "non-zero", "density"],
+        &rows,
+    );
+    w.snippet(
+        "sparsity.md",
+        &table,
+        "all-ones kernels, so every structural non-zero shows",
+    )?;
+
+    // im2col, drawn, and its memory cost.
+    let input = Array2::from_shape_fn((3, 3), |(r, q)| (3 * r + q + 1) as f32);
+    let svg = im2col_picture(input.view(), 2, 1)?;
+    w.figure("im2col.svg", &svg, "3x3 input 1..9, 2x2 windows, stride 1")?;
+    let x = Array4::<f32>::zeros((1, 64, 28, 28));
+    let cols = crate::im2col::im2col(
+        x.view(),
+        3,
+        3,
+        Conv2dConfig {
+            stride: 1,
+            padding: 1,
+        },
+    )?;
+    w.number(
+        "blowup_3x3",
+        format!("{:.1}", cols.len() as f64 / x.len() as f64),
+        cols.len() as f64 / x.len() as f64,
+    );
+
+    // Speed, from the committed benchmark results (rerun: cargo bench --bench conv -- --save).
+    let bench_path = Path::new(env!("CARGO_MANIFEST_DIR")).join(BENCH_RESULTS);
+    if let Some(report) = read_bench(&bench_path)? {
+        let mut bars = Vec::new();
+        let mut rows = Vec::new();
+        for case in &report.cases {
+            bars.push((format!("{} naive", case.name), case.naive_ms));
+            bars.push((format!("{} im2col", case.name), case.im2col_ms));
+            rows.push(vec![
+                case.name.clone(),
+                format!("{:.2}", case.naive_ms),
+                format!("{:.2}", case.im2col_ms),
+                format!("{:.1}x", case.naive_ms / case.im2col_ms),
+            ]);
+        }
+        let chart = log_bar_chart("Forward pass, milliseconds (median)", "ms", &bars)?;
+        w.figure("bench.svg", &chart, BENCH_RESULTS)?;
+        let mut table = markdown_table(
+            &["case", "naive (ms)", "im2col + GEMM (ms)", "speed-up"],
+            &rows,
+        );
+        table.push_str(&format!(
+            "\nMeasured on {}, {} thread(s).\n",
+            report.machine, report.threads
+        ));
+        w.snippet("bench.md", &table, BENCH_RESULTS)?;
+    }
+    Ok(())
+}
+
+fn read_bench(path: &Path) -> Result<Option<BenchReport>, Box<dyn std::error::Error>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path)?;
+    let report = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Some(report))
+}
