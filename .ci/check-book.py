@@ -33,8 +33,14 @@ PAGE_PROBE = """
   const text = clone.innerText;
   const images = [...document.querySelectorAll('main img')].map(img => ({
     src: img.getAttribute('src'), ok: img.complete && img.naturalWidth > 0 }));
+  // MathML Core (Chromium) draws only mathvariant="normal"; bold or double-struck letters
+  // from \mathbf or \mathbb would silently show as plain italics.
+  const unsupported = [...main.querySelectorAll('[mathvariant]')]
+    .filter(e => e.getAttribute('mathvariant') !== 'normal')
+    .map(e => e.getAttribute('mathvariant') + ' ' + e.textContent);
   return {
     text,
+    unsupported,
     math: main.querySelectorAll('math').length,
     katexErrors: main.querySelectorAll('.katex-error').length,
     images,
@@ -72,6 +78,8 @@ def check_page(page, url, host):
     problems += [f"HTTP error: {b}" for b in bad_status]
     problems += [f"script error: {e}" for e in errors]
     problems += [f"image does not decode: {i['src']}" for i in probe["images"] if not i["ok"]]
+    for u in probe["unsupported"][:5]:
+        problems.append(f"math styling the browser ignores (avoid \\mathbf, \\mathbb): {u}")
     if probe["katexErrors"]:
         problems.append(f"{probe['katexErrors']} formulas failed to render")
     text = probe["text"]

@@ -526,7 +526,7 @@ pub fn labelled_matrix(
 ) -> PlotResult {
     let cell = 44i32;
     let (left, top) = (20i32, 50i32);
-    let width = (left * 2 + cols as i32 * cell) as u32;
+    let width = ((left * 2 + cols as i32 * cell) as u32).max(560);
     let height = (top + rows as i32 * cell + 20) as u32;
     draw_svg((width, height), |root| {
         root.draw(&Text::new(

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{markdown_table, GenResult, Writer};
 use crate::conv::Conv2dConfig;
-use crate::conv_matrix::conv_matrix;
+use crate::conv_matrix::{conv_matrix, conv_transpose2d};
 use crate::format::thousands;
 use crate::plot::{im2col_picture, labelled_matrix, log_bar_chart, sparsity_pattern};
 
@@ -111,6 +111,19 @@ pub fn generate(w: &mut Writer) -> GenResult {
         &table,
         "all-ones kernels, so every structural non-zero shows",
     )?;
+
+    // Transposed convolution of an all-ones 3x3 input with an all-ones 3x3 kernel at
+    // stride 2: the overlaps of the stamped kernels count 1, 2 or 4 (the checkerboard).
+    let ones = Array4::<f32>::ones((1, 1, 3, 3));
+    let k3 = Array4::<f32>::ones((1, 1, 3, 3));
+    let stamped = conv_transpose2d(ones.view(), k3.view(), Conv2dConfig { stride: 2, padding: 0 }, (7, 7))?;
+    let svg = labelled_matrix(
+        "Transposed convolution, stride 2: ones in, overlap counts out",
+        7,
+        7,
+        &|r, c| Some(format!("{}", stamped[[0, 0, r, c]])),
+    )?;
+    w.figure("checkerboard.svg", &svg, "3x3 ones through a 3x3 kernel of ones, stride 2, output 7x7")?;
 
     // im2col, drawn, and its memory cost.
     let input = Array2::from_shape_fn((3, 3), |(r, q)| (3 * r + q + 1) as f32);
