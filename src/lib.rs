@@ -9,10 +9,14 @@
 //! | `01-fully-connected` | [`fully_connected`] |
 //! | `02-local-connectivity` | [`shape`] |
 //! | `03-parameter-sharing` | [`sharing`] |
+//! | `04-convolution` | [`conv1d`] |
+//! | `05-conv-layer` | [`conv`] |
+//! | `06-conv-as-matrix` | [`conv_matrix`], [`im2col`] |
 //!
-//! Shared machinery: [`error`] (errors that name the offending values), [`format`]
-//! (numbers as the book prints them), [`plot`] (charts), [`figures`] (the generator that
-//! writes the book's figures and numbers).
+//! Shared machinery: [`error`] (errors that name the offending values), [`data`] (IDX
+//! files and the Fashion-MNIST sample), [`format`] (numbers as the book prints them),
+//! [`plot`] (SVG charts and diagrams), [`raster`] (PNG images and GIF animations),
+//! [`figures`] (the generator that writes the book's figures and numbers).
 
 pub mod conv;
 pub mod conv1d;
@@ -40,4 +44,10 @@ pub mod chapters {
     pub struct Chapter02;
     #[doc = include_str!("../book/03-parameter-sharing.md")]
     pub struct Chapter03;
+    #[doc = include_str!("../book/04-convolution.md")]
+    pub struct Chapter04;
+    #[doc = include_str!("../book/05-conv-layer.md")]
+    pub struct Chapter05;
+    #[doc = include_str!("../book/06-conv-as-matrix.md")]
+    pub struct Chapter06;
 }

@@ -116,14 +116,26 @@ pub fn generate(w: &mut Writer) -> GenResult {
     // stride 2: the overlaps of the stamped kernels count 1, 2 or 4 (the checkerboard).
     let ones = Array4::<f32>::ones((1, 1, 3, 3));
     let k3 = Array4::<f32>::ones((1, 1, 3, 3));
-    let stamped = conv_transpose2d(ones.view(), k3.view(), Conv2dConfig { stride: 2, padding: 0 }, (7, 7))?;
+    let stamped = conv_transpose2d(
+        ones.view(),
+        k3.view(),
+        Conv2dConfig {
+            stride: 2,
+            padding: 0,
+        },
+        (7, 7),
+    )?;
     let svg = labelled_matrix(
         "Transposed convolution, stride 2: ones in, overlap counts out",
         7,
         7,
         &|r, c| Some(format!("{}", stamped[[0, 0, r, c]])),
     )?;
-    w.figure("checkerboard.svg", &svg, "3x3 ones through a 3x3 kernel of ones, stride 2, output 7x7")?;
+    w.figure(
+        "checkerboard.svg",
+        &svg,
+        "3x3 ones through a 3x3 kernel of ones, stride 2, output 7x7",
+    )?;
 
     // im2col, drawn, and its memory cost.
     let input = Array2::from_shape_fn((3, 3), |(r, q)| (3 * r + q + 1) as f32);
