@@ -109,7 +109,8 @@ impl ConvDims {
     }
 }
 
-fn check_bias(bias: Option<ArrayView1<f32>>, filters: usize) -> Result<(), ShapeError> {
+/// Checks that a bias, if any, has one value per filter.
+pub(crate) fn check_bias(bias: Option<ArrayView1<f32>>, filters: usize) -> Result<(), ShapeError> {
     match bias {
         Some(b) if b.len() != filters => Err(ShapeError::Mismatch(format!(
             "the bias has {} values but there are {filters} filters",

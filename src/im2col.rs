@@ -97,15 +97,7 @@ pub fn conv2d_im2col(
     config: Conv2dConfig,
 ) -> Result<Array4<f32>, ShapeError> {
     let d = ConvDims::new(input.dim(), weight.dim(), config)?;
-    if let Some(b) = bias {
-        if b.len() != d.filters {
-            return Err(ShapeError::Mismatch(format!(
-                "the bias has {} values but there are {} filters",
-                b.len(),
-                d.filters
-            )));
-        }
-    }
+    crate::conv::check_bias(bias, d.filters)?;
     let cols = im2col(input, d.kernel_height, d.kernel_width, config)?;
     let rows = d.channels * d.kernel_height * d.kernel_width;
     let filters = weight
