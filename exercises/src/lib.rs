@@ -20,3 +20,12 @@ pub mod ch02_local_connectivity;
 
 #[cfg_attr(feature = "solutions", path = "../solutions/ch03_parameter_sharing.rs")]
 pub mod ch03_parameter_sharing;
+
+#[cfg_attr(feature = "solutions", path = "../solutions/ch04_convolution.rs")]
+pub mod ch04_convolution;
+
+#[cfg_attr(feature = "solutions", path = "../solutions/ch05_conv_layer.rs")]
+pub mod ch05_conv_layer;
+
+#[cfg_attr(feature = "solutions", path = "../solutions/ch06_conv_as_matrix.rs")]
+pub mod ch06_conv_as_matrix;

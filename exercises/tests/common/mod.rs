@@ -8,6 +8,8 @@
 use std::fmt::Debug;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use ndarray::Array2;
+
 /// How many mismatches a failure message lists before it only counts the rest.
 const SHOWN: usize = 5;
 
@@ -60,15 +62,53 @@ impl Checker {
             Err(payload) => self.panicked(&call(), payload),
         };
         if actual != expected {
-            self.wrong += 1;
-            if self.first_wrong.len() < SHOWN {
-                self.first_wrong.push(format!(
-                    "  {}\n      expected {:?}\n      got      {:?}",
-                    call(),
-                    expected,
-                    actual
-                ));
+            self.record(call, || {
+                (format!("{expected:?}"), format!("{actual:?}"), None)
+            });
+        }
+    }
+
+    /// Like [`Checker::check`], for floating-point answers (vectors, arrays, or `Option`s
+    /// of them): the answer is right when it has the expected shape and every entry is
+    /// within `tolerance` of the expected one, relative to the larger of 1 and the
+    /// entries' magnitudes. Rounding differences from another summation order pass; a
+    /// wrong entry does not. A tolerance of 0 asks for exact equality.
+    pub fn check_close<T: Floats>(
+        &mut self,
+        call: impl FnOnce() -> String,
+        expected: T,
+        student: impl FnOnce() -> T,
+        tolerance: f64,
+    ) {
+        self.checked += 1;
+        let actual = match catch_unwind(AssertUnwindSafe(student)) {
+            Ok(actual) => actual,
+            Err(payload) => self.panicked(&call(), payload),
+        };
+        if let Some(note) = difference::<T>(&expected.floats(), &actual.floats(), tolerance) {
+            self.record(call, || (expected.show(), actual.show(), Some(note)));
+        }
+    }
+
+    /// Counts one wrong answer and keeps its description if it is among the first ones.
+    fn record(
+        &mut self,
+        call: impl FnOnce() -> String,
+        describe: impl FnOnce() -> (String, String, Option<String>),
+    ) {
+        self.wrong += 1;
+        if self.first_wrong.len() < SHOWN {
+            let (expected, actual, note) = describe();
+            let mut text = format!(
+                "  {}\n      expected {}\n      got      {}",
+                call(),
+                expected,
+                actual
+            );
+            if let Some(note) = note {
+                text.push_str(&format!("\n      ({note})"));
             }
+            self.first_wrong.push(text);
         }
     }
 
@@ -159,6 +199,12 @@ impl Rng {
         self.next_u64() % denominator < numerator
     }
 
+    /// A float in `low..high` (53 random bits).
+    pub fn float(&mut self, low: f64, high: f64) -> f64 {
+        let unit = (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        low + (high - low) * unit
+    }
+
     /// One of `items`.
     pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[self.size(0, items.len() - 1)]
@@ -191,4 +237,156 @@ pub fn largest_fitting(fits: impl Fn(u64) -> bool) -> u64 {
         "checker bug: search ended at {low}"
     );
     low
+}
+
+/// A floating-point answer that [`Checker::check_close`] can compare entry by entry.
+pub trait Floats {
+    /// The shape and the entries in row-major order, or `None` for an answer that is
+    /// `None` (no result).
+    fn floats(&self) -> Option<(Vec<usize>, Vec<f64>)>;
+    /// The whole answer for a failure message, as Rust code when it is short enough.
+    fn show(&self) -> String;
+    /// One entry for a failure message, printed in the answer's own float type.
+    fn show_entry(value: f64) -> String;
+}
+
+/// How many entries a failure message prints before it only gives the shape.
+const SHOWN_ENTRIES: usize = 100;
+
+impl Floats for Vec<f64> {
+    fn floats(&self) -> Option<(Vec<usize>, Vec<f64>)> {
+        Some((vec![self.len()], self.clone()))
+    }
+    fn show(&self) -> String {
+        if self.len() <= SHOWN_ENTRIES {
+            format!("{self:?}")
+        } else {
+            format!("{:?} ... ({} values)", &self[..10], self.len())
+        }
+    }
+    fn show_entry(value: f64) -> String {
+        format!("{value:?}")
+    }
+}
+
+impl Floats for Array2<f32> {
+    fn floats(&self) -> Option<(Vec<usize>, Vec<f64>)> {
+        let (rows, columns) = self.dim();
+        Some((
+            vec![rows, columns],
+            self.iter().map(|&x| x as f64).collect(),
+        ))
+    }
+    fn show(&self) -> String {
+        if self.len() <= SHOWN_ENTRIES {
+            array_code(self)
+        } else {
+            format!(
+                "a {}x{} array (too large to show)",
+                self.nrows(),
+                self.ncols()
+            )
+        }
+    }
+    fn show_entry(value: f64) -> String {
+        format!("{:?}", value as f32)
+    }
+}
+
+impl<T: Floats> Floats for Option<T> {
+    fn floats(&self) -> Option<(Vec<usize>, Vec<f64>)> {
+        self.as_ref().and_then(T::floats)
+    }
+    fn show(&self) -> String {
+        match self {
+            Some(value) => format!("Some({})", value.show()),
+            None => "None".to_string(),
+        }
+    }
+    fn show_entry(value: f64) -> String {
+        T::show_entry(value)
+    }
+}
+
+/// `None` if `actual` matches `expected` within `tolerance`, else what differs first.
+fn difference<T: Floats>(
+    expected: &Option<(Vec<usize>, Vec<f64>)>,
+    actual: &Option<(Vec<usize>, Vec<f64>)>,
+    tolerance: f64,
+) -> Option<String> {
+    let ((shape, want), (got_shape, got)) = match (expected, actual) {
+        (None, None) => return None,
+        (None, Some(_)) => return Some("expected None, got an answer".into()),
+        (Some(_), None) => return Some("expected an answer, got None".into()),
+        (Some(e), Some(a)) => (e, a),
+    };
+    if shape != got_shape {
+        let show = |shape: &[usize]| match shape {
+            [length] => format!("length {length}"),
+            _ => format!("shape {}", dims(shape)),
+        };
+        return Some(format!("{} instead of {}", show(got_shape), show(shape)));
+    }
+    // An infinite or NaN answer is never close to a finite one (`inf <= tolerance * inf`).
+    let close = |w: f64, g: f64| {
+        w == g
+            || (w.is_finite()
+                && g.is_finite()
+                && (w - g).abs() <= tolerance * w.abs().max(g.abs()).max(1.0))
+    };
+    let wrong: Vec<usize> = (0..want.len())
+        .filter(|&k| !close(want[k], got[k]))
+        .collect();
+    let &first = wrong.first()?;
+    // The flat index as an index per axis, like `[1, 2]`.
+    let mut index = vec![0; shape.len()];
+    let mut rest = first;
+    for axis in (0..shape.len()).rev() {
+        index[axis] = rest % shape[axis];
+        rest /= shape[axis];
+    }
+    Some(format!(
+        "{} of {} entries differ; the first at {:?}: expected {}, got {}",
+        wrong.len(),
+        want.len(),
+        index,
+        T::show_entry(want[first]),
+        T::show_entry(got[first])
+    ))
+}
+
+/// A shape as a tuple, `(2, 3)`, the way `Array2::dim` prints it.
+fn dims(shape: &[usize]) -> String {
+    let sizes: Vec<String> = shape.iter().map(|size| size.to_string()).collect();
+    format!("({})", sizes.join(", "))
+}
+
+/// An array as Rust code, `array![[1.0, 2.0], [3.0, 4.0]]`, so that a failing input can
+/// be pasted into a test (`use ndarray::{array, Array2};`). Arrays with no entries are
+/// written `Array2::<f32>::zeros((rows, columns))`.
+pub fn array_code(array: &Array2<f32>) -> String {
+    if array.is_empty() {
+        return format!("Array2::<f32>::zeros({:?})", array.dim());
+    }
+    let rows: Vec<String> = array
+        .rows()
+        .into_iter()
+        .map(|row| {
+            let values: Vec<String> = row.iter().map(|x| format!("{x:?}")).collect();
+            format!("[{}]", values.join(", "))
+        })
+        .collect();
+    format!("array![{}]", rows.join(", "))
+}
+
+/// A `rows x columns` array of random values: small integers from -4 to 4 (every sum of
+/// products is then exact in `f32`) or, with `integers` false, floats in [-1, 1).
+pub fn random_array(rng: &mut Rng, rows: usize, columns: usize, integers: bool) -> Array2<f32> {
+    Array2::from_shape_fn((rows, columns), |_| {
+        if integers {
+            rng.between(0, 8) as f32 - 4.0
+        } else {
+            rng.float(-1.0, 1.0) as f32
+        }
+    })
 }

@@ -1,0 +1,107 @@
+//! Exercises for chapter 6, *Convolution as a matrix*.
+//!
+//! Replace each `todo!()` with your code, then check it with
+//!
+//! ```text
+//! cargo test -p cnn-book-exercises --test ch06_conv_as_matrix
+//! ```
+//!
+//! A convolution is linear in its input, so for a fixed kernel it is a matrix `C`: one row
+//! per output, one column per input, and `C x` is the convolution of `x`. A second way to
+//! write it as one matrix product copies every window of the input into a column of a
+//! *patch matrix* (im2col); the flattened kernel times that matrix is the convolution.
+//! Matrices are `ndarray::Array2<f32>`, indexed `[row, column]`. As in chapter 5,
+//! "convolution" is the cross-correlation: the kernel is not flipped.
+
+// The stubs do not use their arguments yet; this keeps the compiler quiet until they do.
+#![allow(unused_variables)]
+
+use ndarray::Array2;
+
+/// Exercise 6.1: the matrix of a 1D convolution.
+///
+/// A signal `x` of `length` values, padded with `padding` zeros on each side, is
+/// cross-correlated with `kernel` (`k` values) at stride `stride`: output `o` is
+///
+/// ```text
+/// y[o] = sum over u < k of kernel[u] * x[o*stride + u - padding]
+/// ```
+///
+/// where `x` at a position outside `0..length` is a padding zero. There are
+/// `(length - k + 2*padding)/stride + 1` outputs. Return the matrix `C` of shape
+/// `(outputs, length)` with `C x = y` for every `x`: row `o` holds `kernel[u]` in column
+/// `o*stride + u - padding` for each tap `u` that lands on a real input, and zeros
+/// everywhere else. Taps that land in the padding multiply zeros: they have no column.
+///
+/// Return `None` when the window does not work: `length`, `k` or `stride` is 0, the kernel
+/// is longer than the padded signal (`k > length + 2*padding`), or
+/// `length - k + 2*padding` is not a multiple of `stride`.
+///
+/// Worked examples, with the kernel `[1.0, 2.0, 3.0]`:
+///
+/// - `conv_matrix_1d(4, &[1.0, 2.0, 3.0], 1, 0)` is
+///   `Some(array![[1.0, 2.0, 3.0, 0.0], [0.0, 1.0, 2.0, 3.0]])`: the kernel, shifted one
+///   column per row.
+/// - `conv_matrix_1d(4, &[1.0, 2.0, 3.0], 1, 1)` is `Some` of the `4 x 4` matrix
+///   `[[2, 3, 0, 0], [1, 2, 3, 0], [0, 1, 2, 3], [0, 0, 1, 2]]`: the first and last rows
+///   lose the tap that lands in the padding.
+/// - `conv_matrix_1d(5, &[1.0, 2.0, 3.0], 2, 1)` is `Some` of the `3 x 5` matrix
+///   `[[2, 3, 0, 0, 0], [0, 1, 2, 3, 0], [0, 0, 0, 1, 2]]`: at stride 2 each row moves two
+///   columns.
+/// - `conv_matrix_1d(4, &[1.0, 2.0, 3.0], 2, 1)` is `None`: `(4 - 3 + 2)/2` is not a whole
+///   number. So are `conv_matrix_1d(2, &[1.0, 2.0, 3.0], 1, 0)` (the kernel is longer than
+///   the signal) and `conv_matrix_1d(0, &[1.0], 1, 0)`.
+///
+/// The entries are copies of the kernel's values, so the checker compares them exactly.
+pub fn conv_matrix_1d(
+    length: usize,
+    kernel: &[f32],
+    stride: usize,
+    padding: usize,
+) -> Option<Array2<f32>> {
+    todo!("Exercise 6.1: the (outputs x length) matrix of the convolution, or None")
+}
+
+/// Exercise 6.2: im2col for one channel.
+///
+/// Slide a `field x field` window over `image` (`H x W`) in steps of `stride`, without
+/// padding: there are `out_h = (H - field)/stride + 1` window positions down and
+/// `out_w = (W - field)/stride + 1` across. Return the patch matrix of shape
+/// `(field*field, out_h*out_w)`: column `i*out_w + j` holds the window at position
+/// `(i, j)` (top-left corner at `(i*stride, j*stride)`), read row by row, so
+///
+/// ```text
+/// patches[u*field + v][i*out_w + j] = image[i*stride + u][j*stride + v]
+/// ```
+///
+/// Then a kernel flattened row by row into a row vector, times the patch matrix, is the
+/// convolution, flattened row by row.
+///
+/// Return `None` when the windows do not tile the image: `field` or `stride` is 0, the
+/// image is empty (a dimension of 0), `field > H` or `field > W`, or `H - field` or
+/// `W - field` is not a multiple of `stride`.
+///
+/// Worked examples:
+///
+/// - With `x = array![[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0]]`,
+///   `im2col_one_channel(&x, 2, 1)` is `Some` of the `4 x 6` matrix
+///
+///   ```text
+///   [[1, 2, 3,  5,  6,  7],
+///    [2, 3, 4,  6,  7,  8],
+///    [5, 6, 7,  9, 10, 11],
+///    [6, 7, 8, 10, 11, 12]]
+///   ```
+///
+///   whose first column is the top-left window `1, 2, 5, 6` and whose fourth column
+///   (`i = 1, j = 0`) is `5, 6, 9, 10`. Inputs inside the image appear in several columns.
+/// - With the `4 x 4` image `1.0, 2.0, ..., 16.0` (row by row), `im2col_one_channel(&x, 2, 2)`
+///   is `Some` of `[[1, 3, 9, 11], [2, 4, 10, 12], [5, 7, 13, 15], [6, 8, 14, 16]]`: the
+///   windows do not overlap, and every pixel appears exactly once.
+/// - The `3 x 4` image above with `field = 2, stride = 2` gives `None`: `(3 - 2)/2` is not
+///   a whole number.
+///
+/// The entries are copies of the image's values, so the checker compares them exactly.
+pub fn im2col_one_channel(image: &Array2<f32>, field: usize, stride: usize) -> Option<Array2<f32>> {
+    todo!("Exercise 6.2: the (field*field x out_h*out_w) patch matrix, or None")
+}

@@ -1,0 +1,241 @@
+//! Checkers for chapter 6: compare the exercises with `cnn_book::conv_matrix` and
+//! `cnn_book::im2col`.
+
+mod common;
+
+use cnn_book::conv::Conv2dConfig;
+use cnn_book::conv1d::{correlate, Sequence};
+use cnn_book::conv_matrix::conv_matrix;
+use cnn_book::im2col::im2col;
+use cnn_book::shape::conv_output_size;
+use cnn_book_exercises::ch06_conv_as_matrix::{conv_matrix_1d, im2col_one_channel};
+use common::{array_code, random_array, Checker, Rng};
+use ndarray::{array, s, Array2, ArrayView2, Axis};
+
+const FILE: &str = "exercises/src/ch06_conv_as_matrix.rs";
+
+/// A kernel as a `1 x k` matrix, the shape `conv_matrix` takes.
+fn as_row(kernel: &[f32]) -> ArrayView2<'_, f32> {
+    ArrayView2::from_shape((1, kernel.len()), kernel).expect("a slice is one row")
+}
+
+/// The library's answer to exercise 6.1.
+///
+/// `conv_matrix(1, length, kernel as a 1 x k row, Conv2dConfig { stride, padding })` is
+/// *not* the 1D matrix when `padding > 0`: the config pads the height as well. The image
+/// then has `1 + 2P` rows, of which only row `P` is real, and the kernel (one row tall)
+/// slides down them at stride `S` too. That gives `2P/S + 1` rows of windows, so `C` has
+/// that many times too many rows; the windows at padded height `r*S != P` read only
+/// padding and their rows of `C` are zero; when `S` does not divide `P`, no window reads
+/// the real row and `C` is all zeros; and when `S` does not divide `2P` the library refuses
+/// although the 1D window works. (`check_height_one_padding` below confirms all this.)
+///
+/// So pad the signal explicitly instead. With padding `P`, the convolution of `x` is the
+/// padding-free convolution of the padded signal `[0; P] x [0; P]`, whose matrix
+/// `conv_matrix(1, length + 2P, row, Conv2dConfig { stride, padding: 0 })` has a column for
+/// each padded position. The first and last `P` columns multiply the padding zeros, so
+/// they never contribute: dropping them leaves exactly the `(outputs, length)` matrix of
+/// the padded convolution, with no height axis to get in the way. Whether the window
+/// works at all is the library's 1D rule, `conv_output_size`, which (unlike the padded
+/// signal) also refuses a signal of length 0.
+fn library_conv_matrix_1d(
+    length: usize,
+    kernel: &[f32],
+    stride: usize,
+    padding: usize,
+) -> Option<Array2<f32>> {
+    let outputs = conv_output_size(length, kernel.len(), padding, stride).ok()?;
+    let config = Conv2dConfig { stride, padding: 0 };
+    let padded = conv_matrix(1, length + 2 * padding, as_row(kernel), config)
+        .expect("checker bug: the padded signal does not work without padding");
+    assert_eq!(padded.dim(), (outputs, length + 2 * padding), "checker bug");
+    Some(padded.slice(s![.., padding..padding + length]).to_owned())
+}
+
+/// Checker self-test for a working 1D window, whose matrix is `expected`: what
+/// `conv_matrix` with height 1 and the padding in the config gives (see
+/// `library_conv_matrix_1d`), and that `expected` times a signal `x` is the convolution of
+/// `x` computed from `cnn_book::conv1d::correlate` on the explicitly padded signal.
+fn check_height_one_padding(
+    rng: &mut Rng,
+    length: usize,
+    kernel: &[f32],
+    stride: usize,
+    padding: usize,
+    expected: &Array2<f32>,
+) {
+    let outputs = expected.nrows();
+    let config = Conv2dConfig { stride, padding };
+    match conv_matrix(1, length, as_row(kernel), config) {
+        Err(_) => assert_ne!((2 * padding) % stride, 0, "checker bug: unexpected error"),
+        Ok(tall) => {
+            let windows_down = 2 * padding / stride + 1;
+            assert_eq!(tall.dim(), (windows_down * outputs, length), "checker bug");
+            for r in 0..windows_down {
+                let block = tall.slice(s![r * outputs..(r + 1) * outputs, ..]);
+                if r * stride == padding {
+                    assert_eq!(block, expected, "checker bug: the real row differs");
+                } else {
+                    assert!(block.iter().all(|&w| w == 0.0), "checker bug: padding row");
+                }
+            }
+        }
+    }
+    // C x against the chapter 4 cross-correlation of the padded signal: output o is the
+    // valid correlation at time o*stride, the full correlation's value there.
+    let x: Vec<f64> = (0..length).map(|_| rng.float(-1.0, 1.0)).collect();
+    let mut padded_x = vec![0.0; padding];
+    padded_x.extend(&x);
+    padded_x.extend(vec![0.0; padding]);
+    let full = correlate(
+        &Sequence::causal(padded_x),
+        &Sequence::causal(kernel.iter().map(|&w| w as f64).collect()),
+    );
+    for o in 0..outputs {
+        let product: f64 = (0..length).map(|n| expected[[o, n]] as f64 * x[n]).sum();
+        let want = full.at((o * stride) as i64);
+        assert!(
+            (product - want).abs() <= 1e-9 * want.abs().max(1.0),
+            "checker bug: C x = {product} but the correlation is {want} at output {o}"
+        );
+    }
+}
+
+#[test]
+fn exercise_6_1_conv_matrix_1d() {
+    let mut checker = Checker::new(
+        "6.1",
+        "conv_matrix_1d",
+        FILE,
+        "row o of C is output o: tap u reads padded position o*S + u, which is real input \
+         n = o*S + u - P when 0 <= n < length (compute o*S + u first and check it is at least \
+         P before subtracting). Put kernel[u] in column n; taps in the padding get no column. \
+         There are (length - k + 2P)/S + 1 rows; return None when that does not work \
+         (length, k or S is 0, k > length + 2P, or the division is not exact).",
+    );
+    let mut rng = Rng::new(61);
+    let mut check =
+        |checker: &mut Checker, length: usize, kernel: Vec<f32>, stride: usize, padding: usize| {
+            let expected = library_conv_matrix_1d(length, &kernel, stride, padding);
+            if let Some(matrix) = &expected {
+                check_height_one_padding(&mut rng, length, &kernel, stride, padding, matrix);
+            }
+            checker.check_close(
+                || format!("conv_matrix_1d({length}, &{kernel:?}, {stride}, {padding})"),
+                expected,
+                || conv_matrix_1d(length, &kernel, stride, padding),
+                0.0,
+            );
+        };
+    check(&mut checker, 4, vec![1.0, 2.0, 3.0], 1, 0);
+    check(&mut checker, 4, vec![1.0, 2.0, 3.0], 1, 1);
+    check(&mut checker, 5, vec![1.0, 2.0, 3.0], 2, 1);
+    check(&mut checker, 4, vec![1.0, 2.0, 3.0], 2, 1);
+    check(&mut checker, 2, vec![1.0, 2.0, 3.0], 1, 0);
+    check(&mut checker, 0, vec![1.0], 1, 0);
+    check(&mut checker, 0, vec![1.0], 1, 1);
+    check(&mut checker, 3, vec![], 1, 1);
+    check(&mut checker, 3, vec![1.0, 2.0], 0, 1);
+    check(&mut checker, 1, vec![1.0, 2.0, 3.0, 4.0, 5.0], 1, 2);
+
+    // Every combination of small values, zeros included. The kernels' values are distinct
+    // (1, 2, ...): a tap in the wrong column cannot go unnoticed.
+    for length in 0..=12 {
+        for width in 0..=6 {
+            for stride in 0..=4 {
+                for padding in 0..=3 {
+                    let kernel = (1..=width).map(|u| u as f32).collect();
+                    check(&mut checker, length, kernel, stride, padding);
+                }
+            }
+        }
+    }
+    // Random float kernels on longer signals, mostly ones the window tiles.
+    let mut values = Rng::new(62);
+    for _ in 0..500 {
+        let (width, stride, padding) = (values.size(1, 8), values.size(1, 4), values.size(0, 4));
+        // The padded signal spans one kernel plus a whole number of strides.
+        let padded = (values.size(1, 12) - 1) * stride + width;
+        let length = if padded <= 2 * padding || values.chance(1, 5) {
+            values.size(1, 40)
+        } else {
+            padded - 2 * padding
+        };
+        let kernel = (0..width).map(|_| values.float(-1.0, 1.0) as f32).collect();
+        check(&mut checker, length, kernel, stride, padding);
+    }
+    checker.finish();
+}
+
+#[test]
+fn exercise_6_2_im2col_one_channel() {
+    let mut checker = Checker::new(
+        "6.2",
+        "im2col_one_channel",
+        FILE,
+        "there are out_h = (H - F)/S + 1 window positions down and out_w = (W - F)/S + 1 \
+         across (None if either does not work: F or S is 0, an empty image, F larger than \
+         the image, or a division that is not exact). Column i*out_w + j is window (i, j), \
+         and its row u*F + v is tap (u, v): image[i*S + u][j*S + v]. Rows are taps and \
+         columns are positions, not the other way round.",
+    );
+    let check = |checker: &mut Checker, image: Array2<f32>, field: usize, stride: usize| {
+        let config = Conv2dConfig { stride, padding: 0 };
+        let image4 = image.view().insert_axis(Axis(0)).insert_axis(Axis(0));
+        checker.check_close(
+            || {
+                format!(
+                    "im2col_one_channel(&{}, {field}, {stride})",
+                    array_code(&image)
+                )
+            },
+            im2col(image4, field, field, config).ok(),
+            || im2col_one_channel(&image, field, stride),
+            0.0,
+        );
+    };
+    let x = array![
+        [1.0, 2.0, 3.0, 4.0],
+        [5.0, 6.0, 7.0, 8.0],
+        [9.0, 10.0, 11.0, 12.0]
+    ];
+    let sixteen = Array2::from_shape_fn((4, 4), |(r, c)| (4 * r + c + 1) as f32);
+    check(&mut checker, x.clone(), 2, 1);
+    check(&mut checker, sixteen.clone(), 2, 2);
+    check(&mut checker, x.clone(), 2, 2);
+    check(&mut checker, x.clone(), 3, 1);
+    check(&mut checker, x.clone(), 4, 1);
+    check(&mut checker, x.clone(), 0, 1);
+    check(&mut checker, x, 1, 0);
+    check(&mut checker, sixteen, 4, 3);
+    check(&mut checker, Array2::zeros((0, 4)), 1, 1);
+
+    // Every combination of small sizes, fields and strides, zeros and non-square images
+    // included. The pixels' values are distinct: a pixel in the wrong place shows.
+    for height in 0..=7 {
+        for width in 0..=7 {
+            let image = Array2::from_shape_fn((height, width), |(r, c)| (10 * r + c) as f32);
+            for field in 0..=4 {
+                for stride in 0..=3 {
+                    check(&mut checker, image.clone(), field, stride);
+                }
+            }
+        }
+    }
+    // Random images, mostly of sizes the windows tile.
+    let mut rng = Rng::new(63);
+    for _ in 0..500 {
+        let (field, stride) = (rng.size(1, 5), rng.size(1, 4));
+        let mut side = || {
+            if rng.chance(1, 5) {
+                rng.size(1, 20)
+            } else {
+                (rng.size(1, 6) - 1) * stride + field
+            }
+        };
+        let (height, width) = (side(), side());
+        let image = random_array(&mut rng, height, width, false);
+        check(&mut checker, image, field, stride);
+    }
+    checker.finish();
+}
