@@ -52,14 +52,17 @@ pub fn flip_filters(weight: ArrayView4<f32>) -> Array4<f32> {
 
 /// Inserts `stride - 1` zeros between neighbouring values along height and width:
 /// the "dilated" error map whose full correlation gives a strided convolution's gradient.
-pub fn dilate(x: ArrayView4<f32>, stride: usize) -> Array4<f32> {
+pub fn dilate(x: ArrayView4<f32>, stride: usize) -> Result<Array4<f32>, ShapeError> {
     let (n, c, h, w) = x.dim();
-    if stride <= 1 || h == 0 || w == 0 {
-        return x.to_owned();
+    if stride == 0 {
+        return Err(ShapeError::ZeroStride);
+    }
+    if stride == 1 || h == 0 || w == 0 {
+        return Ok(x.to_owned());
     }
     let mut out = Array4::zeros((n, c, (h - 1) * stride + 1, (w - 1) * stride + 1));
     out.slice_mut(s![.., .., ..;stride, ..;stride]).assign(&x);
-    out
+    Ok(out)
 }
 
 // ANCHOR: conv_transpose
@@ -142,7 +145,7 @@ pub fn input_gradient_by_flipped_kernel(
             kh - 1
         )));
     }
-    let dilated = dilate(grad_output, config.stride);
+    let dilated = dilate(grad_output, config.stride)?;
     let full = Conv2dConfig {
         stride: 1,
         padding: kh - 1 - config.padding,

@@ -145,7 +145,7 @@ fn flipping_and_dilating_by_hand() {
         .into_shape_with_order((1, 1, 2, 2))
         .unwrap();
     assert_eq!(
-        dilate(d.view(), 2).into_shape_with_order((3, 3)).unwrap(),
+        dilate(d.view(), 2).unwrap().into_shape_with_order((3, 3)).unwrap(),
         array![[1., 0., 2.], [0., 0., 0.], [3., 0., 4.]]
     );
 }

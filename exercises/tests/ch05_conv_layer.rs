@@ -135,11 +135,8 @@ fn library_conv2d_dilated(
     kernel: &Array2<f32>,
     dilation: usize,
 ) -> Option<Array2<f32>> {
-    if dilation == 0 {
-        return None; // `dilate` leaves the kernel as it is for 0 (and 1)
-    }
     let kernel4 = kernel.view().insert_axis(Axis(0)).insert_axis(Axis(0));
-    let spread = dilate(kernel4, dilation);
+    let spread = dilate(kernel4, dilation).ok()?; // dilation 0 is an error
     conv2d_single(
         image.view(),
         spread.slice(s![0, 0, .., ..]),
