@@ -55,7 +55,7 @@ impl fmt::Display for ShapeError {
                 let span = input + 2 * padding - field;
                 write!(
                     f,
-                    "stride {stride} does not tile width {input} with filter {field} and padding {padding}: \
+                    "stride {stride} does not tile size {input} with filter {field} and padding {padding}: \
                      ({input} - {field} + 2*{padding})/{stride} + 1 = {span}/{stride} + 1 is not an integer"
                 )
             }

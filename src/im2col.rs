@@ -3,7 +3,7 @@
 //! Copy every receptive field of the input into a column of a *patch matrix*, flatten each
 //! filter into a row of a *filter matrix*, and the whole convolution becomes one product
 //! `W_mat (K x CKK) * X_col (CKK x N H' W')`, which a tuned GEMM computes far faster than
-//! the six nested loops of [`crate::conv::conv2d_naive`]. The price is memory: each input
+//! the seven nested loops of [`crate::conv::conv2d_naive`]. The price is memory: each input
 //! value is copied into up to `KH * KW` columns. Chellapilla, Puri & Simard, "High
 //! performance convolutional neural networks for document processing" (2006) introduced
 //! the idea; Caffe made it the standard.

@@ -135,14 +135,56 @@ fn tick_label(v: f64, log: bool) -> String {
     }
 }
 
+/// Where a chart's legend goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LegendCorner {
+    #[default]
+    UpperLeft,
+    UpperRight,
+    LowerLeft,
+    LowerRight,
+}
+
+/// How a chart draws its series, beyond [`ChartSpec`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ChartStyle {
+    pub legend: LegendCorner,
+    /// Draw each point as a stem from zero (for discrete sequences) instead of joining
+    /// the points with lines.
+    pub stems: bool,
+    /// Extra space above the data, as a fraction of its range, to keep the legend off it.
+    pub headroom: f64,
+}
+
 /// A line chart of several series, each with point markers, on linear or log axes.
 pub fn line_chart(spec: &ChartSpec, series: &[Series]) -> PlotResult {
+    line_chart_styled(spec, series, ChartStyle::default())
+}
+
+/// [`line_chart`] with a choice of legend corner, stems, and headroom for the legend.
+pub fn line_chart_styled(spec: &ChartSpec, series: &[Series], style: ChartStyle) -> PlotResult {
     if series.iter().all(|s| s.points.is_empty()) {
         return Err("line_chart needs at least one point".into());
     }
     let all = || series.iter().flat_map(|s| s.points.iter());
     let (x0, x1) = bounds(all().map(|p| p.0), spec.log_x, false);
-    let (y0, y1) = bounds(all().map(|p| p.1), spec.log_y, true);
+    let (mut y0, mut y1) = bounds(all().map(|p| p.1), spec.log_y, true);
+    if style.stems && !spec.log_y {
+        y0 = y0.min(0.0);
+    }
+    if style.headroom > 0.0 {
+        if spec.log_y {
+            y1 *= 10f64.powf(style.headroom * (y1 / y0).log10());
+        } else {
+            y1 += style.headroom * (y1 - y0);
+        }
+    }
+    let position = match style.legend {
+        LegendCorner::UpperLeft => SeriesLabelPosition::UpperLeft,
+        LegendCorner::UpperRight => SeriesLabelPosition::UpperRight,
+        LegendCorner::LowerLeft => SeriesLabelPosition::LowerLeft,
+        LegendCorner::LowerRight => SeriesLabelPosition::LowerRight,
+    };
     draw_svg((720, 440), |root| {
         let mut builder = ChartBuilder::on(root);
         builder
@@ -166,15 +208,35 @@ pub fn line_chart(spec: &ChartSpec, series: &[Series]) -> PlotResult {
                     .draw()?;
                 for (i, s) in series.iter().enumerate() {
                     let color = PALETTE[i % PALETTE.len()];
+                    let legend = move |(x, y): (i32, i32)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                    };
+                    if style.stems {
+                        // Nudge each series sideways so stems at the same x stay visible.
+                        let dx = (i as f64 - (series.len() as f64 - 1.0) / 2.0) * 0.12;
+                        chart
+                            .draw_series(s.points.iter().map(|&(x, y)| {
+                                PathElement::new(
+                                    vec![(x + dx, 0.0), (x + dx, y)],
+                                    color.stroke_width(2),
+                                )
+                            }))?
+                            .label(s.name.as_str())
+                            .legend(legend);
+                        chart.draw_series(
+                            s.points
+                                .iter()
+                                .map(|&(x, y)| Circle::new((x + dx, y), 3, color.filled())),
+                        )?;
+                        continue;
+                    }
                     chart
                         .draw_series(LineSeries::new(
                             s.points.iter().copied(),
                             color.stroke_width(2),
                         ))?
                         .label(s.name.as_str())
-                        .legend(move |(x, y)| {
-                            PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                        });
+                        .legend(legend);
                     // Markers help to read sparse series and clutter dense ones.
                     if s.points.len() <= 60 {
                         chart.draw_series(
@@ -184,7 +246,7 @@ pub fn line_chart(spec: &ChartSpec, series: &[Series]) -> PlotResult {
                 }
                 chart
                     .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperLeft)
+                    .position(position)
                     .background_style(WHITE.mix(0.9))
                     .border_style(GREY)
                     .label_font((FONT, 14))
@@ -197,6 +259,100 @@ pub fn line_chart(spec: &ChartSpec, series: &[Series]) -> PlotResult {
             (false, true) => finish!(x0..x1, (y0..y1).log_scale()),
             (true, true) => finish!((x0..x1).log_scale(), (y0..y1).log_scale()),
         }
+        Ok(())
+    })
+}
+
+/// A value for a bar label: whole numbers with separators, small ones with two decimals.
+fn value_label(v: f64) -> String {
+    if v >= 100.0 {
+        crate::format::thousands(v.round() as u64)
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// Bars in groups on a logarithmic axis: one group per entry of `groups`, one bar per
+/// series in each group, with a legend naming the series.
+pub fn grouped_log_bar_chart(
+    title: &str,
+    y_label: &str,
+    groups: &[String],
+    series: &[(String, Vec<f64>)],
+) -> PlotResult {
+    if groups.is_empty()
+        || series
+            .iter()
+            .any(|(_, v)| v.len() != groups.len() || v.iter().any(|&x| x <= 0.0))
+    {
+        return Err(
+            "grouped_log_bar_chart needs one positive value per group in every series".into(),
+        );
+    }
+    let (y0, y1) = bounds(
+        series.iter().flat_map(|(_, v)| v.iter().copied()),
+        true,
+        true,
+    );
+    let y1 = y1 * 10.0; // a decade of room for the legend
+    let width = 0.8 / series.len() as f64;
+    draw_svg((720, 440), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 20))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(72)
+            .build_cartesian_2d(0f64..groups.len() as f64, (y0..y1).log_scale())?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_desc(y_label)
+            .y_label_formatter(&|v| tick_label(*v, true))
+            .light_line_style(LIGHT)
+            .max_light_lines(1)
+            .label_style((FONT, 13))
+            .draw()?;
+        for (g, name) in groups.iter().enumerate() {
+            chart.draw_series(std::iter::once(Text::new(
+                name.clone(),
+                (g as f64 + 0.5, y0),
+                (FONT, 14)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Top)),
+            )))?;
+        }
+        for (i, (name, values)) in series.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            chart
+                .draw_series(values.iter().enumerate().map(|(g, &v)| {
+                    let x = g as f64 + 0.1 + i as f64 * width;
+                    Rectangle::new([(x, y0), (x + width * 0.9, v)], color.filled())
+                }))?
+                .label(name.as_str())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled())
+                });
+            chart.draw_series(values.iter().enumerate().map(|(g, &v)| {
+                let x = g as f64 + 0.1 + (i as f64 + 0.45) * width;
+                Text::new(
+                    value_label(v),
+                    (x, v),
+                    (FONT, 13)
+                        .into_font()
+                        .color(&BLACK)
+                        .pos(Pos::new(HPos::Center, VPos::Bottom)),
+                )
+            }))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(GREY)
+            .label_font((FONT, 14))
+            .draw()?;
         Ok(())
     })
 }
@@ -241,7 +397,7 @@ pub fn log_bar_chart(title: &str, y_label: &str, bars: &[(String, f64)]) -> Plot
                     .pos(Pos::new(HPos::Center, VPos::Top)),
             )))?;
             chart.draw_series(std::iter::once(Text::new(
-                crate::format::thousands(*value as u64),
+                value_label(*value),
                 (x + 0.5, *value),
                 (FONT, 14)
                     .into_font()
@@ -710,3 +866,47 @@ pub fn im2col_picture(input: ndarray::ArrayView2<f32>, field: usize, stride: usi
     })
 }
 // ANCHOR_END: im2col_picture
+
+/// A matrix of numbers drawn as a grid, each cell shaded by its value (darker = larger).
+pub fn shaded_matrix(title: &str, values: ndarray::ArrayView2<f32>) -> PlotResult {
+    let (rows, cols) = values.dim();
+    let max = values
+        .iter()
+        .fold(0.0f32, |m, &v| m.max(v.abs()))
+        .max(f32::MIN_POSITIVE);
+    let cell = 44i32;
+    let (left, top) = (20i32, 50i32);
+    let width = ((left * 2 + cols as i32 * cell) as u32).max(560);
+    let height = (top + rows as i32 * cell + 20) as u32;
+    draw_svg((width, height), |root| {
+        root.draw(&Text::new(
+            title.to_string(),
+            (width as i32 / 2, 12),
+            (FONT, 18)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Top)),
+        ))?;
+        for ((r, c), &v) in values.indexed_iter() {
+            let (x, y) = (left + c as i32 * cell, top + r as i32 * cell);
+            let fill = PALETTE[0].mix(0.1 + 0.8 * (v.abs() / max) as f64);
+            root.draw(&Rectangle::new(
+                [(x, y), (x + cell, y + cell)],
+                fill.filled(),
+            ))?;
+            root.draw(&Rectangle::new(
+                [(x, y), (x + cell, y + cell)],
+                GREY.stroke_width(1),
+            ))?;
+            root.draw(&Text::new(
+                format!("{v}"),
+                (x + cell / 2, y + cell / 2),
+                (FONT, 14)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Center)),
+            ))?;
+        }
+        Ok(())
+    })
+}

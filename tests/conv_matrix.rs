@@ -132,7 +132,8 @@ fn c_transpose_is_the_backward_pass_is_the_flipped_kernel_is_the_transposed_conv
 
 #[test]
 fn flipping_and_dilating_by_hand() {
-    // The slides' flip: [[1,2,3],[4,5,6],[7,8,9]] rotated by 180 degrees.
+    // Flipping reverses both axes (a rotation by 180 degrees): [[1,2,3],[4,5,6],[7,8,9]]
+    // becomes [[9,8,7],[6,5,4],[3,2,1]]. (The slides' picture rotates by 90 degrees.)
     let w = array![[1., 2., 3.], [4., 5., 6.], [7., 8., 9.]]
         .into_shape_with_order((1, 1, 3, 3))
         .unwrap();
@@ -145,7 +146,10 @@ fn flipping_and_dilating_by_hand() {
         .into_shape_with_order((1, 1, 2, 2))
         .unwrap();
     assert_eq!(
-        dilate(d.view(), 2).unwrap().into_shape_with_order((3, 3)).unwrap(),
+        dilate(d.view(), 2)
+            .unwrap()
+            .into_shape_with_order((3, 3))
+            .unwrap(),
         array![[1., 0., 2.], [0., 0., 0.], [3., 0., 4.]]
     );
 }

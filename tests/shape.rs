@@ -82,7 +82,7 @@ fn stride_that_does_not_tile_names_the_values() {
         }
     );
     let text = err.to_string();
-    for needle in ["stride 3", "width 5", "filter 3", "padding 0", "2/3 + 1"] {
+    for needle in ["stride 3", "size 5", "filter 3", "padding 0", "2/3 + 1"] {
         assert!(text.contains(needle), "'{needle}' missing from: {text}");
     }
 }

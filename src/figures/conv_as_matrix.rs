@@ -9,7 +9,9 @@ use super::{markdown_table, GenResult, Writer};
 use crate::conv::Conv2dConfig;
 use crate::conv_matrix::{conv_matrix, conv_transpose2d};
 use crate::format::thousands;
-use crate::plot::{im2col_picture, labelled_matrix, log_bar_chart, sparsity_pattern};
+use crate::plot::{
+    grouped_log_bar_chart, im2col_picture, labelled_matrix, shaded_matrix, sparsity_pattern,
+};
 
 /// Where `cargo bench --bench conv -- --save` writes its measurements, relative to the
 /// repository root. They are an input of the generator, like a data set: timings differ
@@ -87,7 +89,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
         if i > 0 && i < 3 {
             let svg = sparsity_pattern(
                 &format!(
-                    "C: {name} ({:.0}% non-zero)",
+                    "C: {name} ({:.0}% non-zero; rows: outputs, columns: inputs)",
                     100.0 * nonzero as f64 / total as f64
                 ),
                 c.view(),
@@ -125,11 +127,9 @@ pub fn generate(w: &mut Writer) -> GenResult {
         },
         (7, 7),
     )?;
-    let svg = labelled_matrix(
+    let svg = shaded_matrix(
         "Transposed convolution, stride 2: ones in, overlap counts out",
-        7,
-        7,
-        &|r, c| Some(format!("{}", stamped[[0, 0, r, c]])),
+        stamped.slice(ndarray::s![0, 0, .., ..]),
     )?;
     w.figure(
         "checkerboard.svg",
@@ -160,11 +160,8 @@ pub fn generate(w: &mut Writer) -> GenResult {
     // Speed, from the committed benchmark results (rerun: cargo bench --bench conv -- --save).
     let bench_path = Path::new(env!("CARGO_MANIFEST_DIR")).join(BENCH_RESULTS);
     if let Some(report) = read_bench(&bench_path)? {
-        let mut bars = Vec::new();
         let mut rows = Vec::new();
         for case in &report.cases {
-            bars.push((format!("{} naive", case.name), case.naive_ms));
-            bars.push((format!("{} im2col", case.name), case.im2col_ms));
             rows.push(vec![
                 case.name.clone(),
                 format!("{:.2}", case.naive_ms),
@@ -172,7 +169,27 @@ pub fn generate(w: &mut Writer) -> GenResult {
                 format!("{:.1}x", case.naive_ms / case.im2col_ms),
             ]);
         }
-        let chart = log_bar_chart("Forward pass, milliseconds (median)", "ms", &bars)?;
+        // Short group labels: the part of each case's name before the first comma.
+        let groups: Vec<String> = report
+            .cases
+            .iter()
+            .map(|c| c.name.split(',').next().unwrap_or(&c.name).to_string())
+            .collect();
+        let chart = grouped_log_bar_chart(
+            "Forward pass of one batch of 16, median milliseconds",
+            "ms",
+            &groups,
+            &[
+                (
+                    "naive loops".to_string(),
+                    report.cases.iter().map(|c| c.naive_ms).collect(),
+                ),
+                (
+                    "im2col + GEMM".to_string(),
+                    report.cases.iter().map(|c| c.im2col_ms).collect(),
+                ),
+            ],
+        )?;
         w.figure("bench.svg", &chart, BENCH_RESULTS)?;
         let mut table = markdown_table(
             &["case", "naive (ms)", "im2col + GEMM (ms)", "speed-up"],

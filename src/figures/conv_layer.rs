@@ -32,21 +32,23 @@ pub fn demo_two() -> (Array3<f32>, Array4<f32>, [f32; 2]) {
     (x, w, [1., 0.])
 }
 
+/// An output map as a Markdown table, rows labelled `i`, columns `j`.
 fn matrix_table(m: ndarray::ArrayView2<f32>) -> String {
-    let mut md = String::from("|");
-    md.push_str(&" |".repeat(m.ncols()));
-    md.push('\n');
-    md.push('|');
-    md.push_str(&"---|".repeat(m.ncols()));
-    md.push('\n');
-    for row in m.rows() {
-        md.push('|');
-        for v in row {
-            md.push_str(&format!(" {v} |"));
-        }
-        md.push('\n');
-    }
-    md
+    let header: Vec<String> = std::iter::once(String::new())
+        .chain((0..m.ncols()).map(|j| format!("j = {j}")))
+        .collect();
+    let rows: Vec<Vec<String>> = m
+        .rows()
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            std::iter::once(format!("**i = {i}**"))
+                .chain(row.iter().map(|v| v.to_string()))
+                .collect()
+        })
+        .collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    super::markdown_table(&header, &rows)
 }
 
 pub fn generate(w: &mut Writer) -> GenResult {
@@ -92,14 +94,17 @@ pub fn generate(w: &mut Writer) -> GenResult {
     );
 
     // Stride 2 and padding 1 on one channel: a 7x7 input, edge filter.
-    let ramp = Array3::from_shape_fn((1, 7, 7), |(_, r, q)| ((r * 7 + q) % 5) as f32);
+    let ramp = Array3::from_shape_fn((1, 7, 7), |(_, r, q)| {
+        // A vertical edge between columns 2 and 3, on a faint horizontal stripe pattern.
+        (if q >= 3 { 2.0 } else { 0.0 }) + (r % 2) as f32
+    });
     let edge =
         array![[-1., 0., 1.], [-1., 0., 1.], [-1., 0., 1.]].into_shape_with_order((1, 1, 3, 3))?;
     let gif = conv_animation(ramp.view(), edge.view(), &[0.0], config)?;
     w.figure_bytes(
         "stride2-padding1.gif",
         &gif.0,
-        "7x7 input (7r + q) mod 5, vertical-edge filter, S = 2, P = 1",
+        "7x7 input with a vertical edge after column 2 plus (r mod 2), vertical-edge filter, S = 2, P = 1",
     )?;
 
     // Classic filters on real Fashion-MNIST images: the first test image of four classes.

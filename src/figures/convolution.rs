@@ -7,7 +7,7 @@ use super::{markdown_table, GenResult, Writer};
 use crate::conv1d::{
     causal_filter, convolve, correlate, ema_kernel, moving_average_kernel, Sequence,
 };
-use crate::plot::{line_chart, ChartSpec, Series};
+use crate::plot::{line_chart_styled, ChartSpec, ChartStyle, LegendCorner, Series};
 
 /// The seed of the noisy signal.
 pub const SEED: u64 = 4;
@@ -55,18 +55,25 @@ pub fn generate(w: &mut Writer) -> GenResult {
         log_y: false,
     };
 
+    // Room above the data for the legend, so that it hides nothing.
+    let signal_style = ChartStyle {
+        headroom: 0.45,
+        ..ChartStyle::default()
+    };
     let ks = [5usize, 20];
     let averaged: Vec<Vec<f64>> = ks
         .iter()
         .map(|&k| causal_filter(&noisy, &moving_average_kernel(k)?))
         .collect::<Result<_, _>>()?;
-    let chart = line_chart(
+    let chart = line_chart_styled(
         &spec("Moving average over the past K values"),
         &[
             series("noisy signal f", &noisy),
             series("moving average, K = 5", &averaged[0]),
             series("moving average, K = 20", &averaged[1]),
+            series("clean signal (without noise)", &truth),
         ],
+        signal_style,
     )?;
     w.figure(
         "moving-average.svg",
@@ -79,23 +86,30 @@ pub fn generate(w: &mut Writer) -> GenResult {
         .iter()
         .map(|&a| causal_filter(&noisy, &ema_kernel(a, LEN)?))
         .collect::<Result<_, _>>()?;
-    let chart = line_chart(
+    let chart = line_chart_styled(
         &spec("Exponential moving average"),
         &[
             series("noisy signal f", &noisy),
             series("EMA, alpha = 0.3", &smoothed[0]),
             series("EMA, alpha = 0.05", &smoothed[1]),
+            series("clean signal (without noise)", &truth),
         ],
+        signal_style,
     )?;
     w.figure("ema.svg", &chart, "the same signal; alpha = 0.3, 0.05")?;
 
-    // The kernels themselves, g(tau) for tau = 0..40.
-    let taus = 40;
+    // The kernels themselves, g(tau) for tau = 0..30.
+    let taus = 30;
+    let stems = ChartStyle {
+        legend: LegendCorner::UpperRight,
+        stems: true,
+        headroom: 0.1,
+    };
     let kernel_series = |name: &str, g: &Sequence| Series {
         name: name.to_string(),
         points: (0..taus).map(|t| (t as f64, g.at(t as i64))).collect(),
     };
-    let chart = line_chart(
+    let chart = line_chart_styled(
         &ChartSpec {
             title: "The kernels g(tau): how much each past value weighs".into(),
             x_label: "tau (steps into the past)".into(),
@@ -109,11 +123,12 @@ pub fn generate(w: &mut Writer) -> GenResult {
             kernel_series("EMA, alpha = 0.3", &ema_kernel(0.3, taus)?),
             kernel_series("EMA, alpha = 0.05", &ema_kernel(0.05, taus)?),
         ],
+        stems,
     )?;
     w.figure(
         "kernels.svg",
         &chart,
-        "K = 5, 20; alpha = 0.3, 0.05; tau = 0..40",
+        "K = 5, 20; alpha = 0.3, 0.05; tau = 0..30",
     )?;
 
     // How far each smoother is from the clean signal, and how late it is.
@@ -162,7 +177,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
     let conv = convolve(&impulse, &g);
     let corr = correlate(&impulse, &g);
     let window = |s: &Sequence| (0..12).map(|t| s.at(t)).collect::<Vec<_>>();
-    let chart = line_chart(
+    let chart = line_chart_styled(
         &ChartSpec {
             title: "An impulse at t = 4 through the kernel g = (1, 2, 3)".into(),
             x_label: "time t".into(),
@@ -171,9 +186,14 @@ pub fn generate(w: &mut Writer) -> GenResult {
             log_y: false,
         },
         &[
+            series("the input f: an impulse at t = 4", &window(&impulse)),
             series("convolution f * g: the kernel as written", &window(&conv)),
             series("cross-correlation: the kernel reversed", &window(&corr)),
         ],
+        ChartStyle {
+            headroom: 0.5,
+            ..stems
+        },
     )?;
     w.figure(
         "flip.svg",
