@@ -1,0 +1,144 @@
+use crate::error::ShapeError;
+use crate::layer::{no_forward, Layer, Mode, Tensor};
+
+/// How a ReLU sends gradients back: the rule differs between plain backpropagation and the
+/// visualisation methods of chapter 14.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReluRule {
+    /// Pass the gradient where the forward input was positive (the true derivative).
+    #[default]
+    Backprop,
+    /// Pass the gradient where the gradient itself is positive (Zeiler & Fergus' DeconvNet).
+    Deconvnet,
+    /// Both conditions at once (Springenberg et al.'s guided backpropagation).
+    Guided,
+}
+
+// ANCHOR: relu
+/// `max(0, x)`, element-wise.
+#[derive(Debug, Clone, Default)]
+pub struct Relu {
+    pub rule: ReluRule,
+    input: Option<Tensor>,
+}
+
+impl Relu {
+    pub fn new() -> Self {
+        Relu::default()
+    }
+}
+
+impl Layer for Relu {
+    fn name(&self) -> String {
+        "ReLU".into()
+    }
+
+    fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor, ShapeError> {
+        self.input = Some(input.clone());
+        Ok(input.mapv(|v| v.max(0.0)))
+    }
+
+    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
+        let x = self.input.as_ref().ok_or_else(|| no_forward("ReLU"))?;
+        check_same("ReLU", x, grad_output)?;
+        let rule = self.rule;
+        let mut dx = grad_output.clone();
+        ndarray::Zip::from(&mut dx).and(x).for_each(|g, &v| {
+            let keep = match rule {
+                ReluRule::Backprop => v > 0.0,
+                ReluRule::Deconvnet => *g > 0.0,
+                ReluRule::Guided => v > 0.0 && *g > 0.0,
+            };
+            if !keep {
+                *g = 0.0;
+            }
+        });
+        Ok(dx)
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
+        Ok(input.to_vec())
+    }
+}
+// ANCHOR_END: relu
+
+pub(crate) fn check_same(name: &str, cached: &Tensor, grad: &Tensor) -> Result<(), ShapeError> {
+    if cached.shape() != grad.shape() {
+        return Err(ShapeError::Mismatch(format!(
+            "{name} backward: gradient of shape {:?} for an output of shape {:?}",
+            grad.shape(),
+            cached.shape()
+        )));
+    }
+    Ok(())
+}
+
+// ANCHOR: sigmoid_tanh
+/// The logistic function `1 / (1 + e^-x)`; its derivative is `y (1 - y)`.
+#[derive(Debug, Clone, Default)]
+pub struct Sigmoid {
+    output: Option<Tensor>,
+}
+
+impl Sigmoid {
+    pub fn new() -> Self {
+        Sigmoid::default()
+    }
+}
+
+impl Layer for Sigmoid {
+    fn name(&self) -> String {
+        "Sigmoid".into()
+    }
+
+    fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor, ShapeError> {
+        let y = input.mapv(|v| 1.0 / (1.0 + (-v).exp()));
+        self.output = Some(y.clone());
+        Ok(y)
+    }
+
+    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
+        let y = self.output.as_ref().ok_or_else(|| no_forward("Sigmoid"))?;
+        check_same("Sigmoid", y, grad_output)?;
+        Ok(grad_output * &y.mapv(|s| s * (1.0 - s)))
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
+        Ok(input.to_vec())
+    }
+}
+
+/// The hyperbolic tangent; its derivative is `1 - y^2`.
+#[derive(Debug, Clone, Default)]
+pub struct Tanh {
+    output: Option<Tensor>,
+}
+
+impl Tanh {
+    pub fn new() -> Self {
+        Tanh::default()
+    }
+}
+
+impl Layer for Tanh {
+    fn name(&self) -> String {
+        "Tanh".into()
+    }
+
+    fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor, ShapeError> {
+        let y = input.mapv(f32::tanh);
+        self.output = Some(y.clone());
+        Ok(y)
+    }
+
+    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
+        let y = self.output.as_ref().ok_or_else(|| no_forward("Tanh"))?;
+        check_same("Tanh", y, grad_output)?;
+        Ok(grad_output * &y.mapv(|t| 1.0 - t * t))
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
+        Ok(input.to_vec())
+    }
+}
+// ANCHOR_END: sigmoid_tanh

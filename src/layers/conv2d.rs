@@ -1,0 +1,166 @@
+use ndarray::{Array4, Axis, Ix1};
+use rand::Rng;
+
+use super::as4;
+use crate::conv::{conv2d_backward_naive, conv2d_naive, Conv2dConfig, ConvDims};
+use crate::error::ShapeError;
+use crate::im2col::{col2im, conv2d_im2col, im2col};
+use crate::init::Init;
+use crate::layer::{expect_rank, no_forward, Layer, Mode, Param, Tensor};
+
+/// Which implementation a [`Conv2d`] layer runs; both compute the same numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConvAlgorithm {
+    /// The loops of chapter 5: the reference.
+    Naive,
+    /// One matrix product per pass (chapter 6).
+    #[default]
+    Im2col,
+}
+
+// ANCHOR: conv2d_layer
+/// A convolutional layer: `K` filters of `C x F x F`, with bias, stride and padding.
+///
+/// - input `(N, C, H, W)`, output `(N, K, H', W')`
+/// - weight `(K, C, F, F)`, bias `(K,)`
+#[derive(Debug, Clone)]
+pub struct Conv2d {
+    pub weight: Param,
+    pub bias: Param,
+    pub config: Conv2dConfig,
+    pub algorithm: ConvAlgorithm,
+    input: Option<Array4<f32>>,
+}
+
+impl Conv2d {
+    /// `filters` filters of `channels x field x field`, weights drawn with `init`.
+    pub fn new(
+        channels: usize,
+        filters: usize,
+        field: usize,
+        config: Conv2dConfig,
+        init: Init,
+        rng: &mut impl Rng,
+    ) -> Self {
+        let fan_in = channels * field * field;
+        let fan_out = filters * field * field;
+        let weight = init.sample(&[filters, channels, field, field], fan_in, fan_out, rng);
+        Conv2d {
+            weight: Param::new("weight", weight),
+            bias: Param::new("bias", Tensor::zeros(vec![filters])),
+            config,
+            algorithm: ConvAlgorithm::default(),
+            input: None,
+        }
+    }
+
+    fn w(&self) -> ndarray::ArrayView4<'_, f32> {
+        self.weight
+            .value
+            .view()
+            .into_dimensionality()
+            .expect("weight is 4D")
+    }
+}
+
+impl Layer for Conv2d {
+    fn name(&self) -> String {
+        let s = self.weight.value.shape();
+        format!(
+            "Conv2d({} -> {}, {}x{}, stride {}, padding {})",
+            s[1], s[0], s[2], s[3], self.config.stride, self.config.padding
+        )
+    }
+
+    fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor, ShapeError> {
+        let x = as4("Conv2d", input)?;
+        let b = self
+            .bias
+            .value
+            .view()
+            .into_dimensionality::<Ix1>()
+            .expect("bias is 1D");
+        let y = match self.algorithm {
+            ConvAlgorithm::Naive => conv2d_naive(x.view(), self.w(), Some(b), self.config),
+            ConvAlgorithm::Im2col => conv2d_im2col(x.view(), self.w(), Some(b), self.config),
+        }
+        .map_err(|e| ShapeError::Mismatch(format!("{}: {e}", self.name())))?;
+        self.input = Some(x);
+        Ok(y.into_dyn())
+    }
+
+    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
+        let x = self.input.as_ref().ok_or_else(|| no_forward("Conv2d"))?;
+        let dy = as4("Conv2d backward", grad_output)?;
+        let (dx, dw, db) = match self.algorithm {
+            ConvAlgorithm::Naive => {
+                let g = conv2d_backward_naive(x.view(), self.w(), dy.view(), self.config)?;
+                (g.input, g.weight, g.bias)
+            }
+            ConvAlgorithm::Im2col => {
+                // dW = dY_mat X_col^T and dX_col = W_mat^T dY_mat, folded back by col2im.
+                let d = ConvDims::new(x.dim(), self.w().dim(), self.config)?;
+                if dy.dim() != d.output_shape() {
+                    return Err(ShapeError::Mismatch(format!(
+                        "{}: output gradient {:?}, expected {:?}",
+                        self.name(),
+                        dy.dim(),
+                        d.output_shape()
+                    )));
+                }
+                let cols = im2col(x.view(), d.kernel_height, d.kernel_width, self.config)?;
+                let rows = d.channels * d.kernel_height * d.kernel_width;
+                // (N, K, H', W') -> (K, N H' W'), matching the columns of the patch matrix.
+                let dy_mat = dy
+                    .view()
+                    .permuted_axes([1, 0, 2, 3])
+                    .as_standard_layout()
+                    .into_owned()
+                    .into_shape_with_order((d.filters, cols.ncols()))
+                    .expect("(K, N, H', W') flattens");
+                let w_mat = self
+                    .w()
+                    .to_shape((d.filters, rows))
+                    .expect("(K, C, F, F) flattens")
+                    .into_owned();
+                let dw = dy_mat
+                    .dot(&cols.t())
+                    .into_shape_with_order(self.w().dim())
+                    .expect("same size");
+                let dx_cols = w_mat.t().dot(&dy_mat);
+                let dx = col2im(
+                    dx_cols.view(),
+                    x.dim(),
+                    d.kernel_height,
+                    d.kernel_width,
+                    self.config,
+                )?;
+                let db = dy_mat.sum_axis(Axis(1));
+                (dx, dw, db)
+            }
+        };
+        self.weight.grad += &dw.into_dyn();
+        self.bias.grad += &db.into_dyn();
+        Ok(dx.into_dyn())
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
+        expect_rank(&self.name(), input, 4, "images (N, C, H, W)")?;
+        let d = ConvDims::new(
+            (input[0], input[1], input[2], input[3]),
+            self.w().dim(),
+            self.config,
+        )?;
+        let (n, k, h, w) = d.output_shape();
+        Ok(vec![n, k, h, w])
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        vec![&self.weight, &self.bias]
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        vec![&mut self.weight, &mut self.bias]
+    }
+}
+// ANCHOR_END: conv2d_layer

@@ -1,0 +1,44 @@
+//! The layers of chapters 7 to 9, each a forward/backward pair behind the [`Layer`] trait,
+//! and the [`Sequential`] container.
+//!
+//! [`Layer`]: crate::layer::Layer
+
+mod activation;
+mod conv2d;
+mod dropout;
+mod flatten;
+mod linear;
+mod pooling;
+mod sequential;
+
+pub use activation::{Relu, ReluRule, Sigmoid, Tanh};
+pub use conv2d::{Conv2d, ConvAlgorithm};
+pub use dropout::Dropout;
+pub use flatten::Flatten;
+pub use linear::Linear;
+pub use pooling::{AvgPool2d, MaxPool2d};
+pub use sequential::Sequential;
+
+use crate::error::ShapeError;
+use crate::layer::Tensor;
+use ndarray::{Array2, Array4, Ix2, Ix4};
+
+/// Views a tensor as `(N, C, H, W)`, naming the layer and the shape if it is not 4D.
+pub(crate) fn as4(name: &str, t: &Tensor) -> Result<Array4<f32>, ShapeError> {
+    t.clone().into_dimensionality::<Ix4>().map_err(|_| {
+        ShapeError::Mismatch(format!(
+            "{name} expects images (N, C, H, W), got shape {:?}",
+            t.shape()
+        ))
+    })
+}
+
+/// Views a tensor as `(N, D)`, naming the layer and the shape if it is not 2D.
+pub(crate) fn as2(name: &str, t: &Tensor) -> Result<Array2<f32>, ShapeError> {
+    t.clone().into_dimensionality::<Ix2>().map_err(|_| {
+        ShapeError::Mismatch(format!(
+            "{name} expects vectors (N, D), got shape {:?}",
+            t.shape()
+        ))
+    })
+}

@@ -1,0 +1,270 @@
+//! Chapter 08: every layer's backward pass against finite differences, the loss, the
+//! initialisers, and whole small networks.
+
+use cnn_book::conv::Conv2dConfig;
+use cnn_book::gradcheck::check_gradients;
+use cnn_book::init::Init;
+use cnn_book::layer::{param_count, Layer, Mode, Tensor};
+use cnn_book::layers::{
+    AvgPool2d, Conv2d, ConvAlgorithm, Dropout, Flatten, Linear, MaxPool2d, Relu, ReluRule,
+    Sequential, Sigmoid, Tanh,
+};
+use cnn_book::loss::{argmax_rows, softmax_cross_entropy};
+use ndarray::{array, Array2, IxDyn};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+fn random(shape: &[usize], seed: u64) -> Tensor {
+    let mut r = rng(seed);
+    Tensor::from_shape_simple_fn(IxDyn(shape), || r.random_range(-1.0f32..1.0))
+}
+
+/// Asserts that the layer's backward pass agrees with central differences.
+fn assert_gradients(layer: &mut dyn Layer, input: &Tensor, tolerance: f64) {
+    assert_gradients_eps(layer, input, tolerance, 1e-2);
+}
+
+fn assert_gradients_eps(layer: &mut dyn Layer, input: &Tensor, tolerance: f64, eps: f32) {
+    let report = check_gradients(layer, input, eps, 40, 1).unwrap();
+    assert!(report.checked > 0);
+    assert!(
+        report.max_relative_error < tolerance,
+        "{}: relative error {:.2e} at {}",
+        layer.name(),
+        report.max_relative_error,
+        report.worst
+    );
+}
+
+#[test]
+fn linear_backward_matches_finite_differences() {
+    let mut layer = Linear::new(7, 4, Init::Xavier, &mut rng(1));
+    assert_gradients(&mut layer, &random(&[3, 7], 2), 1e-2);
+}
+
+#[test]
+fn conv2d_backward_matches_finite_differences_for_both_algorithms() {
+    for algorithm in [ConvAlgorithm::Naive, ConvAlgorithm::Im2col] {
+        for (stride, padding) in [(1, 0), (1, 1), (2, 1)] {
+            let mut layer = Conv2d::new(
+                2,
+                3,
+                3,
+                Conv2dConfig { stride, padding },
+                Init::He,
+                &mut rng(3),
+            );
+            layer.algorithm = algorithm;
+            assert_gradients(&mut layer, &random(&[2, 2, 7, 7], 4), 1e-2);
+        }
+    }
+}
+
+#[test]
+fn im2col_and_naive_layers_agree_forward_and_backward() {
+    let config = Conv2dConfig {
+        stride: 2,
+        padding: 1,
+    };
+    let mut a = Conv2d::new(3, 4, 3, config, Init::He, &mut rng(5));
+    let mut b = a.clone();
+    a.algorithm = ConvAlgorithm::Naive;
+    b.algorithm = ConvAlgorithm::Im2col;
+    let x = random(&[2, 3, 9, 9], 6);
+    let (ya, yb) = (
+        a.forward(&x, Mode::Train).unwrap(),
+        b.forward(&x, Mode::Train).unwrap(),
+    );
+    assert!(ya.iter().zip(&yb).all(|(p, q)| (p - q).abs() < 1e-5));
+    let dy = random(ya.shape(), 7);
+    let (da, db) = (a.backward(&dy).unwrap(), b.backward(&dy).unwrap());
+    assert!(da.iter().zip(&db).all(|(p, q)| (p - q).abs() < 1e-5));
+    let close = |p: &Tensor, q: &Tensor| p.iter().zip(q).all(|(x, y)| (x - y).abs() < 1e-4);
+    assert!(close(&a.weight.grad, &b.weight.grad) && close(&a.bias.grad, &b.bias.grad));
+}
+
+#[test]
+fn activations_backward_match_finite_differences() {
+    // Keep inputs away from 0, where ReLU has a kink the finite difference would straddle.
+    let x = random(&[4, 5], 8).mapv(|v| if v.abs() < 0.05 { v + 0.1 } else { v });
+    assert_gradients(&mut Relu::new(), &x, 1e-3);
+    assert_gradients(&mut Sigmoid::new(), &x, 1e-3);
+    assert_gradients(&mut Tanh::new(), &x, 1e-3);
+}
+
+#[test]
+fn relu_rules_for_visualisation() {
+    let x = Tensor::from_shape_vec(IxDyn(&[4]), vec![1., 1., -1., -1.]).unwrap();
+    let g = Tensor::from_shape_vec(IxDyn(&[4]), vec![2., -2., 2., -2.]).unwrap();
+    let run = |rule| {
+        let mut relu = Relu::new();
+        relu.rule = rule;
+        relu.forward(&x, Mode::Eval).unwrap();
+        relu.backward(&g).unwrap().into_raw_vec_and_offset().0
+    };
+    assert_eq!(run(ReluRule::Backprop), vec![2., -2., 0., 0.]); // where x > 0
+    assert_eq!(run(ReluRule::Deconvnet), vec![2., 0., 2., 0.]); // where g > 0
+    assert_eq!(run(ReluRule::Guided), vec![2., 0., 0., 0.]); // both
+}
+
+#[test]
+fn pooling_layers_and_flatten_backward_match_finite_differences() {
+    let x = random(&[2, 3, 6, 6], 9);
+    assert_gradients(&mut MaxPool2d::new(2, 2), &x, 1e-3);
+    assert_gradients(&mut AvgPool2d::new(2, 2), &x, 1e-3);
+    assert_gradients(&mut Flatten::new(), &x, 1e-3);
+}
+
+#[test]
+fn dropout_scales_survivors_and_is_the_identity_in_evaluation() {
+    let x = Tensor::ones(IxDyn(&[100, 100]));
+    let mut d = Dropout::new(0.25, 11).unwrap();
+    let y = d.forward(&x, Mode::Train).unwrap();
+    let kept = y.iter().filter(|&&v| v != 0.0).count() as f64 / y.len() as f64;
+    assert!((kept - 0.75).abs() < 0.02, "kept {kept}");
+    assert!(y.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6));
+    // The mean is preserved in expectation: (1 - p) * 1/(1 - p) = 1.
+    assert!((y.mean().unwrap() - 1.0).abs() < 0.03);
+    // Backward uses the same mask.
+    let g = d.backward(&x).unwrap();
+    assert_eq!(g, y);
+    assert_eq!(d.forward(&x, Mode::Eval).unwrap(), x);
+    assert!(Dropout::new(1.0, 0)
+        .unwrap_err()
+        .to_string()
+        .contains("0 <= p < 1"));
+}
+
+#[test]
+fn softmax_cross_entropy_by_hand() {
+    // Logits (0, ln 3): softmax = (1/4, 3/4). Label 1: loss -ln(3/4); gradient (1/4, -1/4).
+    let logits = array![[0.0f32, 3.0f32.ln()]];
+    let (loss, grad) = softmax_cross_entropy(&logits, &[1]).unwrap();
+    assert!((loss - (-(0.75f32).ln())).abs() < 1e-6);
+    assert!((grad[[0, 0]] - 0.25).abs() < 1e-6 && (grad[[0, 1]] + 0.25).abs() < 1e-6);
+    // Averaged over the batch: two identical rows give the same loss, half the gradient.
+    let (loss2, grad2) =
+        softmax_cross_entropy(&array![[0.0, 3.0f32.ln()], [0.0, 3.0f32.ln()]], &[1, 1]).unwrap();
+    assert!((loss2 - loss).abs() < 1e-6 && (grad2[[0, 0]] - 0.125).abs() < 1e-6);
+}
+
+#[test]
+fn softmax_cross_entropy_is_stable_for_huge_logits() {
+    // exp(1000) overflows f32; the log-sum-exp form does not care.
+    let (loss, grad) = softmax_cross_entropy(&array![[1000.0f32, 0.0, -1000.0]], &[2]).unwrap();
+    assert!(loss.is_finite() && (loss - 2000.0).abs() < 1e-2, "{loss}");
+    assert!(grad.iter().all(|g| g.is_finite()));
+    let err = softmax_cross_entropy(&array![[1.0f32, 2.0]], &[2])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("label 2") && err.contains("2 classes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn softmax_cross_entropy_gradient_matches_finite_differences() {
+    let mut r = rng(12);
+    let logits = Array2::from_shape_fn((3, 5), |_| r.random_range(-3.0f32..3.0));
+    let labels = [0, 4, 2];
+    let (_, grad) = softmax_cross_entropy(&logits, &labels).unwrap();
+    let eps = 1e-2f32;
+    for (i, j) in [(0, 0), (1, 4), (2, 1), (1, 2)] {
+        let (mut p, mut m) = (logits.clone(), logits.clone());
+        p[[i, j]] += eps;
+        m[[i, j]] -= eps;
+        let numeric = (softmax_cross_entropy(&p, &labels).unwrap().0
+            - softmax_cross_entropy(&m, &labels).unwrap().0)
+            / (2.0 * eps);
+        assert!(
+            (numeric - grad[[i, j]]).abs() < 1e-3,
+            "({i}, {j}): {numeric} vs {}",
+            grad[[i, j]]
+        );
+    }
+    assert_eq!(
+        argmax_rows(&array![[0.1, 0.9, 0.0], [5.0, -1.0, 4.0]]),
+        vec![1, 0]
+    );
+}
+
+#[test]
+fn initialisers_have_the_published_variances() {
+    // Glorot & Bengio (2010): Var = 2 / (fan_in + fan_out); He et al. (2015): 2 / fan_in;
+    // LeCun et al. (1998): 1 / fan_in. Empirical variance of 100,000 draws within 3%.
+    let (fan_in, fan_out) = (300, 100);
+    for (init, expected) in [
+        (Init::Xavier, 2.0 / (fan_in + fan_out) as f64),
+        (Init::He, 2.0 / fan_in as f64),
+        (Init::LeCun, 1.0 / fan_in as f64),
+    ] {
+        let w = init.sample(&[100_000], fan_in, fan_out, &mut rng(13));
+        let mean = w.iter().map(|&v| v as f64).sum::<f64>() / w.len() as f64;
+        let var = w.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / w.len() as f64;
+        assert!(
+            (var / expected - 1.0).abs() < 0.03,
+            "{init:?}: variance {var}, expected {expected}"
+        );
+        assert!(mean.abs() < 0.01 * expected.sqrt() * 10.0);
+    }
+}
+
+fn tiny_cnn(seed: u64, pool_max: bool) -> Sequential {
+    let mut r = rng(seed);
+    let pool: Box<dyn Layer> = if pool_max {
+        Box::new(MaxPool2d::new(2, 2))
+    } else {
+        Box::new(AvgPool2d::new(2, 2))
+    };
+    Sequential::new(vec![
+        Box::new(Conv2d::new(
+            1,
+            2,
+            3,
+            Conv2dConfig {
+                stride: 1,
+                padding: 1,
+            },
+            Init::He,
+            &mut r,
+        )),
+        Box::new(Tanh::new()),
+        pool,
+        Box::new(Flatten::new()),
+        Box::new(Linear::new(2 * 3 * 3, 3, Init::Xavier, &mut r)),
+    ])
+}
+
+#[test]
+fn whole_networks_pass_the_gradient_check() {
+    for pool_max in [true, false] {
+        // A smaller step: nudging a first-layer weight moves every activation after it,
+        // and a step of 1e-2 can flip which input wins a max-pooling window.
+        let mut net = tiny_cnn(14, pool_max);
+        assert_gradients_eps(&mut net, &random(&[2, 1, 6, 6], 15), 2e-2, 1e-3);
+    }
+}
+
+#[test]
+fn sequential_reports_shapes_and_parameters_and_names_the_failing_layer() {
+    let net = tiny_cnn(16, true);
+    // conv: 2 * (1*3*3) + 2 = 20; linear: 18 * 3 + 3 = 57.
+    assert_eq!(param_count(&net), 20 + 57);
+    let summary = net.summary(&[5, 1, 6, 6]).unwrap();
+    assert_eq!(summary.last().unwrap().1, vec![5, 3]);
+    assert_eq!(summary[2].1, vec![5, 2, 3, 3]);
+    let mut net = tiny_cnn(16, true);
+    let err = net
+        .forward(&random(&[1, 1, 8, 8], 17), Mode::Train)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("layer 4 (Linear(18 -> 3))") && err.contains("32"),
+        "{err}"
+    );
+}
