@@ -18,6 +18,7 @@
 //! [`plot`] (SVG charts and diagrams), [`raster`] (PNG images and GIF animations),
 //! [`figures`] (the generator that writes the book's figures and numbers).
 
+pub mod checkpoint;
 pub mod conv;
 pub mod conv1d;
 pub mod conv_matrix;
@@ -32,11 +33,14 @@ pub mod init;
 pub mod layer;
 pub mod layers;
 pub mod loss;
+pub mod models;
+pub mod optim;
 pub mod plot;
 pub mod pool;
 pub mod raster;
 pub mod shape;
 pub mod sharing;
+pub mod train;
 
 pub use error::ShapeError;
 pub use shape::{ConvGeometry, Volume, Window};

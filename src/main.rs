@@ -8,6 +8,8 @@ cnn-book: the command-line companion of the cnn-book course
 
 USAGE:
     cnn-book figures [--chapter SLUG|NUMBER]... [--book DIR]
+    cnn-book train MODEL [--epochs N] [--data DIR] [--seed S] [--lr X] [--batch B]
+                         [--limit N] [--out DIR] [--weights DIR]
     cnn-book chapters
     cnn-book help
 
@@ -15,6 +17,11 @@ COMMANDS:
     figures     Regenerate figures (book/figures/<slug>/) and generated numbers
                 (book/generated/<slug>/) of every chapter, or of the chapters named
                 with --chapter (e.g. --chapter 2 or --chapter 02-local-connectivity).
+    train       Train MODEL (lenet or lenet-classic) on Fashion-MNIST, found in --data DIR,
+                else $FASHION_MNIST_DIR, else /usr/share/datasets/fashion-mnist. Writes
+                the run's results into OUT/results.json (default book/generated/09-lenet)
+                and the weights to WEIGHTS/MODEL.safetensors (default weights).
+                --limit N trains on the first N training images only (a quick try).
     chapters    List the chapters that have figures or numbers.
 
 OPTIONS:
@@ -39,6 +46,7 @@ fn run(args: &[String]) -> Result<(), String> {
     };
     match command.as_str() {
         "figures" => figures(rest),
+        "train" => train(rest),
         "chapters" => {
             for chapter in cnn_book::figures::CHAPTERS {
                 println!("{}", chapter.slug);
@@ -81,5 +89,113 @@ fn figures(args: &[String]) -> Result<(), String> {
     }
     let written = cnn_book::figures::generate(&book, &chapters).map_err(|e| e.to_string())?;
     println!("wrote {} files under {}", written.len(), book.display());
+    Ok(())
+}
+
+fn train(args: &[String]) -> Result<(), String> {
+    use cnn_book::data::fashion_mnist::{load, locate, Split};
+    use cnn_book::train::{pixel_statistics, standardise, train, TrainConfig};
+    let Some((model_name, rest)) = args.split_first() else {
+        return Err(format!("train needs a model name\n\n{USAGE}"));
+    };
+    let mut config = TrainConfig::default();
+    let (mut data, mut out, mut weights, mut limit) = (
+        None,
+        PathBuf::from("book/generated/09-lenet"),
+        PathBuf::from("weights"),
+        None,
+    );
+    let mut it = rest.iter();
+    while let Some(arg) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{arg} needs a value"))?;
+        let number = |what: &str| format!("{arg} takes {what}, got '{value}'");
+        match arg.as_str() {
+            "--epochs" => config.epochs = value.parse().map_err(|_| number("a whole number"))?,
+            "--seed" => config.seed = value.parse().map_err(|_| number("a whole number"))?,
+            "--lr" => config.learning_rate = value.parse().map_err(|_| number("a number"))?,
+            "--batch" => config.batch_size = value.parse().map_err(|_| number("a whole number"))?,
+            "--limit" => {
+                limit = Some(
+                    value
+                        .parse::<usize>()
+                        .map_err(|_| number("a whole number"))?,
+                )
+            }
+            "--data" => data = Some(PathBuf::from(value)),
+            "--out" => out = PathBuf::from(value),
+            "--weights" => weights = PathBuf::from(value),
+            other => return Err(format!("unknown option '{other}' for 'train'\n\n{USAGE}")),
+        }
+    }
+    let mut model = cnn_book::models::by_name(model_name, config.seed)?;
+    let dir = locate(data.as_deref())?;
+    println!("loading Fashion-MNIST from {}", dir.display());
+    let mut train_set = load(&dir, Split::Train).map_err(|e| e.to_string())?;
+    let test_set = load(&dir, Split::Test).map_err(|e| e.to_string())?;
+    if let Some(n) = limit {
+        let n = n.min(train_set.len());
+        train_set.images = train_set.images.slice(ndarray::s![..n, .., ..]).to_owned();
+        train_set.labels.truncate(n);
+    }
+    let (mean, std) = pixel_statistics(&train_set);
+    let train_x = standardise(&train_set, mean, std);
+    let test_x = standardise(&test_set, mean, std);
+    let train_y: Vec<usize> = train_set.labels.iter().map(|&l| l as usize).collect();
+    let test_y: Vec<usize> = test_set.labels.iter().map(|&l| l as usize).collect();
+    println!(
+        "training {model_name} on {} images, testing on {}: {config:?}",
+        train_y.len(),
+        test_y.len()
+    );
+    let started = std::time::Instant::now();
+    let history = train(
+        &mut model,
+        (&train_x, &train_y),
+        (&test_x, &test_y),
+        &config,
+        |_| {},
+        true,
+    )?;
+    let seconds = started.elapsed().as_secs_f32();
+    let last = history.last().expect("at least one epoch");
+    println!(
+        "{model_name}: test accuracy {:.2}% after {} epochs, {seconds:.0} s",
+        100.0 * last.test_accuracy,
+        history.len()
+    );
+
+    std::fs::create_dir_all(&weights)
+        .map_err(|e| format!("creating {}: {e}", weights.display()))?;
+    let weights_file = weights.join(format!("{model_name}.safetensors"));
+    cnn_book::checkpoint::save(&model, &weights_file)?;
+    std::fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;
+    let results_file = out.join("results.json");
+    let mut results: serde_json::Map<String, serde_json::Value> =
+        std::fs::read_to_string(&results_file)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+    let entry = serde_json::json!({
+        "test_accuracy": last.test_accuracy,
+        "epochs": history.len(),
+        "seconds": seconds,
+        "seed": config.seed,
+        "train_examples": train_y.len(),
+        "test_examples": test_y.len(),
+        "normalisation": { "mean": mean, "std": std },
+        "config": config,
+        "history": history,
+        "weights": weights_file.display().to_string(),
+        "command": format!("cnn-book train {}", args.join(" ")),
+    });
+    results.insert(model_name.clone(), entry);
+    let text = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())? + "\n";
+    std::fs::write(&results_file, text)
+        .map_err(|e| format!("writing {}: {e}", results_file.display()))?;
+    println!(
+        "wrote {} and {}",
+        results_file.display(),
+        weights_file.display()
+    );
     Ok(())
 }

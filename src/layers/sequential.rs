@@ -8,6 +8,12 @@ pub struct Sequential {
     pub layers: Vec<Box<dyn Layer>>,
 }
 
+impl std::fmt::Debug for Sequential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
 impl Sequential {
     pub fn new(layers: Vec<Box<dyn Layer>>) -> Self {
         Sequential { layers }
