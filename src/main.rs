@@ -148,12 +148,23 @@ fn train(args: &[String]) -> Result<(), String> {
         test_y.len()
     );
     let started = std::time::Instant::now();
+    let report = |s: &cnn_book::train::EpochStats| {
+        println!(
+            "epoch {:>2}: lr {:.4}, train loss {:.4}, train accuracy {:.2}%, test accuracy {:.2}%, {:.0} s",
+            s.epoch,
+            s.learning_rate,
+            s.train_loss,
+            100.0 * s.train_accuracy,
+            100.0 * s.test_accuracy,
+            s.seconds
+        )
+    };
     let history = train(
         &mut model,
         (&train_x, &train_y),
         (&test_x, &test_y),
         &config,
-        |_| {},
+        report,
         true,
     )?;
     let seconds = started.elapsed().as_secs_f32();

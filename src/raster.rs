@@ -163,12 +163,14 @@ fn diverging(value: f32, max_abs: f32) -> RGBColor {
 }
 
 /// How to map an image's values to colours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Shading {
     /// Black to white between the image's own minimum and maximum.
     Grey,
     /// Blue-white-red centred on zero: for filter responses, which have a sign.
     Signed,
+    /// Black to white between two fixed values, so that panels can be compared.
+    Range(f32, f32),
 }
 
 /// One panel of an image grid.
@@ -180,8 +182,9 @@ pub struct Panel {
 }
 
 // ANCHOR: image_grid
-/// Images in a grid of `columns` panels, each scaled up by `scale` (nearest neighbour)
-/// with its title above it.
+/// Images in a grid of `columns` panels with their titles above them, scaled up
+/// (nearest neighbour) so that the largest is `scale` times its size and the others as
+/// large as it.
 pub fn image_grid(panels: &[Panel], columns: usize, scale: u32) -> Result<Png, Box<dyn Error>> {
     if panels.is_empty() || columns == 0 || scale == 0 {
         return Err(
@@ -224,16 +227,30 @@ pub fn image_grid(panels: &[Panel], columns: usize, scale: u32) -> Result<Png, B
                 let color = match panel.shading {
                     Shading::Grey => grey(v, lo, hi),
                     Shading::Signed => diverging(v, max_abs),
+                    Shading::Range(a, b) => grey(v, a, b),
                 };
-                let (x, y) = (x0 + q as u32 * scale, y0 + title_h + r as u32 * scale);
+                // Smaller images are scaled up further, so every panel has the same size.
+                let px = (cell_w / panel.image.ncols().max(1) as u32).max(1);
+                let (x, y) = (x0 + q as u32 * px, y0 + title_h + r as u32 * px);
                 root.draw(&Rectangle::new(
-                    [
-                        (x as i32, y as i32),
-                        ((x + scale) as i32, (y + scale) as i32),
-                    ],
+                    [(x as i32, y as i32), ((x + px) as i32, (y + px) as i32)],
                     color.filled(),
                 ))?;
             }
+            // A frame, so that white pixels do not melt into the page.
+            let px = (cell_w / panel.image.ncols().max(1) as u32).max(1);
+            let (w, h) = (
+                panel.image.ncols() as u32 * px,
+                panel.image.nrows() as u32 * px,
+            );
+            let top = y0 + title_h;
+            root.draw(&Rectangle::new(
+                [
+                    (x0 as i32 - 1, top as i32 - 1),
+                    ((x0 + w) as i32, (top + h) as i32),
+                ],
+                RGBColor(160, 160, 160).stroke_width(1),
+            ))?;
         }
         Ok(())
     })?;

@@ -14,6 +14,7 @@ mod convolution;
 mod fully_connected;
 mod local_connectivity;
 mod parameter_sharing;
+mod pooling;
 
 use std::error::Error;
 use std::fs;
@@ -59,6 +60,10 @@ pub const CHAPTERS: &[Chapter] = &[
     Chapter {
         slug: "06-conv-as-matrix",
         generate: conv_as_matrix::generate,
+    },
+    Chapter {
+        slug: "07-pooling",
+        generate: pooling::generate,
     },
 ];
 
