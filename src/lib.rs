@@ -12,6 +12,9 @@
 //! | `04-convolution` | [`conv1d`] |
 //! | `05-conv-layer` | [`conv`] |
 //! | `06-conv-as-matrix` | [`conv_matrix`], [`im2col`] |
+//! | `07-pooling` | [`pool`], [`layers`] (`MaxPool2d`, `AvgPool2d`) |
+//! | `08-backprop` | [`layer`], [`layers`], [`loss`], [`gradcheck`], [`init`] |
+//! | `09-lenet` | [`models`], [`train`], [`optim`], [`checkpoint`], [`data`] |
 //!
 //! Shared machinery: [`error`] (errors that name the offending values), [`data`] (IDX
 //! files and the Fashion-MNIST sample), [`format`] (numbers as the book prints them),
@@ -60,4 +63,8 @@ pub mod chapters {
     pub struct Chapter05;
     #[doc = include_str!("../book/06-conv-as-matrix.md")]
     pub struct Chapter06;
+    #[doc = include_str!("../book/07-pooling.md")]
+    pub struct Chapter07;
+    #[doc = include_str!("../book/08-backprop.md")]
+    pub struct Chapter08;
 }

@@ -8,6 +8,7 @@
 //! made it. Chapters without training are deterministic: running the generator twice
 //! gives byte-identical files, which CI checks against the committed ones.
 
+mod backprop;
 mod conv_as_matrix;
 mod conv_layer;
 mod convolution;
@@ -64,6 +65,10 @@ pub const CHAPTERS: &[Chapter] = &[
     Chapter {
         slug: "07-pooling",
         generate: pooling::generate,
+    },
+    Chapter {
+        slug: "08-backprop",
+        generate: backprop::generate,
     },
 ];
 

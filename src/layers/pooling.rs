@@ -17,6 +17,7 @@ fn pooled_shape(name: &str, input: &[usize], config: PoolConfig) -> Result<Vec<u
     ])
 }
 
+// ANCHOR: max_pool_layer
 /// Max pooling as a layer; remembers the switches of the last forward pass.
 #[derive(Debug, Clone)]
 pub struct MaxPool2d {
@@ -74,6 +75,8 @@ impl Layer for MaxPool2d {
         pooled_shape(&self.name(), input, self.config)
     }
 }
+
+// ANCHOR_END: max_pool_layer
 
 /// Average pooling as a layer.
 #[derive(Debug, Clone)]
