@@ -102,6 +102,7 @@ pub fn decode(bytes: &[u8], name: &str) -> Result<TensorMap, String> {
     Ok(out)
 }
 
+// ANCHOR: state
 /// The parameters of `model`, named `<index>.<name>` in the order of `params()`.
 pub fn state(model: &dyn Layer) -> TensorMap {
     model
@@ -138,6 +139,8 @@ pub fn load_state(model: &mut dyn Layer, saved: &TensorMap) -> Result<(), String
     }
     Ok(())
 }
+
+// ANCHOR_END: state
 
 /// Saves `model`'s parameters to `path`.
 pub fn save(model: &dyn Layer, path: &Path) -> Result<(), String> {

@@ -13,6 +13,7 @@ mod conv_as_matrix;
 mod conv_layer;
 mod convolution;
 mod fully_connected;
+mod lenet;
 mod local_connectivity;
 mod parameter_sharing;
 mod pooling;
@@ -34,6 +35,8 @@ pub struct Chapter {
     /// The chapter's slug, shared by its prose, figures, numbers and notebook.
     pub slug: &'static str,
     generate: fn(&mut Writer) -> GenResult,
+    /// Needs the full Fashion-MNIST installed (see `data::fashion_mnist::locate`).
+    pub needs_full_data: bool,
 }
 
 /// Every chapter that has figures or numbers, in book order.
@@ -41,34 +44,47 @@ pub const CHAPTERS: &[Chapter] = &[
     Chapter {
         slug: "01-fully-connected",
         generate: fully_connected::generate,
+        needs_full_data: false,
     },
     Chapter {
         slug: "02-local-connectivity",
         generate: local_connectivity::generate,
+        needs_full_data: false,
     },
     Chapter {
         slug: "03-parameter-sharing",
         generate: parameter_sharing::generate,
+        needs_full_data: false,
     },
     Chapter {
         slug: "04-convolution",
         generate: convolution::generate,
+        needs_full_data: false,
     },
     Chapter {
         slug: "05-conv-layer",
         generate: conv_layer::generate,
+        needs_full_data: false,
     },
     Chapter {
         slug: "06-conv-as-matrix",
         generate: conv_as_matrix::generate,
+        needs_full_data: false,
     },
     Chapter {
         slug: "07-pooling",
         generate: pooling::generate,
+        needs_full_data: false,
     },
     Chapter {
         slug: "08-backprop",
         generate: backprop::generate,
+        needs_full_data: false,
+    },
+    Chapter {
+        slug: "09-lenet",
+        generate: lenet::generate,
+        needs_full_data: true,
     },
 ];
 
