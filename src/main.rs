@@ -7,7 +7,7 @@ const USAGE: &str = "\
 cnn-book: the command-line companion of the cnn-book course
 
 USAGE:
-    cnn-book figures [--chapter SLUG|NUMBER]... [--book DIR]
+    cnn-book figures [--chapter SLUG|NUMBER]... [--book DIR] [--retrain]
     cnn-book train MODEL [--epochs N] [--data DIR] [--seed S] [--lr X] [--batch B]
                          [--limit N] [--out DIR] [--weights DIR]
     cnn-book chapters
@@ -17,6 +17,8 @@ COMMANDS:
     figures     Regenerate figures (book/figures/<slug>/) and generated numbers
                 (book/generated/<slug>/) of every chapter, or of the chapters named
                 with --chapter (e.g. --chapter 2 or --chapter 02-local-connectivity).
+                Chapter 9 draws from the committed training results and weights; with
+                --retrain it first repeats both training runs (about 20 minutes).
     train       Train MODEL (lenet or lenet-classic) on Fashion-MNIST, found in --data DIR,
                 else $FASHION_MNIST_DIR, else /usr/share/datasets/fashion-mnist. Writes
                 the run's results into OUT/results.json (default book/generated/09-lenet)
@@ -64,6 +66,7 @@ fn run(args: &[String]) -> Result<(), String> {
 fn figures(args: &[String]) -> Result<(), String> {
     let mut selection = Vec::new();
     let mut book = PathBuf::from("book");
+    let mut retrain = false;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = |flag: &str| {
@@ -74,6 +77,7 @@ fn figures(args: &[String]) -> Result<(), String> {
         match arg.as_str() {
             "--chapter" | "-c" => selection.push(value(arg)?),
             "--book" => book = PathBuf::from(value(arg)?),
+            "--retrain" => retrain = true,
             other => return Err(format!("unknown option '{other}' for 'figures'\n\n{USAGE}")),
         }
     }
@@ -84,6 +88,17 @@ fn figures(args: &[String]) -> Result<(), String> {
         ));
     }
     let chapters = cnn_book::figures::select(&selection)?;
+    if retrain && chapters.iter().any(|c| c.slug == "09-lenet") {
+        // Repeat the committed training runs, with their recorded epochs and seeds.
+        for model in ["lenet", "lenet-classic"] {
+            let results = std::fs::read_to_string(book.join("generated/09-lenet/results.json")).unwrap_or_default();
+            let results: serde_json::Value = serde_json::from_str(&results).unwrap_or_default();
+            let epochs = results[model]["epochs"].as_u64().unwrap_or(10).to_string();
+            let seed = results[model]["seed"].as_u64().unwrap_or(9).to_string();
+            println!("retraining {model}: {epochs} epochs, seed {seed}");
+            train(&[model.to_string(), "--epochs".into(), epochs, "--seed".into(), seed])?;
+        }
+    }
     for chapter in &chapters {
         println!("generating {}", chapter.slug);
     }

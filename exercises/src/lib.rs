@@ -29,3 +29,12 @@ pub mod ch05_conv_layer;
 
 #[cfg_attr(feature = "solutions", path = "../solutions/ch06_conv_as_matrix.rs")]
 pub mod ch06_conv_as_matrix;
+
+#[cfg_attr(feature = "solutions", path = "../solutions/ch07_pooling.rs")]
+pub mod ch07_pooling;
+
+#[cfg_attr(feature = "solutions", path = "../solutions/ch08_backprop.rs")]
+pub mod ch08_backprop;
+
+#[cfg_attr(feature = "solutions", path = "../solutions/ch09_lenet.rs")]
+pub mod ch09_lenet;

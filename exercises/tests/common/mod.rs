@@ -8,7 +8,7 @@
 use std::fmt::Debug;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use ndarray::Array2;
+use ndarray::{Array, Array2, Array4, Dimension};
 
 /// How many mismatches a failure message lists before it only counts the rest.
 const SHOWN: usize = 5;
@@ -68,8 +68,9 @@ impl Checker {
         }
     }
 
-    /// Like [`Checker::check`], for floating-point answers (vectors, arrays, or `Option`s
-    /// of them): the answer is right when it has the expected shape and every entry is
+    /// Like [`Checker::check`], for floating-point answers (numbers, vectors, arrays of any
+    /// dimension, `Option`s and triples of them): the answer is right when it has the
+    /// expected shape and every entry is
     /// within `tolerance` of the expected one, relative to the larger of 1 and the
     /// entries' magnitudes. Rounding differences from another summation order pass; a
     /// wrong entry does not. A tolerance of 0 asks for exact equality.
@@ -85,7 +86,7 @@ impl Checker {
             Ok(actual) => actual,
             Err(payload) => self.panicked(&call(), payload),
         };
-        if let Some(note) = difference::<T>(&expected.floats(), &actual.floats(), tolerance) {
+        if let Some(note) = T::difference(&expected, &actual, tolerance) {
             self.record(call, || (expected.show(), actual.show(), Some(note)));
         }
     }
@@ -241,85 +242,33 @@ pub fn largest_fitting(fits: impl Fn(u64) -> bool) -> u64 {
 
 /// A floating-point answer that [`Checker::check_close`] can compare entry by entry.
 pub trait Floats {
-    /// The shape and the entries in row-major order, or `None` for an answer that is
-    /// `None` (no result).
-    fn floats(&self) -> Option<(Vec<usize>, Vec<f64>)>;
+    /// `None` if `actual` matches `expected` within `tolerance` (relative to the larger of
+    /// 1 and the entries' magnitudes), else a note saying what differs first.
+    fn difference(expected: &Self, actual: &Self, tolerance: f64) -> Option<String>;
     /// The whole answer for a failure message, as Rust code when it is short enough.
     fn show(&self) -> String;
-    /// One entry for a failure message, printed in the answer's own float type.
-    fn show_entry(value: f64) -> String;
 }
 
 /// How many entries a failure message prints before it only gives the shape.
 const SHOWN_ENTRIES: usize = 100;
 
-impl Floats for Vec<f64> {
-    fn floats(&self) -> Option<(Vec<usize>, Vec<f64>)> {
-        Some((vec![self.len()], self.clone()))
-    }
-    fn show(&self) -> String {
-        if self.len() <= SHOWN_ENTRIES {
-            format!("{self:?}")
-        } else {
-            format!("{:?} ... ({} values)", &self[..10], self.len())
-        }
-    }
-    fn show_entry(value: f64) -> String {
-        format!("{value:?}")
-    }
+/// Whether `got` is within `tolerance` of `want`, relative to the larger of 1 and their
+/// magnitudes. An infinite or NaN answer is never close to a finite one.
+fn close(want: f64, got: f64, tolerance: f64) -> bool {
+    want == got
+        || (want.is_finite()
+            && got.is_finite()
+            && (want - got).abs() <= tolerance * want.abs().max(got.abs()).max(1.0))
 }
 
-impl Floats for Array2<f32> {
-    fn floats(&self) -> Option<(Vec<usize>, Vec<f64>)> {
-        let (rows, columns) = self.dim();
-        Some((
-            vec![rows, columns],
-            self.iter().map(|&x| x as f64).collect(),
-        ))
-    }
-    fn show(&self) -> String {
-        if self.len() <= SHOWN_ENTRIES {
-            array_code(self)
-        } else {
-            format!(
-                "a {}x{} array (too large to show)",
-                self.nrows(),
-                self.ncols()
-            )
-        }
-    }
-    fn show_entry(value: f64) -> String {
-        format!("{:?}", value as f32)
-    }
-}
-
-impl<T: Floats> Floats for Option<T> {
-    fn floats(&self) -> Option<(Vec<usize>, Vec<f64>)> {
-        self.as_ref().and_then(T::floats)
-    }
-    fn show(&self) -> String {
-        match self {
-            Some(value) => format!("Some({})", value.show()),
-            None => "None".to_string(),
-        }
-    }
-    fn show_entry(value: f64) -> String {
-        T::show_entry(value)
-    }
-}
-
-/// `None` if `actual` matches `expected` within `tolerance`, else what differs first.
-fn difference<T: Floats>(
-    expected: &Option<(Vec<usize>, Vec<f64>)>,
-    actual: &Option<(Vec<usize>, Vec<f64>)>,
+/// Compares two answers given as a shape and their entries in row-major order (`None` for
+/// an entry that is no number, as in `Vec<Option<f64>>`); `show` prints one entry.
+fn entries_difference(
+    (shape, want): (&[usize], &[Option<f64>]),
+    (got_shape, got): (&[usize], &[Option<f64>]),
     tolerance: f64,
+    show: impl Fn(Option<f64>) -> String,
 ) -> Option<String> {
-    let ((shape, want), (got_shape, got)) = match (expected, actual) {
-        (None, None) => return None,
-        (None, Some(_)) => return Some("expected None, got an answer".into()),
-        (Some(_), None) => return Some("expected an answer, got None".into()),
-        (Some(e), Some(a)) => (e, a),
-    };
     if shape != got_shape {
         let show = |shape: &[usize]| match shape {
             [length] => format!("length {length}"),
@@ -327,15 +276,13 @@ fn difference<T: Floats>(
         };
         return Some(format!("{} instead of {}", show(got_shape), show(shape)));
     }
-    // An infinite or NaN answer is never close to a finite one (`inf <= tolerance * inf`).
-    let close = |w: f64, g: f64| {
-        w == g
-            || (w.is_finite()
-                && g.is_finite()
-                && (w - g).abs() <= tolerance * w.abs().max(g.abs()).max(1.0))
+    let same = |w: Option<f64>, g: Option<f64>| match (w, g) {
+        (None, None) => true,
+        (Some(w), Some(g)) => close(w, g, tolerance),
+        _ => false,
     };
     let wrong: Vec<usize> = (0..want.len())
-        .filter(|&k| !close(want[k], got[k]))
+        .filter(|&k| !same(want[k], got[k]))
         .collect();
     let &first = wrong.first()?;
     // The flat index as an index per axis, like `[1, 2]`.
@@ -350,9 +297,114 @@ fn difference<T: Floats>(
         wrong.len(),
         want.len(),
         index,
-        T::show_entry(want[first]),
-        T::show_entry(got[first])
+        show(want[first]),
+        show(got[first])
     ))
+}
+
+impl Floats for f64 {
+    fn difference(expected: &Self, actual: &Self, tolerance: f64) -> Option<String> {
+        (!close(*expected, *actual, tolerance)).then(|| format!("off by {}", actual - expected))
+    }
+    fn show(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
+impl Floats for Vec<f64> {
+    fn difference(expected: &Self, actual: &Self, tolerance: f64) -> Option<String> {
+        let some = |v: &[f64]| v.iter().map(|&x| Some(x)).collect::<Vec<_>>();
+        entries_difference(
+            (&[expected.len()], &some(expected)),
+            (&[actual.len()], &some(actual)),
+            tolerance,
+            |x| format!("{:?}", x.expect("a number")),
+        )
+    }
+    fn show(&self) -> String {
+        if self.len() <= SHOWN_ENTRIES {
+            format!("{self:?}")
+        } else {
+            format!("{:?} ... ({} values)", &self[..10], self.len())
+        }
+    }
+}
+
+/// A list of numbers some of which may be missing (`None`), like per-class accuracies.
+impl Floats for Vec<Option<f64>> {
+    fn difference(expected: &Self, actual: &Self, tolerance: f64) -> Option<String> {
+        entries_difference(
+            (&[expected.len()], expected),
+            (&[actual.len()], actual),
+            tolerance,
+            |x| format!("{x:?}"),
+        )
+    }
+    fn show(&self) -> String {
+        if self.len() <= SHOWN_ENTRIES {
+            format!("{self:?}")
+        } else {
+            format!("{:?} ... ({} values)", &self[..10], self.len())
+        }
+    }
+}
+
+/// `f32` arrays of any dimension: `Array1<f32>`, `Array2<f32>`, `Array4<f32>`, ...
+impl<D: Dimension> Floats for Array<f32, D> {
+    fn difference(expected: &Self, actual: &Self, tolerance: f64) -> Option<String> {
+        let entries = |a: &Self| a.iter().map(|&x| Some(x as f64)).collect::<Vec<_>>();
+        entries_difference(
+            (expected.shape(), &entries(expected)),
+            (actual.shape(), &entries(actual)),
+            tolerance,
+            |x| format!("{:?}", x.expect("a number") as f32),
+        )
+    }
+    fn show(&self) -> String {
+        if self.len() <= SHOWN_ENTRIES {
+            array_code(self)
+        } else {
+            let sizes: Vec<String> = self.shape().iter().map(|n| n.to_string()).collect();
+            format!("a {} array (too large to show)", sizes.join("x"))
+        }
+    }
+}
+
+impl<T: Floats> Floats for Option<T> {
+    fn difference(expected: &Self, actual: &Self, tolerance: f64) -> Option<String> {
+        match (expected, actual) {
+            (None, None) => None,
+            (None, Some(_)) => Some("expected None, got an answer".into()),
+            (Some(_), None) => Some("expected an answer, got None".into()),
+            (Some(e), Some(a)) => T::difference(e, a, tolerance),
+        }
+    }
+    fn show(&self) -> String {
+        match self {
+            Some(value) => format!("Some({})", value.show()),
+            None => "None".to_string(),
+        }
+    }
+}
+
+/// Three answers at once, like the gradients `(dL/dx, dL/dw, dL/db)`: every part that
+/// differs is named by its position in the tuple, `.0`, `.1` or `.2`.
+impl<A: Floats, B: Floats, C: Floats> Floats for (A, B, C) {
+    fn difference(expected: &Self, actual: &Self, tolerance: f64) -> Option<String> {
+        let notes: Vec<String> = [
+            A::difference(&expected.0, &actual.0, tolerance),
+            B::difference(&expected.1, &actual.1, tolerance),
+            C::difference(&expected.2, &actual.2, tolerance),
+        ]
+        .into_iter()
+        .enumerate()
+        .filter_map(|(part, note)| note.map(|note| format!(".{part}: {note}")))
+        .collect();
+        (!notes.is_empty()).then(|| notes.join("; "))
+    }
+    fn show(&self) -> String {
+        format!("({}, {}, {})", self.0.show(), self.1.show(), self.2.show())
+    }
 }
 
 /// A shape as a tuple, `(2, 3)`, the way `Array2::dim` prints it.
@@ -361,28 +413,79 @@ fn dims(shape: &[usize]) -> String {
     format!("({})", sizes.join(", "))
 }
 
-/// An array as Rust code, `array![[1.0, 2.0], [3.0, 4.0]]`, so that a failing input can
-/// be pasted into a test (`use ndarray::{array, Array2};`). Arrays with no entries are
-/// written `Array2::<f32>::zeros((rows, columns))`.
-pub fn array_code(array: &Array2<f32>) -> String {
-    if array.is_empty() {
-        return format!("Array2::<f32>::zeros({:?})", array.dim());
+/// An `f32` array of any dimension as Rust code, `array![[1.0, 2.0], [3.0, 4.0]]`, so that
+/// a failing input can be pasted into a test (`use ndarray::{array, Array2};`). Arrays with
+/// no entries are written `Array2::<f32>::zeros((rows, columns))`, and likewise in other
+/// dimensions.
+pub fn array_code<D: Dimension>(array: &Array<f32, D>) -> String {
+    nested_code(array, "f32", |&x| float_code(x))
+}
+
+/// One `f32` as Rust code: `1.5`, `-0.0`, or `f32::INFINITY`, `f32::NEG_INFINITY`,
+/// `f32::NAN` for the values that have no literal.
+pub fn float_code(x: f32) -> String {
+    if x.is_nan() {
+        "f32::NAN".into()
+    } else if x == f32::INFINITY {
+        "f32::INFINITY".into()
+    } else if x == f32::NEG_INFINITY {
+        "f32::NEG_INFINITY".into()
+    } else {
+        format!("{x:?}")
     }
-    let rows: Vec<String> = array
-        .rows()
-        .into_iter()
-        .map(|row| {
-            let values: Vec<String> = row.iter().map(|x| format!("{x:?}")).collect();
-            format!("[{}]", values.join(", "))
-        })
-        .collect();
-    format!("array![{}]", rows.join(", "))
+}
+
+/// An array of any element type as Rust code: `entry` writes one element, and `type_name`
+/// names the element type for an array with no entries (which `zeros` then builds, so the
+/// type must have a zero).
+pub fn nested_code<A, D: Dimension>(
+    array: &Array<A, D>,
+    type_name: &str,
+    entry: impl Fn(&A) -> String,
+) -> String {
+    let shape = array.shape();
+    if array.is_empty() {
+        let size = match shape {
+            [length] => length.to_string(),
+            _ => dims(shape),
+        };
+        return format!("Array{}::<{type_name}>::zeros({size})", shape.len());
+    }
+    /// `values` (row-major) in nested brackets, one level per axis of `shape`.
+    fn nest(values: &[String], shape: &[usize]) -> String {
+        match shape {
+            [] | [_] => format!("[{}]", values.join(", ")),
+            [_, inner @ ..] => {
+                let chunk: usize = inner.iter().product();
+                let parts: Vec<String> = values.chunks(chunk).map(|c| nest(c, inner)).collect();
+                format!("[{}]", parts.join(", "))
+            }
+        }
+    }
+    let values: Vec<String> = array.iter().map(entry).collect();
+    format!("array!{}", nest(&values, shape))
 }
 
 /// A `rows x columns` array of random values: small integers from -4 to 4 (every sum of
 /// products is then exact in `f32`) or, with `integers` false, floats in [-1, 1).
 pub fn random_array(rng: &mut Rng, rows: usize, columns: usize, integers: bool) -> Array2<f32> {
     Array2::from_shape_fn((rows, columns), |_| {
+        if integers {
+            rng.between(0, 8) as f32 - 4.0
+        } else {
+            rng.float(-1.0, 1.0) as f32
+        }
+    })
+}
+
+/// An `(N, C, H, W)` array of random values, small integers or floats as in
+/// [`random_array`].
+pub fn random_array4(
+    rng: &mut Rng,
+    shape: (usize, usize, usize, usize),
+    integers: bool,
+) -> Array4<f32> {
+    Array4::from_shape_fn(shape, |_| {
         if integers {
             rng.between(0, 8) as f32 - 4.0
         } else {
