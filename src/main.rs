@@ -91,12 +91,19 @@ fn figures(args: &[String]) -> Result<(), String> {
     if retrain && chapters.iter().any(|c| c.slug == "09-lenet") {
         // Repeat the committed training runs, with their recorded epochs and seeds.
         for model in ["lenet", "lenet-classic"] {
-            let results = std::fs::read_to_string(book.join("generated/09-lenet/results.json")).unwrap_or_default();
+            let results = std::fs::read_to_string(book.join("generated/09-lenet/results.json"))
+                .unwrap_or_default();
             let results: serde_json::Value = serde_json::from_str(&results).unwrap_or_default();
             let epochs = results[model]["epochs"].as_u64().unwrap_or(10).to_string();
             let seed = results[model]["seed"].as_u64().unwrap_or(9).to_string();
             println!("retraining {model}: {epochs} epochs, seed {seed}");
-            train(&[model.to_string(), "--epochs".into(), epochs, "--seed".into(), seed])?;
+            train(&[
+                model.to_string(),
+                "--epochs".into(),
+                epochs,
+                "--seed".into(),
+                seed,
+            ])?;
         }
     }
     for chapter in &chapters {
