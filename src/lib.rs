@@ -67,4 +67,6 @@ pub mod chapters {
     pub struct Chapter07;
     #[doc = include_str!("../book/08-backprop.md")]
     pub struct Chapter08;
+    #[doc = include_str!("../book/09-lenet.md")]
+    pub struct Chapter09;
 }

@@ -108,6 +108,23 @@ fn bounds(values: impl Iterator<Item = f64>, log: bool, decades: bool) -> (f64, 
 
 /// Powers of ten as the axis labels print them: `1e6` -> `"10^6"`, small values in full.
 fn tick_label(v: f64, log: bool) -> String {
+    if log && v > 0.0 && v < 1e-2 {
+        // Small powers of ten: 10⁻³, with a mantissa when the tick is not a power.
+        const SUPERSCRIPTS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
+        let exponent = v.log10().floor() as i32;
+        let digits: String = exponent
+            .unsigned_abs()
+            .to_string()
+            .bytes()
+            .map(|b| SUPERSCRIPTS[(b - b'0') as usize])
+            .collect();
+        let mantissa = v / 10f64.powi(exponent);
+        return if (mantissa - 1.0).abs() < 1e-6 {
+            format!("10⁻{digits}")
+        } else {
+            format!("{mantissa:.0}×10⁻{digits}")
+        };
+    }
     if log && v >= 1e3 {
         const SUPERSCRIPTS: [char; 10] = ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'];
         let exponent = (v.log10().round() as u32).to_string();
@@ -682,7 +699,10 @@ pub fn labelled_matrix(
 ) -> PlotResult {
     let cell = 44i32;
     let (left, top) = (20i32, 50i32);
-    let width = ((left * 2 + cols as i32 * cell) as u32).max(560);
+    // Wide enough for the title (about 9 pixels a character at this size).
+    let width = ((left * 2 + cols as i32 * cell) as u32)
+        .max(560)
+        .max(title.len() as u32 * 9 + 40);
     let height = (top + rows as i32 * cell + 20) as u32;
     draw_svg((width, height), |root| {
         root.draw(&Text::new(
@@ -876,7 +896,10 @@ pub fn shaded_matrix(title: &str, values: ndarray::ArrayView2<f32>) -> PlotResul
         .max(f32::MIN_POSITIVE);
     let cell = 44i32;
     let (left, top) = (20i32, 50i32);
-    let width = ((left * 2 + cols as i32 * cell) as u32).max(560);
+    // Wide enough for the title (about 9 pixels a character at this size).
+    let width = ((left * 2 + cols as i32 * cell) as u32)
+        .max(560)
+        .max(title.len() as u32 * 9 + 40);
     let height = (top + rows as i32 * cell + 20) as u32;
     draw_svg((width, height), |root| {
         root.draw(&Text::new(

@@ -75,10 +75,15 @@ fn train_rejects_bad_arguments_clearly() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown model 'alexnet'"));
     let out = cnn_book(&["train", "lenet", "--epochs", "many"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--epochs takes a whole number, got 'many'"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--epochs takes a whole number, got 'many'")
+    );
     let out = cnn_book(&["train", "lenet", "--data", "/nonexistent"]);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("Fashion-MNIST not found") && err.contains("/nonexistent"), "{err}");
+    assert!(
+        err.contains("Fashion-MNIST not found") && err.contains("/nonexistent"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -89,12 +94,34 @@ fn a_tiny_training_run_writes_results_and_weights() {
     }
     let dir = std::env::temp_dir().join(format!("cnn-book-train-{}", std::process::id()));
     let d = dir.to_str().unwrap();
-    let out = cnn_book(&["train", "lenet", "--epochs", "1", "--limit", "300", "--out", d, "--weights", d]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cnn_book(&[
+        "train",
+        "lenet",
+        "--epochs",
+        "1",
+        "--limit",
+        "300",
+        "--out",
+        d,
+        "--weights",
+        d,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let results: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
     let r = &results["lenet"];
-    for key in ["test_accuracy", "epochs", "seconds", "seed", "train_examples", "test_examples"] {
+    for key in [
+        "test_accuracy",
+        "epochs",
+        "seconds",
+        "seed",
+        "train_examples",
+        "test_examples",
+    ] {
         assert!(!r[key].is_null(), "results.json lacks {key}");
     }
     assert_eq!(r["train_examples"], 300);

@@ -174,7 +174,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
     );
     let confusion = confusion_matrix(&predictions, &labels, 10)?;
     let svg = shaded_matrix(
-        "Confusion matrix of LeNet on the 10,000 test images (rows: true class, columns: predicted)",
+        "LeNet on the 10,000 test images: rows are true classes, columns predictions",
         confusion.mapv(|c| c as f32).view(),
     )?;
     w.figure(
@@ -231,7 +231,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
         .collect();
     w.figure_bytes(
         "mistakes.png",
-        &image_grid(&mistakes, 8, 3)?.0,
+        &image_grid(&mistakes, 6, 4)?.0,
         "the first 24 misclassified test images",
     )?;
     Ok(())
