@@ -889,18 +889,42 @@ pub fn im2col_picture(input: ndarray::ArrayView2<f32>, field: usize, stride: usi
 
 /// A matrix of numbers drawn as a grid, each cell shaded by its value (darker = larger).
 pub fn shaded_matrix(title: &str, values: ndarray::ArrayView2<f32>) -> PlotResult {
+    shaded_matrix_labelled(title, values, &[], &[], "", "")
+}
+
+/// [`shaded_matrix`] with a label for every row and column and a title for each axis.
+pub fn shaded_matrix_labelled(
+    title: &str,
+    values: ndarray::ArrayView2<f32>,
+    row_labels: &[String],
+    col_labels: &[String],
+    row_title: &str,
+    col_title: &str,
+) -> PlotResult {
     let (rows, cols) = values.dim();
     let max = values
         .iter()
         .fold(0.0f32, |m, &v| m.max(v.abs()))
         .max(f32::MIN_POSITIVE);
     let cell = 44i32;
-    let (left, top) = (20i32, 50i32);
+    let labelled = !row_labels.is_empty();
+    let left = if labelled { 130i32 } else { 20 };
+    let top = if labelled { 90i32 } else { 50 };
     // Wide enough for the title (about 9 pixels a character at this size).
-    let width = ((left * 2 + cols as i32 * cell) as u32)
+    let width = ((left + 20 + cols as i32 * cell) as u32)
         .max(560)
         .max(title.len() as u32 * 9 + 40);
     let height = (top + rows as i32 * cell + 20) as u32;
+    let text = |t: String, x: i32, y: i32, size: i32, h: HPos| {
+        Text::new(
+            t,
+            (x, y),
+            (FONT, size)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(h, VPos::Center)),
+        )
+    };
     draw_svg((width, height), |root| {
         root.draw(&Text::new(
             title.to_string(),
@@ -910,9 +934,38 @@ pub fn shaded_matrix(title: &str, values: ndarray::ArrayView2<f32>) -> PlotResul
                 .color(&BLACK)
                 .pos(Pos::new(HPos::Center, VPos::Top)),
         ))?;
+        if labelled {
+            root.draw(&text(
+                col_title.to_string(),
+                left + cols as i32 * cell / 2,
+                50,
+                14,
+                HPos::Center,
+            ))?;
+            root.draw(&text(row_title.to_string(), 6, top - 14, 14, HPos::Left))?;
+        }
+        for (c, label) in col_labels.iter().enumerate().take(cols) {
+            root.draw(&text(
+                label.clone(),
+                left + c as i32 * cell + cell / 2,
+                top - 14,
+                13,
+                HPos::Center,
+            ))?;
+        }
+        for (r, label) in row_labels.iter().enumerate().take(rows) {
+            root.draw(&text(
+                label.clone(),
+                left - 8,
+                top + r as i32 * cell + cell / 2,
+                13,
+                HPos::Right,
+            ))?;
+        }
         for ((r, c), &v) in values.indexed_iter() {
             let (x, y) = (left + c as i32 * cell, top + r as i32 * cell);
-            let fill = PALETTE[0].mix(0.1 + 0.8 * (v.abs() / max) as f64);
+            // Square-root shading, so that small counts are still visible next to large ones.
+            let fill = PALETTE[0].mix(0.08 + 0.82 * (v.abs() / max).sqrt() as f64);
             root.draw(&Rectangle::new(
                 [(x, y), (x + cell, y + cell)],
                 fill.filled(),
@@ -921,13 +974,12 @@ pub fn shaded_matrix(title: &str, values: ndarray::ArrayView2<f32>) -> PlotResul
                 [(x, y), (x + cell, y + cell)],
                 GREY.stroke_width(1),
             ))?;
-            root.draw(&Text::new(
+            root.draw(&text(
                 format!("{v}"),
-                (x + cell / 2, y + cell / 2),
-                (FONT, 14)
-                    .into_font()
-                    .color(&BLACK)
-                    .pos(Pos::new(HPos::Center, VPos::Center)),
+                x + cell / 2,
+                y + cell / 2,
+                14,
+                HPos::Center,
             ))?;
         }
         Ok(())

@@ -150,5 +150,28 @@ pub fn generate(w: &mut Writer) -> GenResult {
         &svg,
         "4x4 input, 3x3 kernel, stride 1, no padding; weight (1, 1)",
     )?;
+
+    // The same example with numbers: a[r][c] = 4r + c and the error map ((1, 2), (3, 4)).
+    let a = Array4::from_shape_fn((1, 1, 4, 4), |(_, _, r, c)| (4 * r + c) as f32);
+    let delta = Array4::from_shape_vec((1, 1, 2, 2), vec![1.0, 2.0, 3.0, 4.0])?;
+    let g = conv2d_backward_naive(
+        a.view(),
+        weight.view(),
+        delta.view(),
+        Conv2dConfig::default(),
+    )?;
+    let rows: Vec<Vec<String>> = (0..3)
+        .map(|u| (0..3).map(|v| g.weight[[0, 0, u, v]].to_string()).collect())
+        .collect();
+    w.snippet(
+        "worked-gradient.md",
+        &markdown_table(&["v = 0", "v = 1", "v = 2"], &rows),
+        "a[r][c] = 4r + c, delta = ((1, 2), (3, 4))",
+    )?;
+    w.number(
+        "worked_w00",
+        g.weight[[0, 0, 0, 0]].to_string(),
+        g.weight[[0, 0, 0, 0]],
+    );
     Ok(())
 }

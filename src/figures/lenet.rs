@@ -11,7 +11,9 @@ use crate::checkpoint;
 use crate::data::fashion_mnist::{load, locate, Split, CLASS_NAMES};
 use crate::layer::Layer;
 use crate::models::by_name;
-use crate::plot::{line_chart_styled, shaded_matrix, ChartSpec, ChartStyle, LegendCorner, Series};
+use crate::plot::{
+    line_chart_styled, shaded_matrix_labelled, ChartSpec, ChartStyle, LegendCorner, Series,
+};
 use crate::raster::{image_grid, Panel, Shading};
 use crate::train::{confusion_matrix, evaluate, standardise};
 
@@ -75,7 +77,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
         let key = model.replace('-', "_");
         w.number(
             &format!("{key}_accuracy"),
-            format!("{:.1}%", 100.0 * accuracy),
+            format!("{:.2}%", 100.0 * accuracy),
             accuracy,
         );
         w.number(
@@ -173,9 +175,15 @@ pub fn generate(w: &mut Writer) -> GenResult {
         accuracy,
     );
     let confusion = confusion_matrix(&predictions, &labels, 10)?;
-    let svg = shaded_matrix(
-        "LeNet on the 10,000 test images: rows are true classes, columns predictions",
+    let names: Vec<String> = (0..10).map(|c| format!("{c} {}", short(c))).collect();
+    let numbers: Vec<String> = (0..10).map(|c| c.to_string()).collect();
+    let svg = shaded_matrix_labelled(
+        "Modern LeNet on the 10,000 test images",
         confusion.mapv(|c| c as f32).view(),
+        &names,
+        &numbers,
+        "true class",
+        "predicted class",
     )?;
     w.figure(
         "confusion.svg",
