@@ -140,10 +140,10 @@ pub fn generate(w: &mut Writer) -> GenResult {
         }
     }
     let svg = labelled_matrix(
-        "4x4 input, 3x3 field: weight w11 meets these inputs, with these errors",
+        "4x4 input a, 3x3 field: what w11 meets (0: never)",
         4,
         4,
-        &|r, c| touched[r][c].clone().map(|d| format!("x{r}{c}·{d}")),
+        &|r, c| touched[r][c].clone().map(|d| format!("a{r}{c}·{d}")),
     )?;
     w.figure(
         "w11-contributions.svg",
