@@ -5,6 +5,7 @@
 
 use std::error::Error;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -289,6 +290,38 @@ fn value_label(v: f64) -> String {
     }
 }
 
+/// A chart with bars along a linear x axis and a logarithmic value axis.
+type BarChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, LogCoord<f64>>>;
+
+/// The axes shared by the bar charts: `slots` bars or groups side by side along x, a
+/// logarithmic value axis from `y.0` to `y.1`, no x ticks (the bars carry their labels).
+fn bar_axes<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: &str,
+    y_label: &str,
+    slots: usize,
+    (y0, y1): (f64, f64),
+) -> Result<BarChart<'a, 'b>, Box<dyn Error>> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, (FONT, 20))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(72)
+        .build_cartesian_2d(0f64..slots as f64, (y0..y1).log_scale())?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .y_desc(y_label)
+        .y_label_formatter(&|v| tick_label(*v, true))
+        .light_line_style(LIGHT)
+        .max_light_lines(1)
+        .label_style((FONT, 13))
+        .draw()?;
+    Ok(chart)
+}
+
 /// Bars in groups on a logarithmic axis: one group per entry of `groups`, one bar per
 /// series in each group, with a legend naming the series.
 pub fn grouped_log_bar_chart(
@@ -314,22 +347,7 @@ pub fn grouped_log_bar_chart(
     let y1 = y1 * 10.0; // a decade of room for the legend
     let width = 0.8 / series.len() as f64;
     draw_svg((720, 440), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, (FONT, 20))
-            .margin(16)
-            .x_label_area_size(44)
-            .y_label_area_size(72)
-            .build_cartesian_2d(0f64..groups.len() as f64, (y0..y1).log_scale())?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_desc(y_label)
-            .y_label_formatter(&|v| tick_label(*v, true))
-            .light_line_style(LIGHT)
-            .max_light_lines(1)
-            .label_style((FONT, 13))
-            .draw()?;
+        let mut chart = bar_axes(root, title, y_label, groups.len(), (y0, y1))?;
         for (g, name) in groups.iter().enumerate() {
             chart.draw_series(std::iter::once(Text::new(
                 name.clone(),
@@ -382,22 +400,7 @@ pub fn log_bar_chart(title: &str, y_label: &str, bars: &[(String, f64)]) -> Plot
     let (y0, y1) = bounds(bars.iter().map(|b| b.1), true, true);
     let n = bars.len();
     draw_svg((720, 440), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, (FONT, 20))
-            .margin(16)
-            .x_label_area_size(44)
-            .y_label_area_size(72)
-            .build_cartesian_2d(0f64..n as f64, (y0..y1).log_scale())?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_desc(y_label)
-            .y_label_formatter(&|v| tick_label(*v, true))
-            .light_line_style(LIGHT)
-            .max_light_lines(1)
-            .label_style((FONT, 13))
-            .draw()?;
+        let mut chart = bar_axes(root, title, y_label, n, (y0, y1))?;
         for (i, (label, value)) in bars.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
             let x = i as f64;
