@@ -56,6 +56,13 @@ pub trait Layer {
     /// parameters' gradients into their `grad` fields.
     fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError>;
 
+    /// Like [`Layer::backward`], but only the parameter gradients are wanted: the first
+    /// layer of a network has nobody to send an input gradient to. Layers for which the
+    /// input gradient is real work (convolutions) skip it.
+    fn backward_params(&mut self, grad_output: &Tensor) -> Result<(), ShapeError> {
+        self.backward(grad_output).map(|_| ())
+    }
+
     /// The output shape for an input of shape `input` (batch included).
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError>;
 

@@ -27,6 +27,7 @@ pub mod conv1d;
 pub mod conv_matrix;
 pub mod data;
 pub mod error;
+pub mod fast_conv;
 pub mod figures;
 pub mod format;
 pub mod fully_connected;

@@ -9,7 +9,7 @@ cnn-book: the command-line companion of the cnn-book course
 USAGE:
     cnn-book figures [--chapter SLUG|NUMBER]... [--book DIR] [--retrain]
     cnn-book train MODEL [--epochs N] [--data DIR] [--seed S] [--lr X] [--batch B]
-                         [--limit N] [--out DIR] [--weights DIR]
+                         [--limit N] [--out DIR] [--weights DIR] [--threads T]
     cnn-book chapters
     cnn-book help
 
@@ -19,11 +19,13 @@ COMMANDS:
                 with --chapter (e.g. --chapter 2 or --chapter 02-local-connectivity).
                 Chapter 9 draws from the committed training results and weights; with
                 --retrain it first repeats both training runs (about 20 minutes).
-    train       Train MODEL (lenet or lenet-classic) on Fashion-MNIST, found in --data DIR,
+    train       Train MODEL (lenet, lenet-classic or resnet-small) on Fashion-MNIST, found in --data DIR,
                 else $FASHION_MNIST_DIR, else /usr/share/datasets/fashion-mnist. Writes
                 the run's results into OUT/results.json (default book/generated/09-lenet)
                 and the weights to WEIGHTS/MODEL.safetensors (default weights).
                 --limit N trains on the first N training images only (a quick try).
+                --threads T runs on T threads (default: one per core); the results do
+                not depend on T.
     chapters    List the chapters that have figures or numbers.
 
 OPTIONS:
@@ -146,6 +148,16 @@ fn train(args: &[String]) -> Result<(), String> {
             "--data" => data = Some(PathBuf::from(value)),
             "--out" => out = PathBuf::from(value),
             "--weights" => weights = PathBuf::from(value),
+            "--threads" => {
+                let threads: usize = value.parse().map_err(|_| number("a whole number"))?;
+                if threads == 0 {
+                    return Err("--threads must be at least 1".into());
+                }
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build_global()
+                    .map_err(|e| format!("cannot start {threads} threads: {e}"))?;
+            }
             other => return Err(format!("unknown option '{other}' for 'train'\n\n{USAGE}")),
         }
     }

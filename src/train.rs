@@ -169,7 +169,7 @@ pub fn train(
                 ));
             }
             model
-                .backward(&grad.into_dyn())
+                .backward_params(&grad.into_dyn())
                 .map_err(|e| e.to_string())?;
             sgd.step(&mut model.params_mut())
                 .map_err(|e| e.to_string())?;

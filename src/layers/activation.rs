@@ -19,7 +19,7 @@ pub enum ReluRule {
 #[derive(Debug, Clone, Default)]
 pub struct Relu {
     pub rule: ReluRule,
-    input: Option<Tensor>,
+    output: Option<Tensor>,
 }
 
 impl Relu {
@@ -34,26 +34,30 @@ impl Layer for Relu {
     }
 
     fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor, ShapeError> {
-        self.input = Some(input.clone());
-        Ok(input.mapv(|v| v.max(0.0)))
+        let y = input.mapv(|v| v.max(0.0));
+        // Where the input was positive, the output is too: remembering the output is enough.
+        self.output = Some(y.clone());
+        Ok(y)
     }
 
     fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
-        let x = self.input.as_ref().ok_or_else(|| no_forward("ReLU"))?;
-        check_same("ReLU", x, grad_output)?;
+        let y = self.output.as_ref().ok_or_else(|| no_forward("ReLU"))?;
+        check_same("ReLU", y, grad_output)?;
         let rule = self.rule;
-        let mut dx = grad_output.clone();
-        ndarray::Zip::from(&mut dx).and(x).for_each(|g, &v| {
-            let keep = match rule {
-                ReluRule::Backprop => v > 0.0,
-                ReluRule::Deconvnet => *g > 0.0,
-                ReluRule::Guided => v > 0.0 && *g > 0.0,
-            };
-            if !keep {
-                *g = 0.0;
-            }
-        });
-        Ok(dx)
+        Ok(ndarray::Zip::from(grad_output)
+            .and(y)
+            .map_collect(|&g, &v| {
+                let keep = match rule {
+                    ReluRule::Backprop => v > 0.0,
+                    ReluRule::Deconvnet => g > 0.0,
+                    ReluRule::Guided => v > 0.0 && g > 0.0,
+                };
+                if keep {
+                    g
+                } else {
+                    0.0
+                }
+            }))
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {

@@ -1,9 +1,10 @@
 use ndarray::{Array4, Axis, Ix1};
 use rand::Rng;
 
-use super::as4;
+use super::{as4, view4};
 use crate::conv::{conv2d_backward_naive, conv2d_naive, Conv2dConfig, ConvDims};
 use crate::error::ShapeError;
+use crate::fast_conv::{conv2d_backward_fast, conv2d_fast, ConvScratch};
 use crate::im2col::{col2im, conv2d_im2col, im2col};
 use crate::init::Init;
 use crate::layer::{expect_rank, no_forward, Layer, Mode, Param, Tensor};
@@ -14,8 +15,10 @@ pub enum ConvAlgorithm {
     /// The loops of chapter 5: the reference.
     Naive,
     /// One matrix product per pass (chapter 6).
-    #[default]
     Im2col,
+    /// One matrix product per image, threads over the batch, buffers reused (chapter 16).
+    #[default]
+    Fast,
 }
 
 // ANCHOR: conv2d_layer
@@ -30,6 +33,7 @@ pub struct Conv2d {
     pub config: Conv2dConfig,
     pub algorithm: ConvAlgorithm,
     input: Option<Array4<f32>>,
+    scratch: ConvScratch,
 }
 
 impl Conv2d {
@@ -51,6 +55,7 @@ impl Conv2d {
             config,
             algorithm: ConvAlgorithm::default(),
             input: None,
+            scratch: ConvScratch::default(),
         }
     }
 
@@ -60,6 +65,42 @@ impl Conv2d {
             .view()
             .into_dimensionality()
             .expect("weight is 4D")
+    }
+}
+
+impl Conv2d {
+    /// The fast backward pass; the input gradient only if `input_grad`.
+    fn backward_fast(
+        &mut self,
+        grad_output: &Tensor,
+        input_grad: bool,
+    ) -> Result<Option<Array4<f32>>, ShapeError> {
+        let name = self.name();
+        let x = self.input.as_ref().ok_or_else(|| no_forward("Conv2d"))?;
+        let dy = view4("Conv2d backward", grad_output)?;
+        let w = self
+            .weight
+            .value
+            .view()
+            .into_dimensionality()
+            .expect("weight is 4D");
+        let g = conv2d_backward_fast(x.view(), w, dy, self.config, input_grad, &mut self.scratch)
+            .map_err(|e| ShapeError::Mismatch(format!("{name}: {e}")))?;
+        add_into(&mut self.weight.grad, g.weight.as_slice().expect("fresh"));
+        add_into(&mut self.bias.grad, g.bias.as_slice().expect("fresh"));
+        Ok(g.input)
+    }
+}
+
+/// `grad += delta`, element by element, without broadcasting.
+fn add_into(grad: &mut Tensor, delta: &[f32]) {
+    match grad.as_slice_mut() {
+        Some(g) => g.iter_mut().zip(delta).for_each(|(g, d)| *g += d),
+        None => {
+            for (g, d) in grad.iter_mut().zip(delta) {
+                *g += d;
+            }
+        }
     }
 }
 
@@ -74,6 +115,7 @@ impl Layer for Conv2d {
 
     fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor, ShapeError> {
         let x = as4("Conv2d", input)?;
+        let config = self.config;
         let b = self
             .bias
             .value
@@ -83,6 +125,15 @@ impl Layer for Conv2d {
         let y = match self.algorithm {
             ConvAlgorithm::Naive => conv2d_naive(x.view(), self.w(), Some(b), self.config),
             ConvAlgorithm::Im2col => conv2d_im2col(x.view(), self.w(), Some(b), self.config),
+            ConvAlgorithm::Fast => {
+                let w = self
+                    .weight
+                    .value
+                    .view()
+                    .into_dimensionality()
+                    .expect("weight is 4D");
+                conv2d_fast(x.view(), w, Some(b), config, &mut self.scratch)
+            }
         }
         .map_err(|e| ShapeError::Mismatch(format!("{}: {e}", self.name())))?;
         self.input = Some(x);
@@ -90,6 +141,10 @@ impl Layer for Conv2d {
     }
 
     fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
+        if self.algorithm == ConvAlgorithm::Fast {
+            let dx = self.backward_fast(grad_output, true)?;
+            return Ok(dx.expect("input gradient asked for").into_dyn());
+        }
         let x = self.input.as_ref().ok_or_else(|| no_forward("Conv2d"))?;
         let dy = as4("Conv2d backward", grad_output)?;
         let (dx, dw, db) = match self.algorithm {
@@ -97,6 +152,7 @@ impl Layer for Conv2d {
                 let g = conv2d_backward_naive(x.view(), self.w(), dy.view(), self.config)?;
                 (g.input, g.weight, g.bias)
             }
+            ConvAlgorithm::Fast => unreachable!("handled above"),
             ConvAlgorithm::Im2col => {
                 // dW = dY_mat X_col^T and dX_col = W_mat^T dY_mat, folded back by col2im.
                 let d = ConvDims::new(x.dim(), self.w().dim(), self.config)?;
@@ -142,6 +198,15 @@ impl Layer for Conv2d {
         self.weight.grad += &dw.into_dyn();
         self.bias.grad += &db.into_dyn();
         Ok(dx.into_dyn())
+    }
+
+    fn backward_params(&mut self, grad_output: &Tensor) -> Result<(), ShapeError> {
+        if self.algorithm == ConvAlgorithm::Fast {
+            self.backward_fast(grad_output, false)?;
+            Ok(())
+        } else {
+            self.backward(grad_output).map(|_| ())
+        }
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {

@@ -3,7 +3,9 @@ use ndarray::{Array4, Ix4};
 use super::as4;
 use crate::error::ShapeError;
 use crate::layer::{expect_rank, no_forward, Layer, Mode, Tensor};
-use crate::pool::{avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward, PoolConfig};
+use crate::pool::{
+    avg_pool2d, avg_pool2d_backward, max_pool2d_backward_fast, max_pool2d_fast, PoolConfig,
+};
 use crate::shape::Window;
 
 fn pooled_shape(name: &str, input: &[usize], config: PoolConfig) -> Result<Vec<usize>, ShapeError> {
@@ -46,8 +48,8 @@ impl Layer for MaxPool2d {
     }
 
     fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor, ShapeError> {
-        let x = as4("MaxPool2d", input)?;
-        let (y, switches) = max_pool2d(x.view(), self.config)?;
+        let x = super::view4("MaxPool2d", input)?;
+        let (y, switches) = max_pool2d_fast(x, self.config)?;
         self.switches = Some(switches);
         self.input_shape = Some(x.dim());
         Ok(y.into_dyn())
@@ -68,7 +70,7 @@ impl Layer for MaxPool2d {
                     grad_output.shape()
                 ))
             })?;
-        Ok(max_pool2d_backward(dy, switches.view(), shape)?.into_dyn())
+        Ok(max_pool2d_backward_fast(dy, switches.view(), shape)?.into_dyn())
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
@@ -118,3 +120,67 @@ impl Layer for AvgPool2d {
         pooled_shape(&self.name(), input, self.config)
     }
 }
+
+// ANCHOR: global_avg_pool
+/// The mean of each channel: `(N, C, H, W)` -> `(N, C)`. ResNet's replacement for the large
+/// fully connected layers at the top of earlier networks.
+#[derive(Debug, Clone, Default)]
+pub struct GlobalAvgPool {
+    input_shape: Option<(usize, usize, usize, usize)>,
+}
+
+impl GlobalAvgPool {
+    pub fn new() -> Self {
+        GlobalAvgPool::default()
+    }
+}
+
+impl Layer for GlobalAvgPool {
+    fn name(&self) -> String {
+        "GlobalAvgPool".into()
+    }
+
+    fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor, ShapeError> {
+        let x = super::view4("GlobalAvgPool", input)?;
+        let (n, c, h, w) = x.dim();
+        if h * w == 0 {
+            return Err(ShapeError::Mismatch(format!(
+                "GlobalAvgPool: empty images {:?}",
+                input.shape()
+            )));
+        }
+        self.input_shape = Some((n, c, h, w));
+        let x = x.as_standard_layout();
+        let xs = x.as_slice().expect("standard layout");
+        let means: Vec<f32> = xs
+            .chunks(h * w)
+            .map(|p| p.iter().sum::<f32>() / (h * w) as f32)
+            .collect();
+        Ok(Tensor::from_shape_vec(vec![n, c], means).expect("N x C values"))
+    }
+
+    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
+        let (n, c, h, w) = self
+            .input_shape
+            .ok_or_else(|| no_forward("GlobalAvgPool"))?;
+        if grad_output.shape() != [n, c] {
+            return Err(ShapeError::Mismatch(format!(
+                "GlobalAvgPool backward: gradient of shape {:?}, expected {:?}",
+                grad_output.shape(),
+                [n, c]
+            )));
+        }
+        let share = 1.0 / (h * w) as f32;
+        let mut dx = Vec::with_capacity(n * c * h * w);
+        for g in grad_output.iter() {
+            dx.extend(std::iter::repeat_n(g * share, h * w));
+        }
+        Ok(Tensor::from_shape_vec(vec![n, c, h, w], dx).expect("N C H W values"))
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
+        expect_rank(&self.name(), input, 4, "images (N, C, H, W)")?;
+        Ok(vec![input[0], input[1]])
+    }
+}
+// ANCHOR_END: global_avg_pool

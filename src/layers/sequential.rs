@@ -53,23 +53,45 @@ impl Layer for Sequential {
     }
 
     fn forward(&mut self, input: &Tensor, mode: Mode) -> Result<Tensor, ShapeError> {
-        let mut x = input.clone();
+        let mut x: Option<Tensor> = None;
         for (i, layer) in self.layers.iter_mut().enumerate() {
-            x = layer
-                .forward(&x, mode)
+            let y = layer
+                .forward(x.as_ref().unwrap_or(input), mode)
                 .map_err(|e| ShapeError::Mismatch(format!("layer {i} ({}): {e}", layer.name())))?;
+            x = Some(y);
         }
-        Ok(x)
+        Ok(x.unwrap_or_else(|| input.clone()))
     }
 
     fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
-        let mut g = grad_output.clone();
+        let mut g: Option<Tensor> = None;
         for (i, layer) in self.layers.iter_mut().enumerate().rev() {
-            g = layer.backward(&g).map_err(|e| {
-                ShapeError::Mismatch(format!("layer {i} ({}) backward: {e}", layer.name()))
-            })?;
+            let dx = layer
+                .backward(g.as_ref().unwrap_or(grad_output))
+                .map_err(|e| {
+                    ShapeError::Mismatch(format!("layer {i} ({}) backward: {e}", layer.name()))
+                })?;
+            g = Some(dx);
         }
-        Ok(g)
+        Ok(g.unwrap_or_else(|| grad_output.clone()))
+    }
+
+    /// Backward through every layer, but the first layer is only asked for its parameter
+    /// gradients: the input gradient of the network is never used in training.
+    fn backward_params(&mut self, grad_output: &Tensor) -> Result<(), ShapeError> {
+        let mut g: Option<Tensor> = None;
+        for (i, layer) in self.layers.iter_mut().enumerate().rev() {
+            let grad = g.as_ref().unwrap_or(grad_output);
+            let name = layer.name();
+            let named =
+                |e: ShapeError| ShapeError::Mismatch(format!("layer {i} ({name}) backward: {e}"));
+            if i == 0 {
+                layer.backward_params(grad).map_err(named)?;
+            } else {
+                g = Some(layer.backward(grad).map_err(named)?);
+            }
+        }
+        Ok(())
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {

@@ -1,0 +1,179 @@
+//! Chapter 16: the fast convolution computes what the naive loops of chapter 5 compute,
+//! forward and backward, on hundreds of random shapes, with any number of threads.
+
+mod common;
+
+use cnn_book::conv::{conv2d_backward_naive, conv2d_naive, Conv2dConfig, ConvDims};
+use cnn_book::fast_conv::{
+    col2im_image, conv2d_backward_fast, conv2d_fast, im2col_image, ConvScratch,
+};
+use cnn_book::im2col::{col2im, im2col};
+use ndarray::{Array1, Array2, Array4};
+use rand::Rng;
+
+use common::{assert_close, random4};
+
+fn cfg(stride: usize, padding: usize) -> Conv2dConfig {
+    Conv2dConfig { stride, padding }
+}
+
+/// Random convolution shapes `(n, c, k, h, w, kh, kw, stride, padding)` that tile exactly,
+/// including 1x1 filters, strides up to 3, padding wider than the filter's reach, and
+/// batches larger than the number of chunks.
+fn shapes(seed: u64, count: usize) -> Vec<[usize; 9]> {
+    let mut rng = common::rng(seed);
+    let mut out = Vec::new();
+    while out.len() < count {
+        let n = if rng.random_bool(0.2) {
+            rng.random_range(9..20)
+        } else {
+            rng.random_range(1..4)
+        };
+        let (c, k) = (rng.random_range(1..5), rng.random_range(1..5));
+        let (h, w) = (rng.random_range(1..12), rng.random_range(1..12));
+        let (kh, kw) = (rng.random_range(1..5), rng.random_range(1..5));
+        let (s, p) = (rng.random_range(1..4), rng.random_range(0..4));
+        let fits = |size: usize, f: usize| size + 2 * p >= f && (size + 2 * p - f) % s == 0;
+        if fits(h, kh) && fits(w, kw) {
+            out.push([n, c, k, h, w, kh, kw, s, p]);
+        }
+    }
+    out
+}
+
+#[test]
+fn forward_equals_the_naive_loops() {
+    let mut rng = common::rng(161);
+    let mut scratch = ConvScratch::default();
+    for [n, c, k, h, w, kh, kw, s, p] in shapes(162, 300) {
+        let x = random4(&mut rng, (n, c, h, w));
+        let wt = random4(&mut rng, (k, c, kh, kw));
+        let b = Array1::from_shape_fn(k, |_| rng.random_range(-1.0..1.0));
+        let naive = conv2d_naive(x.view(), wt.view(), Some(b.view()), cfg(s, p)).unwrap();
+        // One scratch for all shapes: the buffers must resize correctly.
+        let fast =
+            conv2d_fast(x.view(), wt.view(), Some(b.view()), cfg(s, p), &mut scratch).unwrap();
+        let context = format!("x {:?} w {:?} S {s} P {p}", x.dim(), wt.dim());
+        assert_close(&fast, &naive, 1e-5, &context);
+        let no_bias = conv2d_fast(x.view(), wt.view(), None, cfg(s, p), &mut scratch).unwrap();
+        let naive = conv2d_naive(x.view(), wt.view(), None, cfg(s, p)).unwrap();
+        assert_close(&no_bias, &naive, 1e-5, &context);
+    }
+}
+
+#[test]
+fn backward_equals_the_naive_loops() {
+    let mut rng = common::rng(163);
+    let mut scratch = ConvScratch::default();
+    for [n, c, k, h, w, kh, kw, s, p] in shapes(164, 300) {
+        let x = random4(&mut rng, (n, c, h, w));
+        let wt = random4(&mut rng, (k, c, kh, kw));
+        let d = ConvDims::new(x.dim(), wt.dim(), cfg(s, p)).unwrap();
+        let dy = random4(&mut rng, d.output_shape());
+        let naive = conv2d_backward_naive(x.view(), wt.view(), dy.view(), cfg(s, p)).unwrap();
+        let fast = conv2d_backward_fast(
+            x.view(),
+            wt.view(),
+            dy.view(),
+            cfg(s, p),
+            true,
+            &mut scratch,
+        )
+        .unwrap();
+        let context = format!("x {:?} w {:?} S {s} P {p}", x.dim(), wt.dim());
+        assert_close(fast.input.as_ref().unwrap(), &naive.input, 1e-5, &context);
+        assert_close(&fast.weight, &naive.weight, 1e-5, &context);
+        assert_close(&fast.bias, &naive.bias, 1e-5, &context);
+        // Without the input gradient: the same parameter gradients, bit for bit.
+        let params_only = conv2d_backward_fast(
+            x.view(),
+            wt.view(),
+            dy.view(),
+            cfg(s, p),
+            false,
+            &mut scratch,
+        )
+        .unwrap();
+        assert!(params_only.input.is_none());
+        assert_eq!(params_only.weight, fast.weight, "{context}");
+        assert_eq!(params_only.bias, fast.bias, "{context}");
+    }
+}
+
+#[test]
+fn the_result_does_not_depend_on_the_number_of_threads() {
+    let mut rng = common::rng(165);
+    let x = random4(&mut rng, (37, 3, 12, 12));
+    let wt = random4(&mut rng, (5, 3, 3, 3));
+    let dy = random4(&mut rng, (37, 5, 12, 12));
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut scratch = ConvScratch::default();
+            let y = conv2d_fast(x.view(), wt.view(), None, cfg(1, 1), &mut scratch).unwrap();
+            let g = conv2d_backward_fast(
+                x.view(),
+                wt.view(),
+                dy.view(),
+                cfg(1, 1),
+                true,
+                &mut scratch,
+            )
+            .unwrap();
+            (y, g.input.unwrap(), g.weight, g.bias)
+        })
+    };
+    let one = run(1);
+    for threads in [2, 3, 8] {
+        let other = run(threads);
+        assert_eq!(one.0, other.0, "forward with {threads} threads");
+        assert_eq!(one.1, other.1, "input gradient with {threads} threads");
+        assert_eq!(one.2, other.2, "weight gradient with {threads} threads");
+        assert_eq!(one.3, other.3, "bias gradient with {threads} threads");
+    }
+}
+
+#[test]
+fn one_image_patch_matrix_equals_chapter_6s_and_col2im_image_is_its_adjoint() {
+    let mut rng = common::rng(166);
+    for [_, c, _, h, w, kh, kw, s, p] in shapes(167, 300) {
+        let x = random4(&mut rng, (1, c, h, w));
+        let d = ConvDims::new(x.dim(), (1, c, kh, kw), cfg(s, p)).unwrap();
+        let reference = im2col(x.view(), kh, kw, cfg(s, p)).unwrap();
+        // Start from garbage: every entry must be written, padding included.
+        let mut cols = vec![f32::NAN; reference.len()];
+        im2col_image(x.as_slice().unwrap(), &d, &mut cols);
+        assert_eq!(
+            cols,
+            reference.as_slice().unwrap(),
+            "x {:?} {kh}x{kw} S {s} P {p}",
+            x.dim()
+        );
+        let y = Array2::from_shape_fn(reference.dim(), |_| rng.random_range(-1.0f32..1.0));
+        let expected = col2im(y.view(), x.dim(), kh, kw, cfg(s, p)).unwrap();
+        let mut image = vec![0.0; x.len()];
+        col2im_image(y.as_slice().unwrap(), &d, &mut image);
+        let image = Array4::from_shape_vec(x.dim(), image).unwrap();
+        assert_close(&image, &expected, 1e-6, "col2im_image");
+    }
+}
+
+#[test]
+fn bad_shapes_are_errors_not_panics() {
+    let mut scratch = ConvScratch::default();
+    let x = Array4::<f32>::zeros((2, 3, 8, 8));
+    let w = Array4::<f32>::zeros((4, 2, 3, 3));
+    let err = conv2d_fast(x.view(), w.view(), None, cfg(1, 0), &mut scratch).unwrap_err();
+    assert!(err.to_string().contains("channel"), "{err}");
+    let w = Array4::<f32>::zeros((4, 3, 3, 3));
+    let b = Array1::<f32>::zeros(5);
+    let err = conv2d_fast(x.view(), w.view(), Some(b.view()), cfg(1, 0), &mut scratch).unwrap_err();
+    assert!(err.to_string().contains("bias has 5"), "{err}");
+    let dy = Array4::<f32>::zeros((2, 4, 5, 5));
+    let err = conv2d_backward_fast(x.view(), w.view(), dy.view(), cfg(1, 0), true, &mut scratch)
+        .unwrap_err();
+    assert!(err.to_string().contains("(2, 4, 6, 6)"), "{err}");
+}
