@@ -1,11 +1,13 @@
-//! Chapter 16's benchmarks: convolution forward and forward+backward on four shapes, max
+//! Chapter 16's benchmarks: convolution forward and forward+backward on five shapes, max
 //! pooling and batch normalization on the same activations, one training epoch of LeNet
 //! and of a small ResNet, and the machine's floating-point peak, for one and two threads.
 //!
 //! `cargo bench --bench fast` prints the medians; `-- --save` also writes them to
 //! `book/generated/16-fast-convolution/bench.json`, from which `cnn-book figures --chapter
-//! 16` draws the chapter's charts. `-- --only conv` (or `pool`, `epoch`, `peak`) runs one
-//! part; `-- --quick` fewer repetitions. `benches/pytorch_compare.py` measures the same
+//! 16` draws the chapter's charts; `-- --out FILE` writes them elsewhere. `-- --only conv`
+//! (or `peak`, `lowering`, `pool`, `profile`, `epoch`) runs one part, `-- --skip epoch` leaves one
+//! out, `-- --quick` takes fewer repetitions and `-- --fast-only` leaves out the slow
+//! reference implementations. `benches/pytorch_compare.py` measures the same
 //! shapes in PyTorch.
 
 use std::hint::black_box;
@@ -15,10 +17,22 @@ use cnn_book::conv::{Conv2dConfig, ConvDims};
 use cnn_book::fast_conv::im2col_image;
 use cnn_book::init::Init;
 use cnn_book::layer::{Layer, Mode, Tensor};
-use cnn_book::layers::{Conv2d, ConvAlgorithm};
+use cnn_book::layers::{BatchNorm2d, Conv2d, ConvAlgorithm, MaxPool2d};
 use ndarray::Array4;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+/// Shortest wall time in milliseconds of `runs` calls: for profiling, where the question
+/// is what the code costs, not what the machine's neighbours cost.
+fn min_ms(runs: usize, mut f: impl FnMut()) -> f64 {
+    (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .fold(f64::MAX, f64::min)
+}
 
 /// Median wall time in milliseconds of `runs` calls, after `warm` warm-up calls.
 fn median_ms(warm: usize, runs: usize, mut f: impl FnMut()) -> f64 {
@@ -52,7 +66,7 @@ struct ConvCase {
     p: usize,
 }
 
-const CONV_CASES: [ConvCase; 4] = [
+const CONV_CASES: [ConvCase; 5] = [
     ConvCase {
         name: "LeNet conv1 1->6, 28x28, 5x5, pad 2",
         c: 1,
@@ -82,6 +96,14 @@ const CONV_CASES: [ConvCase; 4] = [
         c: 64,
         k: 64,
         hw: 14,
+        f: 3,
+        p: 1,
+    },
+    ConvCase {
+        name: "ResNet 3x3 16->16, 28x28, pad 1",
+        c: 16,
+        k: 16,
+        hw: 28,
         f: 3,
         p: 1,
     },
@@ -214,6 +236,326 @@ fn bench_lowering(quick: bool) -> Vec<serde_json::Value> {
     rows
 }
 
+/// Max pooling (2x2, stride 2) and batch normalization, forward + backward, on the
+/// activations the convolutions above produce.
+fn bench_pool_bn(quick: bool) -> Vec<serde_json::Value> {
+    let mut rng = ChaCha8Rng::seed_from_u64(18);
+    let reps = if quick { 5 } else { 21 };
+    let mut rows = Vec::new();
+    println!(
+        "{:<38} {:>10} {:>10} {:>10} {:>10}",
+        "layer, batch 64 (ms)", "1t fwd", "1t f+b", "2t fwd", "2t f+b"
+    );
+    for (c, hw) in [(6, 28), (32, 28), (64, 14)] {
+        let x: Tensor =
+            Array4::from_shape_fn((BATCH, c, hw, hw), |_| rng.random_range(-1.0f32..1.0))
+                .into_dyn();
+        let layers: Vec<(String, Box<dyn Layer>)> = vec![
+            (
+                format!("max pool 2x2 on {c}x{hw}x{hw}"),
+                Box::new(MaxPool2d::new(2, 2)),
+            ),
+            (
+                format!("batch norm on {c}x{hw}x{hw}"),
+                Box::new(BatchNorm2d::new(c)),
+            ),
+        ];
+        for (name, mut layer) in layers {
+            let out = layer.output_shape(x.shape()).unwrap();
+            let dy: Tensor = Tensor::from_shape_fn(out, |_| rng.random_range(-1.0f32..1.0));
+            let mut run = |threads: usize| {
+                pool(threads).install(|| {
+                    let fwd = median_ms(2, reps, || {
+                        black_box(layer.forward(&x, Mode::Train).unwrap());
+                    });
+                    let both = median_ms(2, reps, || {
+                        black_box(layer.forward(&x, Mode::Train).unwrap());
+                        black_box(layer.backward(&dy).unwrap());
+                    });
+                    (fwd, both)
+                })
+            };
+            let (f1, b1) = run(1);
+            let (f2, b2) = run(2);
+            println!("{name:<38} {f1:>10.2} {b1:>10.2} {f2:>10.2} {b2:>10.2}");
+            rows.push(serde_json::json!({
+                "name": name, "input": [BATCH, c, hw, hw],
+                "fast_1": { "forward_ms": f1, "both_ms": b1 },
+                "fast_2": { "forward_ms": f2, "both_ms": b2 },
+            }));
+        }
+    }
+    rows
+}
+
+/// One epoch of training on the 60,000 Fashion-MNIST training images (batch 64, SGD with
+/// momentum), as `cnn-book train` runs it; the test set is cut to one batch so the time is
+/// the training pass.
+fn bench_epochs(models: &[&str], threads: &[usize]) -> Vec<serde_json::Value> {
+    use cnn_book::data::fashion_mnist::{load, locate, Split};
+    use cnn_book::train::{pixel_statistics, standardise, train, TrainConfig};
+    let dir = match locate(None) {
+        Ok(dir) => dir,
+        Err(e) => {
+            println!("skipping the epochs: {e}");
+            return Vec::new();
+        }
+    };
+    let train_set = load(&dir, Split::Train).expect("training images");
+    let test_set = load(&dir, Split::Test).expect("test images");
+    let (mean, std) = pixel_statistics(&train_set);
+    let train_x = standardise(&train_set, mean, std);
+    let test_x = standardise(&test_set, mean, std).slice_move(ndarray::s![..BATCH, .., .., ..]);
+    let train_y: Vec<usize> = train_set.labels.iter().map(|&l| l as usize).collect();
+    let test_y: Vec<usize> = test_set.labels[..BATCH]
+        .iter()
+        .map(|&l| l as usize)
+        .collect();
+    let config = TrainConfig {
+        epochs: 1,
+        ..TrainConfig::default()
+    };
+    let mut rows = Vec::new();
+    for &model in models {
+        for &t in threads {
+            let mut net = cnn_book::models::by_name(model, config.seed).unwrap();
+            let started = Instant::now();
+            let stats = pool(t)
+                .install(|| {
+                    train(
+                        &mut net,
+                        (&train_x, &train_y),
+                        (&test_x, &test_y),
+                        &config,
+                        |_| {},
+                        false,
+                    )
+                })
+                .unwrap();
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "one epoch of {model:<14} {t} thread(s): {seconds:>7.1} s (train loss {:.3})",
+                stats[0].train_loss
+            );
+            rows.push(serde_json::json!({
+                "model": model, "threads": t, "seconds": seconds,
+                "train_loss": stats[0].train_loss, "images": train_y.len(),
+            }));
+        }
+    }
+    rows
+}
+
+/// Where the time of one training step goes: forward and backward of every top-level layer
+/// of a model on one batch of 64, one thread.
+fn bench_profile(model: &str) -> Vec<serde_json::Value> {
+    let mut rng = ChaCha8Rng::seed_from_u64(19);
+    let (mut net, x): (cnn_book::layers::Sequential, Tensor) = if model == "block" {
+        let same = Conv2dConfig {
+            stride: 1,
+            padding: 1,
+        };
+        let net = cnn_book::layers::Sequential::new(vec![
+            Box::new(Conv2d::new(16, 16, 3, same, Init::He, &mut rng)),
+            Box::new(BatchNorm2d::new(16)),
+            Box::new(cnn_book::layers::Relu::new()),
+            Box::new(Conv2d::new(16, 16, 3, same, Init::He, &mut rng)),
+            Box::new(BatchNorm2d::new(16)),
+        ]);
+        (
+            net,
+            Array4::from_shape_fn((BATCH, 16, 28, 28), |_| rng.random_range(-1.0f32..1.0))
+                .into_dyn(),
+        )
+    } else {
+        let net = cnn_book::models::by_name(model, 9).unwrap();
+        (
+            net,
+            Array4::from_shape_fn((BATCH, 1, 28, 28), |_| rng.random_range(-1.0f32..1.0))
+                .into_dyn(),
+        )
+    };
+    pool(1).install(|| {
+        let mut out = Vec::new();
+        let mut inputs = vec![x.clone()];
+        let mut forward = Vec::new();
+        for layer in net.layers.iter_mut() {
+            let input = inputs.last().unwrap().clone();
+            let mut y = None;
+            forward.push(min_ms(15, || {
+                y = Some(layer.forward(&input, Mode::Train).unwrap())
+            }));
+            inputs.push(y.unwrap());
+        }
+        let mut grad: Tensor = Tensor::from_shape_fn(inputs.last().unwrap().raw_dim(), |_| 0.01);
+        let mut rows = Vec::new();
+        for (i, layer) in net.layers.iter_mut().enumerate().rev() {
+            layer.forward(&inputs[i], Mode::Train).unwrap();
+            let mut dx = None;
+            let back = min_ms(15, || dx = Some(layer.backward(&grad).unwrap()));
+            grad = dx.unwrap();
+            rows.push((i, layer.name(), forward[i], back));
+        }
+        rows.reverse();
+        let (mut tf, mut tb) = (0.0, 0.0);
+        for (i, name, f, b) in rows {
+            let short: String = name.chars().take(60).collect();
+            println!("{i:>3} {short:<60} {f:>8.2} {b:>8.2}");
+            tf += f;
+            tb += b;
+            out.push(serde_json::json!({ "layer": name, "forward_ms": f, "backward_ms": b }));
+        }
+        println!(
+            "    {:<60} {tf:>8.2} {tb:>8.2}",
+            "total forward / backward (ms)"
+        );
+        out
+    })
+}
+
+/// The floating-point peak: independent chains of fused multiply-adds, as wide as the CPU
+/// allows, on `threads` threads at once. Returns GFLOP/s and the instruction set used.
+fn peak_gflops(threads: usize) -> (f64, &'static str) {
+    const ITERS: usize = 20_000_000;
+    let (per_call, isa): (f64, &'static str) = probe::flops_per_iteration();
+    let run = || {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| s.spawn(|| probe::fma_chains(ITERS)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum::<f32>()
+        })
+    };
+    black_box(run());
+    let ms = median_ms(1, 5, || {
+        black_box(run());
+    });
+    (
+        threads as f64 * ITERS as f64 * per_call / (ms * 1e-3) / 1e9,
+        isa,
+    )
+}
+
+mod probe {
+    //! Twelve independent accumulators, so that the two FMA units of a core never wait for
+    //! a result (an FMA takes four cycles; twelve chains cover 2 x 4 with room to spare).
+    #[cfg(target_arch = "x86_64")]
+    use std::arch::x86_64::*;
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn chains_avx512(iters: usize) -> f32 {
+        let (a, b) = (_mm512_set1_ps(0.999_999), _mm512_set1_ps(1e-7));
+        let mut acc = [_mm512_set1_ps(1.0); 12];
+        for _ in 0..iters {
+            for x in acc.iter_mut() {
+                *x = _mm512_fmadd_ps(*x, a, b);
+            }
+        }
+        let sum = acc
+            .iter()
+            .fold(_mm512_setzero_ps(), |s, &x| _mm512_add_ps(s, x));
+        _mm512_reduce_add_ps(sum)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn chains_avx2(iters: usize) -> f32 {
+        let (a, b) = (_mm256_set1_ps(0.999_999), _mm256_set1_ps(1e-7));
+        let mut acc = [_mm256_set1_ps(1.0); 12];
+        for _ in 0..iters {
+            for x in acc.iter_mut() {
+                *x = _mm256_fmadd_ps(*x, a, b);
+            }
+        }
+        let mut lanes = [0.0f32; 8];
+        for x in acc {
+            let mut v = [0.0f32; 8];
+            // Element-wise sum through an array: no pointer intrinsics needed.
+            v.iter_mut()
+                .zip(0..8)
+                .for_each(|(slot, i)| *slot = extract(x, i));
+            lanes.iter_mut().zip(v).for_each(|(l, v)| *l += v);
+        }
+        lanes.iter().sum()
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn extract(x: __m256, i: usize) -> f32 {
+        let halves: [__m128; 2] = [_mm256_castps256_ps128(x), _mm256_extractf128_ps::<1>(x)];
+        let h = halves[i / 4];
+        let shifted = match i % 4 {
+            0 => h,
+            1 => _mm_shuffle_ps::<0b01_01_01_01>(h, h),
+            2 => _mm_shuffle_ps::<0b10_10_10_10>(h, h),
+            _ => _mm_shuffle_ps::<0b11_11_11_11>(h, h),
+        };
+        _mm_cvtss_f32(shifted)
+    }
+
+    /// FLOPs per loop iteration (12 chains x lanes x 2) and the instruction set.
+    pub fn flops_per_iteration() -> (f64, &'static str) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx512f") {
+                return (12.0 * 16.0 * 2.0, "AVX-512 FMA");
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                return (12.0 * 8.0 * 2.0, "AVX2 FMA");
+            }
+        }
+        (12.0 * 2.0, "scalar mul_add")
+    }
+
+    pub fn fma_chains(iters: usize) -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has just been checked for AVX-512F.
+                return unsafe { chains_avx512(iters) };
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                // SAFETY: the CPU has just been checked for AVX2 and FMA.
+                return unsafe { chains_avx2(iters) };
+            }
+        }
+        let mut acc = [1.0f32; 12];
+        for _ in 0..iters {
+            for x in acc.iter_mut() {
+                *x = x.mul_add(0.999_999, 1e-7);
+            }
+        }
+        acc.iter().sum()
+    }
+}
+
+fn machine() -> serde_json::Value {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map_or_else(
+            || std::env::consts::ARCH.to_string(),
+            |m| m.trim().to_string(),
+        );
+    let rustc =
+        std::process::Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+            .arg("--version")
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+    serde_json::json!({
+        "cpu": cpu,
+        "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "rustc": rustc,
+        "crate": format!("cnn-book {}", env!("CARGO_PKG_VERSION")),
+        "gemm": "matrixmultiply 0.3 (via ndarray 0.17), AVX-512 kernel enabled",
+    })
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
@@ -222,11 +564,67 @@ fn main() {
         .iter()
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1).cloned());
-    let wants = |part: &str| only.as_deref().is_none_or(|o| o == part);
+    let skipped: Vec<&str> = args
+        .windows(2)
+        .filter(|w| w[0] == "--skip")
+        .map(|w| w[1].as_str())
+        .collect();
+    let wants = |part: &str| only.as_deref().is_none_or(|o| o == part) && !skipped.contains(&part);
+    let save = args.iter().any(|a| a == "--save");
+    if let Some(model) = args
+        .iter()
+        .position(|a| a == "--profile")
+        .and_then(|i| args.get(i + 1))
+    {
+        bench_profile(model);
+        return;
+    }
+    let mut report = serde_json::json!({ "machine": machine(), "batch": BATCH });
+    if wants("peak") {
+        let (one, isa) = peak_gflops(1);
+        let (two, _) = peak_gflops(2);
+        println!("peak ({isa}): {one:.0} GFLOP/s on one thread, {two:.0} on two");
+        report["peak"] = serde_json::json!({ "isa": isa, "gflops_1": one, "gflops_2": two });
+    }
     if wants("lowering") {
-        black_box(bench_lowering(quick));
+        report["lowering"] = bench_lowering(quick).into();
     }
     if wants("conv") {
-        black_box(bench_conv(quick, fast_only));
+        report["conv"] = bench_conv(quick, fast_only).into();
+    }
+    if wants("pool") {
+        report["pool_bn"] = bench_pool_bn(quick).into();
+    }
+    if wants("profile") {
+        println!(
+            "one training step of the small ResNet, batch 64, one thread (shortest of 15, ms)"
+        );
+        report["profile_resnet"] = bench_profile("resnet-small").into();
+    }
+    if wants("epoch") {
+        let models = if quick {
+            vec!["lenet"]
+        } else {
+            vec!["lenet", "resnet-small"]
+        };
+        report["epochs"] = bench_epochs(&models, &[1, 2]).into();
+    }
+    let out = args
+        .iter()
+        .position(|a| a == "--out")
+        .and_then(|i| args.get(i + 1).cloned());
+    let path = match (save, out) {
+        (_, Some(path)) => Some(std::path::PathBuf::from(path)),
+        (true, None) => Some(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("book/generated/16-fast-convolution/bench.json"),
+        ),
+        (false, None) => None,
+    };
+    if let Some(path) = path {
+        std::fs::create_dir_all(path.parent().expect("a directory")).expect("a directory");
+        let text = serde_json::to_string_pretty(&report).expect("JSON") + "\n";
+        std::fs::write(&path, text).expect("writable results");
+        println!("wrote {}", path.display());
     }
 }

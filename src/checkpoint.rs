@@ -43,7 +43,7 @@ pub fn encode(tensors: &TensorMap) -> Vec<u8> {
         );
     }
     let mut json = serde_json::to_vec(&header).expect("serialisable");
-    while json.len() % 8 != 0 {
+    while !json.len().is_multiple_of(8) {
         json.push(b' '); // the format pads the header with spaces to 8-byte alignment
     }
     let mut out = (json.len() as u64).to_le_bytes().to_vec();

@@ -115,19 +115,56 @@ fn shifted_row(
     let (start, end) = (i0 * w + j0, (i1 - 1) * w + j1);
     let from = (i0 + u - p) * w + j0 + v - p;
     out[start..end].copy_from_slice(&plane[from..from + (end - start)]);
-    for i in i0..i1 {
-        zero(&mut out[i * w..i * w + j0]);
-        zero(&mut out[i * w + j1..(i + 1) * w]);
+    // The dragged-in columns, one strided pass per column (a handful at most).
+    for j in (0..j0).chain(j1..w) {
+        for x in out[i0 * w + j..].iter_mut().step_by(w).take(i1 - i0) {
+            *x = 0.0;
+        }
     }
 }
 
 /// The adjoint of [`im2col_image`]: adds every entry of `cols` back into the image position
-/// it was copied from. `image` is added to, not overwritten.
-pub fn col2im_image(cols: &[f32], d: &ConvDims, image: &mut [f32]) {
+/// it was copied from. `image` is added to, not overwritten. `cols` is scratch: the entries
+/// that belong to padding (and so go nowhere) may be overwritten with zeros.
+pub fn col2im_image(cols: &mut [f32], d: &ConvDims, image: &mut [f32]) {
     let (h, w) = (d.height, d.width);
     let (oh, ow) = (d.out_height, d.out_width);
     let Conv2dConfig { stride, padding } = d.config;
     let positions = oh * ow;
+    if stride == 1 && oh == h && ow == w {
+        // A "same" convolution: each row of `cols` is the image shifted; clear what fell
+        // outside, then add the row as one long run (the reverse of `shifted_row`).
+        for c in 0..d.channels {
+            let plane = &mut image[c * h * w..(c + 1) * h * w];
+            for u in 0..d.kernel_height {
+                for v in 0..d.kernel_width {
+                    let row = (c * d.kernel_height + u) * d.kernel_width + v;
+                    let from = &mut cols[row * positions..(row + 1) * positions];
+                    let j0 = padding.saturating_sub(v).min(w);
+                    let j1 = (w + padding).saturating_sub(v).clamp(j0, w);
+                    let i0 = padding.saturating_sub(u).min(h);
+                    let i1 = (h + padding).saturating_sub(u).clamp(i0, h);
+                    if i1 == i0 || j1 == j0 {
+                        continue;
+                    }
+                    for j in (0..j0).chain(j1..w) {
+                        for x in from[i0 * w + j..].iter_mut().step_by(w).take(i1 - i0) {
+                            *x = 0.0;
+                        }
+                    }
+                    let (start, end) = (i0 * w + j0, (i1 - 1) * w + j1);
+                    let to = (i0 + u - padding) * w + j0 + v - padding;
+                    for (x, g) in plane[to..to + (end - start)]
+                        .iter_mut()
+                        .zip(&from[start..end])
+                    {
+                        *x += g;
+                    }
+                }
+            }
+        }
+        return;
+    }
     for c in 0..d.channels {
         let plane = &mut image[c * h * w..(c + 1) * h * w];
         for u in 0..d.kernel_height {
@@ -233,7 +270,16 @@ pub fn conv2d_fast(
                     &cols[..]
                 };
                 let patches = ArrayView2::from_shape((rows, positions), patches).expect("CKK x P");
-                general_mat_mul(1.0, &w_mat, &patches, 1.0, &mut yn);
+                // Y_n = W X_col, computed as its transpose Y_n^T = X_col^T W^T: the long
+                // side (the H' W' positions) becomes the rows the kernel walks, which is
+                // up to twice as fast when there are few filters.
+                general_mat_mul(
+                    1.0,
+                    &patches.t(),
+                    &w_mat.t(),
+                    1.0,
+                    &mut yn.view_mut().reversed_axes(),
+                );
             }
         });
     Ok(y)
@@ -332,8 +378,14 @@ pub fn conv2d_backward_fast(
                     &cols[..]
                 };
                 let patches = ArrayView2::from_shape((rows, positions), patches).expect("CKK x P");
-                // dW += dY_n X_col^T
-                general_mat_mul(1.0, &dyn_, &patches.t(), 1.0, &mut dw);
+                // dW += dY_n X_col^T, as its transpose dW^T += X_col dY_n^T (see forward).
+                general_mat_mul(
+                    1.0,
+                    &patches,
+                    &dyn_.t(),
+                    1.0,
+                    &mut dw.view_mut().reversed_axes(),
+                );
                 if input_grad {
                     let dxn = &mut dxs[n * in_len..(n + 1) * in_len];
                     if pointwise {

@@ -44,8 +44,8 @@ impl Param {
 // ANCHOR_END: param
 
 // ANCHOR: layer
-/// One layer of a network.
-pub trait Layer {
+/// One layer of a network. `Send`, so that a network can be trained inside a thread pool.
+pub trait Layer: Send {
     /// A short description, e.g. `Conv2d(1 -> 6, 5x5, stride 1, padding 2)`.
     fn name(&self) -> String;
 

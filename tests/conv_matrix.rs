@@ -46,7 +46,7 @@ fn shapes(seed: u64, count: usize) -> Vec<(usize, usize, usize, usize, usize, us
             rng.random_range(1..5),
         );
         let (s, p) = (rng.random_range(1..4), rng.random_range(0..f));
-        let fits = |size: usize| size + 2 * p >= f && (size + 2 * p - f) % s == 0;
+        let fits = |size: usize| size + 2 * p >= f && (size + 2 * p - f).is_multiple_of(s);
         if fits(h) && fits(w) {
             out.push((c, h, w, k, f, s, p));
         }
@@ -197,7 +197,7 @@ fn im2col_convolution_equals_the_naive_one() {
         let (h, w) = (rng.random_range(1..12), rng.random_range(1..12));
         let (kh, kw) = (rng.random_range(1..5), rng.random_range(1..5));
         let (s, p) = (rng.random_range(1..4), rng.random_range(0..3));
-        let fits = |size: usize, f: usize| size + 2 * p >= f && (size + 2 * p - f) % s == 0;
+        let fits = |size: usize, f: usize| size + 2 * p >= f && (size + 2 * p - f).is_multiple_of(s);
         if !(fits(h, kh) && fits(w, kw)) {
             continue;
         }

@@ -18,7 +18,7 @@ fn cfg(stride: usize, padding: usize) -> Conv2dConfig {
 }
 
 /// Random convolution shapes `(n, c, k, h, w, kh, kw, stride, padding)` that tile exactly,
-/// including 1x1 filters, strides up to 3, padding wider than the filter's reach, and
+/// including "same" convolutions (30%), 1x1 filters, strides up to 3, padding wider than the filter's reach, and
 /// batches larger than the number of chunks.
 fn shapes(seed: u64, count: usize) -> Vec<[usize; 9]> {
     let mut rng = common::rng(seed);
@@ -31,9 +31,15 @@ fn shapes(seed: u64, count: usize) -> Vec<[usize; 9]> {
         };
         let (c, k) = (rng.random_range(1..5), rng.random_range(1..5));
         let (h, w) = (rng.random_range(1..12), rng.random_range(1..12));
-        let (kh, kw) = (rng.random_range(1..5), rng.random_range(1..5));
-        let (s, p) = (rng.random_range(1..4), rng.random_range(0..4));
-        let fits = |size: usize, f: usize| size + 2 * p >= f && (size + 2 * p - f) % s == 0;
+        let (mut kh, mut kw) = (rng.random_range(1..5), rng.random_range(1..5));
+        let (mut s, mut p) = (rng.random_range(1..4), rng.random_range(0..4));
+        if rng.random_bool(0.3) {
+            // A "same" convolution (stride 1, odd square filter, padding (F - 1) / 2): the
+            // output is as large as the input, and the fast path copies whole shifted rows.
+            kh = 2 * rng.random_range(0..4) + 1;
+            (kw, s, p) = (kh, 1, (kh - 1) / 2);
+        }
+        let fits = |size: usize, f: usize| size + 2 * p >= f && (size + 2 * p - f).is_multiple_of(s);
         if fits(h, kh) && fits(w, kw) {
             out.push([n, c, k, h, w, kh, kw, s, p]);
         }
@@ -155,7 +161,7 @@ fn one_image_patch_matrix_equals_chapter_6s_and_col2im_image_is_its_adjoint() {
         let y = Array2::from_shape_fn(reference.dim(), |_| rng.random_range(-1.0f32..1.0));
         let expected = col2im(y.view(), x.dim(), kh, kw, cfg(s, p)).unwrap();
         let mut image = vec![0.0; x.len()];
-        col2im_image(y.as_slice().unwrap(), &d, &mut image);
+        col2im_image(y.clone().as_slice_mut().unwrap(), &d, &mut image);
         let image = Array4::from_shape_vec(x.dim(), image).unwrap();
         assert_close(&image, &expected, 1e-6, "col2im_image");
     }

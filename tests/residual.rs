@@ -166,11 +166,11 @@ fn smooth_resnet(seed: u64) -> Sequential {
 #[test]
 fn a_whole_residual_network_with_batch_norm_passes_the_gradient_check() {
     let mut net = smooth_resnet(41);
-    // The worst entries are the biases of convolutions followed by batch normalization:
-    // BN subtracts the channel mean, so their true gradient is exactly 0, while the f32
-    // finite difference returns rounding noise of about 4e-5 (relative 4e-2 against the
-    // checker's floor of 1e-3).
-    assert_gradients(&mut net, &random(&[3, 1, 6, 6], 42), 6e-2, 1e-3);
+    // A smooth network allows a larger step, which keeps f32 rounding in the difference
+    // quotient small. The hardest entries are the biases of convolutions followed by batch
+    // normalization: BN subtracts the channel mean, so their true gradient is exactly 0 and
+    // the finite difference returns rounding noise alone.
+    assert_gradients(&mut net, &random(&[3, 1, 6, 6], 42), 2e-2, 1e-2);
     let bias_grads: f32 = net
         .params()
         .iter()
@@ -217,5 +217,31 @@ fn training_skips_only_the_input_gradient_of_the_first_layer() {
     b.backward_params(&dy).unwrap();
     for (pa, pb) in a.params().iter().zip(b.params()) {
         assert_eq!(pa.grad, pb.grad, "{}", pa.name);
+    }
+}
+
+#[test]
+fn batch_norm_statistics_survive_a_large_offset() {
+    // Values 10,000 + u with u uniform in [-1, 1): a naive E[x^2] - E[x]^2 in f32 loses
+    // every digit of the variance. Compare with a two-pass f64 computation.
+    let x = random(&[8, 2, 5, 5], 80).mapv(|u| 1e4 + u);
+    let mut bn = BatchNorm2d::new(2);
+    bn.momentum = 1.0; // the running variance becomes the batch's unbiased variance
+    bn.forward(&x, Mode::Train).unwrap();
+    for k in 0..2 {
+        let values: Vec<f64> = x
+            .index_axis(ndarray::Axis(1), k)
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        let var =
+            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (values.len() - 1) as f64;
+        let got = bn.running_var[k] as f64;
+        assert!(
+            (got / var - 1.0).abs() < 1e-3,
+            "channel {k}: {got} vs {var}"
+        );
+        assert!((bn.running_mean[k] as f64 - mean).abs() < 1e-2);
     }
 }

@@ -1,4 +1,5 @@
 use ndarray::Array1;
+use rayon::prelude::*;
 
 use super::view4;
 use crate::error::ShapeError;
@@ -48,8 +49,6 @@ impl Layer for BatchNorm2d {
         format!("BatchNorm2d({})", self.channels())
     }
 
-    // `k` indexes five per-channel arrays at once: a range reads better than a zip of five.
-    #[allow(clippy::needless_range_loop)]
     fn forward(&mut self, input: &Tensor, mode: Mode) -> Result<Tensor, ShapeError> {
         let x = view4("BatchNorm2d", input)?;
         let (n, c, h, w) = x.dim();
@@ -63,74 +62,87 @@ impl Layer for BatchNorm2d {
         let x = x.as_standard_layout();
         let xs = x.as_slice().expect("standard layout");
         let plane = h * w;
-        let m = (n * plane) as f64;
         let gamma = self.gamma.value.as_slice().expect("1D");
         let beta = self.beta.value.as_slice().expect("1D");
         let mut y = Tensor::zeros(input.shape());
-        let ys = y.as_slice_mut().expect("fresh array");
-        let planes = |k: usize| (0..n).map(move |i| (i * c + k) * plane..(i * c + k + 1) * plane);
-        match mode {
-            Mode::Train => {
-                if n * plane < 2 {
-                    return Err(ShapeError::Mismatch(format!(
-                        "{} needs at least two values per channel in training, got input {:?}",
-                        self.name(),
-                        input.shape()
-                    )));
-                }
-                let mut inv_std = vec![0.0f32; c];
-                for k in 0..c {
-                    // Two passes in f64: the mean, then the spread around it.
-                    let sum: f64 = planes(k)
-                        .map(|r| xs[r].iter().map(|&v| v as f64).sum::<f64>())
-                        .sum();
-                    let mean = sum / m;
-                    let sq: f64 = planes(k)
-                        .map(|r| {
-                            xs[r]
-                                .iter()
-                                .map(|&v| (v as f64 - mean).powi(2))
-                                .sum::<f64>()
-                        })
-                        .sum();
-                    let var = sq / m;
-                    let inv = 1.0 / (var + self.eps as f64).sqrt();
-                    inv_std[k] = inv as f32;
-                    let (mean32, inv32) = (mean as f32, inv as f32);
-                    for r in planes(k) {
-                        for (yv, &xv) in ys[r.clone()].iter_mut().zip(&xs[r]) {
-                            *yv = (xv - mean32) * inv32;
-                        }
-                    }
-                    let unbiased = sq / (m - 1.0);
-                    let mo = self.momentum;
-                    self.running_mean[k] = (1.0 - mo) * self.running_mean[k] + mo * mean32;
-                    self.running_var[k] = (1.0 - mo) * self.running_var[k] + mo * unbiased as f32;
-                }
-                let x_hat = y.clone();
-                let ys = y.as_slice_mut().expect("fresh array");
-                for k in 0..c {
-                    for r in planes(k) {
-                        for v in &mut ys[r] {
-                            *v = gamma[k] * *v + beta[k];
-                        }
-                    }
-                }
-                self.cache = Some((x_hat, inv_std));
-            }
-            Mode::Eval => {
-                for k in 0..c {
-                    let inv = 1.0 / (self.running_var[k] + self.eps).sqrt();
-                    let scale = gamma[k] * inv;
-                    let shift = beta[k] - self.running_mean[k] * scale;
-                    for r in planes(k) {
-                        for (yv, &xv) in ys[r.clone()].iter_mut().zip(&xs[r]) {
-                            *yv = xv * scale + shift;
-                        }
-                    }
-                }
-            }
+        if mode == Mode::Eval {
+            let (scale, shift): (Vec<f32>, Vec<f32>) = (0..c)
+                .map(|k| {
+                    let scale = gamma[k] / (self.running_var[k] + self.eps).sqrt();
+                    (scale, beta[k] - self.running_mean[k] * scale)
+                })
+                .unzip();
+            let ys = y.as_slice_mut().expect("fresh array");
+            ys.par_chunks_mut(plane)
+                .zip(xs.par_chunks(plane))
+                .enumerate()
+                .for_each(|(p, (yp, xp))| {
+                    let (a, b) = (scale[p % c], shift[p % c]);
+                    yp.iter_mut().zip(xp).for_each(|(y, &x)| *y = x * a + b);
+                });
+            return Ok(y);
         }
+        let m = n * plane;
+        if m < 2 {
+            return Err(ShapeError::Mismatch(format!(
+                "{} needs at least two values per channel in training, got input {:?}",
+                self.name(),
+                input.shape()
+            )));
+        }
+        // Per plane: the sum and the sum of squares around the plane's first value (a
+        // shift that keeps the subtraction below well conditioned), in f64 across planes.
+        let sums: Vec<(f64, f64, f32)> = xs
+            .par_chunks(plane)
+            .map(|xp| {
+                let shift = xp[0];
+                let (s, q) = xp.iter().fold((0.0f32, 0.0f32), |(s, q), &v| {
+                    let d = v - shift;
+                    (s + d, q + d * d)
+                });
+                (s as f64, q as f64, shift)
+            })
+            .collect();
+        let mut mean = vec![0.0f32; c];
+        let mut inv_std = vec![0.0f32; c];
+        for k in 0..c {
+            // Combine the planes of channel k: sum of x and of x^2 from each shifted plane.
+            let (mut sx, mut sxx) = (0.0f64, 0.0f64);
+            for &(s, q, shift) in sums.iter().skip(k).step_by(c) {
+                let (t, pl) = (shift as f64, plane as f64);
+                sx += s + pl * t;
+                sxx += q + 2.0 * t * s + pl * t * t;
+            }
+            let mu = sx / m as f64;
+            let var = (sxx / m as f64 - mu * mu).max(0.0);
+            mean[k] = mu as f32;
+            inv_std[k] = (1.0 / (var + self.eps as f64).sqrt()) as f32;
+            let unbiased = var * m as f64 / (m - 1) as f64;
+            let mo = self.momentum;
+            self.running_mean[k] = (1.0 - mo) * self.running_mean[k] + mo * mu as f32;
+            self.running_var[k] = (1.0 - mo) * self.running_var[k] + mo * unbiased as f32;
+        }
+        let mut x_hat = Tensor::zeros(input.shape());
+        y.as_slice_mut()
+            .expect("fresh array")
+            .par_chunks_mut(plane)
+            .zip(
+                x_hat
+                    .as_slice_mut()
+                    .expect("fresh array")
+                    .par_chunks_mut(plane),
+            )
+            .zip(xs.par_chunks(plane))
+            .enumerate()
+            .for_each(|(p, ((yp, hp), xp))| {
+                let k = p % c;
+                let (mu, inv, g, b) = (mean[k], inv_std[k], gamma[k], beta[k]);
+                for ((y, hat), &x) in yp.iter_mut().zip(hp.iter_mut()).zip(xp) {
+                    *hat = (x - mu) * inv;
+                    *y = g * *hat + b;
+                }
+            });
+        self.cache = Some((x_hat, inv_std));
         Ok(y)
     }
 
@@ -149,32 +161,51 @@ impl Layer for BatchNorm2d {
         }
         let s = x_hat.shape();
         let (n, c, plane) = (s[0], s[1], s[2] * s[3]);
-        let m = (n * plane) as f32;
+        let m = (n * plane) as f64;
         let dy = grad_output.as_standard_layout();
         let dys = dy.as_slice().expect("standard layout");
         let xh = x_hat.as_slice().expect("standard layout");
-        let gamma = self.gamma.value.as_slice().expect("1D").to_vec();
-        let mut dx = Tensor::zeros(s);
-        let dxs = dx.as_slice_mut().expect("fresh array");
-        let planes = |k: usize| (0..n).map(move |i| (i * c + k) * plane..(i * c + k + 1) * plane);
+        // Per plane: the sums of dy and of dy * x_hat.
+        let sums: Vec<(f64, f64)> = dys
+            .par_chunks(plane)
+            .zip(xh.par_chunks(plane))
+            .map(|(g, h)| {
+                let (a, b) = g
+                    .iter()
+                    .zip(h)
+                    .fold((0.0f32, 0.0f32), |(a, b), (&g, &h)| (a + g, b + g * h));
+                (a as f64, b as f64)
+            })
+            .collect();
+        let mut coef = vec![(0.0f32, 0.0f32, 0.0f32); c];
+        let gamma = self.gamma.value.as_slice().expect("1D");
         for k in 0..c {
-            let (mut dbeta, mut dgamma) = (0.0f64, 0.0f64);
-            for r in planes(k) {
-                for (&g, &xv) in dys[r.clone()].iter().zip(&xh[r]) {
-                    dbeta += g as f64;
-                    dgamma += (g * xv) as f64;
-                }
-            }
+            let (dbeta, dgamma) = sums
+                .iter()
+                .skip(k)
+                .step_by(c)
+                .fold((0.0, 0.0), |(a, b), &(s, t)| (a + s, b + t));
             self.beta.grad[k] += dbeta as f32;
             self.gamma.grad[k] += dgamma as f32;
-            let scale = gamma[k] * inv_std[k];
-            let (mean_dy, mean_dyx) = (dbeta as f32 / m, dgamma as f32 / m);
-            for r in planes(k) {
-                for ((d, &g), &xv) in dxs[r.clone()].iter_mut().zip(&dys[r.clone()]).zip(&xh[r]) {
-                    *d = scale * (g - mean_dy - xv * mean_dyx);
-                }
-            }
+            coef[k] = (
+                gamma[k] * inv_std[k],
+                (dbeta / m) as f32,
+                (dgamma / m) as f32,
+            );
         }
+        let mut dx = Tensor::zeros(s);
+        dx.as_slice_mut()
+            .expect("fresh array")
+            .par_chunks_mut(plane)
+            .zip(dys.par_chunks(plane))
+            .zip(xh.par_chunks(plane))
+            .enumerate()
+            .for_each(|(p, ((dp, gp), hp))| {
+                let (scale, mean_dy, mean_dyx) = coef[p % c];
+                for ((d, &g), &h) in dp.iter_mut().zip(gp).zip(hp) {
+                    *d = scale * (g - mean_dy - h * mean_dyx);
+                }
+            });
         Ok(dx)
     }
 

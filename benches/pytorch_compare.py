@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""cnn-book against PyTorch on the CPU, side by side, in one run (chapter 16).
+
+Runs the crate's benchmark (`cargo bench --bench fast`), then the same measurements in
+PyTorch with the same thread counts: convolution forward and forward+backward on four
+shapes (batch 64, f32: the issue's four and the small ResNet's), max pooling and batch normalization on the same activations, and
+one training epoch of LeNet and of the small ResNet on the 60,000 Fashion-MNIST training
+images. Prints one table with both times and their ratio, and with --save writes
+book/generated/16-fast-convolution/comparison.json, which the chapter's figures read.
+
+Not part of CI: it needs PyTorch, e.g.
+
+    python3 -m venv ~/.venvs/torch && ~/.venvs/torch/bin/pip install torch numpy
+    ~/.venvs/torch/bin/python benches/pytorch_compare.py --save
+
+Options: --quick (fewer repetitions, LeNet epoch only), --skip-epochs, --rust-json FILE
+(reuse a saved `cargo bench --bench fast -- --out FILE` run instead of running it).
+"""
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "book" / "generated" / "16-fast-convolution"
+BATCH = 64
+
+# The same five convolutions as benches/fast.rs: (name, C, K, H=W, field, padding).
+CONV_CASES = [
+    ("LeNet conv1 1->6, 28x28, 5x5, pad 2", 1, 6, 28, 5, 2),
+    ("LeNet conv2 6->16, 14x14, 5x5", 6, 16, 14, 5, 0),
+    ("3x3 32->32, 28x28, pad 1", 32, 32, 28, 3, 1),
+    ("3x3 64->64, 14x14, pad 1", 64, 64, 14, 3, 1),
+    ("ResNet 3x3 16->16, 28x28, pad 1", 16, 16, 28, 3, 1),
+]
+
+
+def median_ms(fn, warm, reps):
+    for _ in range(warm):
+        fn()
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def bench_conv(reps):
+    rows = []
+    gen = torch.Generator().manual_seed(16)
+    for name, c, k, hw, f, p in CONV_CASES:
+        conv = nn.Conv2d(c, k, f, padding=p)
+        # As in training: the first layer (one input channel) needs no input gradient.
+        first = c == 1
+        x = torch.rand(BATCH, c, hw, hw, generator=gen) * 2 - 1
+        x.requires_grad_(not first)
+        with torch.no_grad():
+            dy = torch.rand_like(conv(x)) * 2 - 1
+
+        def fwd():
+            with torch.no_grad():
+                conv(x)
+
+        def both():
+            conv.zero_grad(set_to_none=False)
+            x.grad = None
+            conv(x).backward(dy)
+
+        row = {"name": name}
+        for t in (1, 2):
+            torch.set_num_threads(t)
+            row[f"torch_{t}"] = {
+                "forward_ms": median_ms(fwd, 2, reps),
+                "both_ms": median_ms(both, 2, reps),
+            }
+        rows.append(row)
+    return rows
+
+
+def bench_pool_bn(reps):
+    rows = []
+    gen = torch.Generator().manual_seed(18)
+    for c, hw in ((6, 28), (32, 28), (64, 14)):
+        x = (torch.rand(BATCH, c, hw, hw, generator=gen) * 2 - 1).requires_grad_(True)
+        for name, layer in (
+            (f"max pool 2x2 on {c}x{hw}x{hw}", nn.MaxPool2d(2, 2)),
+            (f"batch norm on {c}x{hw}x{hw}", nn.BatchNorm2d(c)),
+        ):
+            layer.train()
+            with torch.no_grad():
+                dy = torch.rand_like(layer(x)) * 2 - 1
+
+            def fwd():
+                with torch.no_grad():
+                    layer(x)
+
+            def both():
+                x.grad = None
+                layer(x).backward(dy)
+
+            row = {"name": name}
+            for t in (1, 2):
+                torch.set_num_threads(t)
+                row[f"torch_{t}"] = {
+                    "forward_ms": median_ms(fwd, 2, reps),
+                    "both_ms": median_ms(both, 2, reps),
+                }
+            rows.append(row)
+    return rows
+
+
+def lenet():
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
+        nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+    )
+
+
+class Block(nn.Module):
+    """x + BN(conv(ReLU(BN(conv(x))))), then ReLU: the crate's Residual + ReLU."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU(),
+            nn.Conv2d(c, c, 3, padding=1), nn.BatchNorm2d(c),
+        )
+
+    def forward(self, x):
+        return F.relu(x + self.body(x))
+
+
+def resnet_small():
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+        Block(16), Block(16), Block(16),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10),
+    )
+
+
+def read_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    dims = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def fashion_mnist():
+    candidates = [os.environ.get("FASHION_MNIST_DIR"), "/usr/share/datasets/fashion-mnist"]
+    for d in filter(None, candidates):
+        images = Path(d) / "train-images-idx3-ubyte.gz"
+        if images.exists():
+            x = read_idx(images).astype(np.float32) / 255.0
+            y = read_idx(Path(d) / "train-labels-idx1-ubyte.gz").astype(np.int64)
+            x = (x - x.mean()) / x.std()
+            return torch.from_numpy(x).unsqueeze(1), torch.from_numpy(y)
+    return None
+
+
+def bench_epochs(models, threads):
+    data = fashion_mnist()
+    if data is None:
+        print("skipping the epochs: Fashion-MNIST not found (set FASHION_MNIST_DIR)")
+        return []
+    x, y = data
+    rows = []
+    for name in models:
+        for t in threads:
+            torch.set_num_threads(t)
+            torch.manual_seed(9)
+            model = {"lenet": lenet, "resnet-small": resnet_small}[name]()
+            model.train()
+            opt = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9, weight_decay=5e-4)
+            order = torch.randperm(len(y))
+            start = time.perf_counter()
+            total = 0.0
+            for b in range(0, len(y), BATCH):
+                idx = order[b: b + BATCH]
+                opt.zero_grad()
+                loss = F.cross_entropy(model(x[idx]), y[idx])
+                loss.backward()
+                opt.step()
+                total += loss.item() * len(idx)
+            seconds = time.perf_counter() - start
+            print(f"one epoch of {name:<14} {t} thread(s): {seconds:7.1f} s (PyTorch, "
+                  f"train loss {total / len(y):.3f})")
+            rows.append({"model": name, "threads": t, "seconds": seconds,
+                         "train_loss": total / len(y)})
+    return rows
+
+
+def run_rust(args):
+    if args.rust_json:
+        return json.loads(Path(args.rust_json).read_text())
+    out = OUT / "bench.json" if args.save else Path("/tmp/cnn-book-bench.json")
+    cmd = ["cargo", "bench", "--bench", "fast", "--", "--out", str(out)]
+    if args.quick:
+        cmd.append("--quick")
+    if args.skip_epochs:
+        cmd += ["--skip", "epoch"]
+    print("running", " ".join(cmd), flush=True)
+    subprocess.run(cmd, cwd=ROOT, check=True)
+    return json.loads(out.read_text())
+
+
+def ratio(ours, theirs):
+    return ours / theirs if theirs else float("nan")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--save", action="store_true")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--skip-epochs", action="store_true")
+    parser.add_argument("--rust-json")
+    args = parser.parse_args()
+
+    rust = run_rust(args)
+    reps = 5 if args.quick else 21
+    print("running PyTorch", torch.__version__, flush=True)
+    torch_conv = bench_conv(reps)
+    torch_pool = bench_pool_bn(reps)
+    models = [] if args.skip_epochs else (["lenet"] if args.quick else ["lenet", "resnet-small"])
+    torch_epochs = bench_epochs(models, (1, 2))
+
+    rows = []
+    for ours, theirs in zip(rust.get("conv", []), torch_conv):
+        for t in (1, 2):
+            for part in ("forward_ms", "both_ms"):
+                rows.append((ours["name"], "forward" if part == "forward_ms" else "fwd+bwd",
+                             t, ours[f"fast_{t}"][part], theirs[f"torch_{t}"][part], "ms"))
+    for ours, theirs in zip(rust.get("pool_bn", []), torch_pool):
+        for t in (1, 2):
+            rows.append((ours["name"], "fwd+bwd", t, ours[f"fast_{t}"]["both_ms"],
+                         theirs[f"torch_{t}"]["both_ms"], "ms"))
+    theirs_by = {(e["model"], e["threads"]): e for e in torch_epochs}
+    for e in rust.get("epochs", []):
+        other = theirs_by.get((e["model"], e["threads"]))
+        if other:
+            rows.append((f"one epoch of {e['model']}", "train", e["threads"], e["seconds"],
+                         other["seconds"], "s"))
+
+    print()
+    print(f"{'benchmark':<40} {'pass':<8} {'thr':>3} {'cnn-book':>10} {'PyTorch':>10} {'ratio':>6}")
+    for name, part, t, ours, theirs, unit in rows:
+        print(f"{name:<40} {part:<8} {t:>3} {ours:>8.2f}{unit:>2} {theirs:>8.2f}{unit:>2} "
+              f"{ratio(ours, theirs):>6.2f}")
+    print("ratio = cnn-book time / PyTorch time: below 1.0, cnn-book is faster.")
+
+    if args.save:
+        OUT.mkdir(parents=True, exist_ok=True)
+        report = {
+            "machine": rust.get("machine", {}),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "rows": [dict(zip(("name", "pass", "threads", "cnn_book", "pytorch", "unit"), r))
+                     for r in rows],
+        }
+        path = OUT / "comparison.json"
+        path.write_text(json.dumps(report, indent=2) + "\n")
+        print("wrote", path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
