@@ -5,7 +5,7 @@
 //! `cargo bench --bench fast` prints the medians; `-- --save` also writes them to
 //! `book/generated/16-fast-convolution/bench.json`, from which `cnn-book figures --chapter
 //! 16` draws the chapter's charts; `-- --out FILE` writes them elsewhere. `-- --only conv`
-//! (or `peak`, `lowering`, `pool`, `profile`, `epoch`) runs one part, `-- --skip epoch` leaves one
+//! (or `peak`, `lowering`, `kernels`, `pool`, `profile`, `epoch`) runs one part, `-- --skip epoch` leaves one
 //! out, `-- --quick` takes fewer repetitions and `-- --fast-only` leaves out the slow
 //! reference implementations. `benches/pytorch_compare.py` measures the same
 //! shapes in PyTorch.
@@ -436,6 +436,7 @@ fn peak_gflops(threads: usize) -> (f64, &'static str) {
     )
 }
 
+// ANCHOR: fma_probe
 mod probe {
     //! Twelve independent accumulators, so that the two FMA units of a core never wait for
     //! a result (an FMA takes four cycles; twelve chains cover 2 x 4 with room to spare).
@@ -529,6 +530,7 @@ mod probe {
         acc.iter().sum()
     }
 }
+// ANCHOR_END: fma_probe
 
 fn machine() -> serde_json::Value {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
@@ -556,6 +558,53 @@ fn machine() -> serde_json::Value {
     })
 }
 
+/// The two kernels of the fast path side by side on every shape, one thread (shortest of
+/// 15 runs each).
+fn compare_kernels() -> Vec<serde_json::Value> {
+    let mut rows = Vec::new();
+    use cnn_book::fast_conv::FastKernel;
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for case in &CONV_CASES {
+        let x: Tensor = Array4::from_shape_fn((BATCH, case.c, case.hw, case.hw), |_| {
+            rng.random_range(-1.0f32..1.0)
+        })
+        .into_dyn();
+        let config = Conv2dConfig {
+            stride: 1,
+            padding: case.p,
+        };
+        let mut layer = Conv2d::new(case.c, case.k, case.f, config, Init::He, &mut rng);
+        let out = layer.output_shape(x.shape()).unwrap();
+        let dy: Tensor = Tensor::from_shape_fn(out, |_| rng.random_range(-1.0f32..1.0));
+        let first = case.c == 1;
+        let mut row = Vec::new();
+        let mut json = serde_json::json!({ "name": case.name });
+        for kernel in [FastKernel::Gemm, FastKernel::Direct] {
+            layer.set_fast_kernel(kernel);
+            let (f, b) = pool(1).install(|| {
+                let f = min_ms(15, || {
+                    black_box(layer.forward(&x, Mode::Eval).unwrap());
+                });
+                layer.forward(&x, Mode::Train).unwrap();
+                let b = min_ms(15, || {
+                    if first {
+                        layer.backward_params(&dy).unwrap();
+                    } else {
+                        black_box(layer.backward(&dy).unwrap());
+                    }
+                });
+                (f, b)
+            });
+            row.push(format!("{kernel:?} fwd {f:.2} bwd {b:.2}"));
+            json[format!("{kernel:?}").to_lowercase()] =
+                serde_json::json!({ "forward_ms": f, "backward_ms": b });
+        }
+        println!("{:<36} {}", case.name, row.join("   "));
+        rows.push(json);
+    }
+    rows
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
@@ -571,6 +620,10 @@ fn main() {
         .collect();
     let wants = |part: &str| only.as_deref().is_none_or(|o| o == part) && !skipped.contains(&part);
     let save = args.iter().any(|a| a == "--save");
+    if args.iter().any(|a| a == "--kernels") {
+        compare_kernels();
+        return;
+    }
     if let Some(model) = args
         .iter()
         .position(|a| a == "--profile")
@@ -591,6 +644,10 @@ fn main() {
     }
     if wants("conv") {
         report["conv"] = bench_conv(quick, fast_only).into();
+    }
+    if wants("kernels") {
+        println!("forward kernels, one thread, shortest of 15 (ms)");
+        report["kernels"] = compare_kernels().into();
     }
     if wants("pool") {
         report["pool_bn"] = bench_pool_bn(quick).into();

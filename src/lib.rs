@@ -26,6 +26,7 @@ pub mod conv;
 pub mod conv1d;
 pub mod conv_matrix;
 pub mod data;
+pub mod direct_conv;
 pub mod error;
 pub mod fast_conv;
 pub mod figures;

@@ -123,8 +123,9 @@ fn random_shapes(seed: u64, count: usize) -> Vec<Shape> {
         let (h, w) = (rng.random_range(1..10), rng.random_range(1..10));
         let (kh, kw) = (rng.random_range(1..5), rng.random_range(1..5));
         let (s, p) = (rng.random_range(1..4), rng.random_range(0..3));
-        let fits =
-            |size: usize, field: usize| size + 2 * p >= field && (size + 2 * p - field).is_multiple_of(s);
+        let fits = |size: usize, field: usize| {
+            size + 2 * p >= field && (size + 2 * p - field).is_multiple_of(s)
+        };
         if fits(h, kh) && fits(w, kw) {
             shapes.push((n, c, h, w, k, kh, kw, s, p));
         }

@@ -197,7 +197,8 @@ fn im2col_convolution_equals_the_naive_one() {
         let (h, w) = (rng.random_range(1..12), rng.random_range(1..12));
         let (kh, kw) = (rng.random_range(1..5), rng.random_range(1..5));
         let (s, p) = (rng.random_range(1..4), rng.random_range(0..3));
-        let fits = |size: usize, f: usize| size + 2 * p >= f && (size + 2 * p - f).is_multiple_of(s);
+        let fits =
+            |size: usize, f: usize| size + 2 * p >= f && (size + 2 * p - f).is_multiple_of(s);
         if !(fits(h, kh) && fits(w, kw)) {
             continue;
         }

@@ -5,8 +5,18 @@ mod common;
 
 use cnn_book::conv::{conv2d_backward_naive, conv2d_naive, Conv2dConfig, ConvDims};
 use cnn_book::fast_conv::{
-    col2im_image, conv2d_backward_fast, conv2d_fast, im2col_image, ConvScratch,
+    col2im_image, conv2d_backward_fast, conv2d_fast, im2col_image, ConvScratch, FastKernel,
 };
+
+/// Both kernels of the fast path. (On a CPU without AVX2 and FMA, `Direct` falls back to
+/// the GEMM and the test checks that twice.)
+const KERNELS: [FastKernel; 3] = [FastKernel::Gemm, FastKernel::Direct, FastKernel::Auto];
+
+fn scratch(kernel: FastKernel) -> ConvScratch {
+    let mut scratch = ConvScratch::default();
+    scratch.kernel = kernel;
+    scratch
+}
 use cnn_book::im2col::{col2im, im2col};
 use ndarray::{Array1, Array2, Array4};
 use rand::Rng;
@@ -39,7 +49,8 @@ fn shapes(seed: u64, count: usize) -> Vec<[usize; 9]> {
             kh = 2 * rng.random_range(0..4) + 1;
             (kw, s, p) = (kh, 1, (kh - 1) / 2);
         }
-        let fits = |size: usize, f: usize| size + 2 * p >= f && (size + 2 * p - f).is_multiple_of(s);
+        let fits =
+            |size: usize, f: usize| size + 2 * p >= f && (size + 2 * p - f).is_multiple_of(s);
         if fits(h, kh) && fits(w, kw) {
             out.push([n, c, k, h, w, kh, kw, s, p]);
         }
@@ -49,8 +60,14 @@ fn shapes(seed: u64, count: usize) -> Vec<[usize; 9]> {
 
 #[test]
 fn forward_equals_the_naive_loops() {
+    for kernel in KERNELS {
+        forward_equals_the_naive_loops_with(kernel);
+    }
+}
+
+fn forward_equals_the_naive_loops_with(kernel: FastKernel) {
     let mut rng = common::rng(161);
-    let mut scratch = ConvScratch::default();
+    let mut scratch = scratch(kernel);
     for [n, c, k, h, w, kh, kw, s, p] in shapes(162, 300) {
         let x = random4(&mut rng, (n, c, h, w));
         let wt = random4(&mut rng, (k, c, kh, kw));
@@ -59,7 +76,7 @@ fn forward_equals_the_naive_loops() {
         // One scratch for all shapes: the buffers must resize correctly.
         let fast =
             conv2d_fast(x.view(), wt.view(), Some(b.view()), cfg(s, p), &mut scratch).unwrap();
-        let context = format!("x {:?} w {:?} S {s} P {p}", x.dim(), wt.dim());
+        let context = format!("{kernel:?}: x {:?} w {:?} S {s} P {p}", x.dim(), wt.dim());
         assert_close(&fast, &naive, 1e-5, &context);
         let no_bias = conv2d_fast(x.view(), wt.view(), None, cfg(s, p), &mut scratch).unwrap();
         let naive = conv2d_naive(x.view(), wt.view(), None, cfg(s, p)).unwrap();
@@ -69,8 +86,14 @@ fn forward_equals_the_naive_loops() {
 
 #[test]
 fn backward_equals_the_naive_loops() {
+    for kernel in KERNELS {
+        backward_equals_the_naive_loops_with(kernel);
+    }
+}
+
+fn backward_equals_the_naive_loops_with(kernel: FastKernel) {
     let mut rng = common::rng(163);
-    let mut scratch = ConvScratch::default();
+    let mut scratch = scratch(kernel);
     for [n, c, k, h, w, kh, kw, s, p] in shapes(164, 300) {
         let x = random4(&mut rng, (n, c, h, w));
         let wt = random4(&mut rng, (k, c, kh, kw));
@@ -86,7 +109,7 @@ fn backward_equals_the_naive_loops() {
             &mut scratch,
         )
         .unwrap();
-        let context = format!("x {:?} w {:?} S {s} P {p}", x.dim(), wt.dim());
+        let context = format!("{kernel:?}: x {:?} w {:?} S {s} P {p}", x.dim(), wt.dim());
         assert_close(fast.input.as_ref().unwrap(), &naive.input, 1e-5, &context);
         assert_close(&fast.weight, &naive.weight, 1e-5, &context);
         assert_close(&fast.bias, &naive.bias, 1e-5, &context);
@@ -108,6 +131,12 @@ fn backward_equals_the_naive_loops() {
 
 #[test]
 fn the_result_does_not_depend_on_the_number_of_threads() {
+    for kernel in KERNELS {
+        the_result_does_not_depend_on_the_number_of_threads_with(kernel);
+    }
+}
+
+fn the_result_does_not_depend_on_the_number_of_threads_with(kernel: FastKernel) {
     let mut rng = common::rng(165);
     let x = random4(&mut rng, (37, 3, 12, 12));
     let wt = random4(&mut rng, (5, 3, 3, 3));
@@ -118,7 +147,7 @@ fn the_result_does_not_depend_on_the_number_of_threads() {
             .build()
             .unwrap();
         pool.install(|| {
-            let mut scratch = ConvScratch::default();
+            let mut scratch = scratch(kernel);
             let y = conv2d_fast(x.view(), wt.view(), None, cfg(1, 1), &mut scratch).unwrap();
             let g = conv2d_backward_fast(
                 x.view(),
@@ -135,10 +164,19 @@ fn the_result_does_not_depend_on_the_number_of_threads() {
     let one = run(1);
     for threads in [2, 3, 8] {
         let other = run(threads);
-        assert_eq!(one.0, other.0, "forward with {threads} threads");
-        assert_eq!(one.1, other.1, "input gradient with {threads} threads");
-        assert_eq!(one.2, other.2, "weight gradient with {threads} threads");
-        assert_eq!(one.3, other.3, "bias gradient with {threads} threads");
+        assert_eq!(one.0, other.0, "{kernel:?} forward with {threads} threads");
+        assert_eq!(
+            one.1, other.1,
+            "{kernel:?} input gradient, {threads} threads"
+        );
+        assert_eq!(
+            one.2, other.2,
+            "{kernel:?} weight gradient, {threads} threads"
+        );
+        assert_eq!(
+            one.3, other.3,
+            "{kernel:?} bias gradient, {threads} threads"
+        );
     }
 }
 

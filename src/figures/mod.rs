@@ -12,6 +12,7 @@ mod backprop;
 mod conv_as_matrix;
 mod conv_layer;
 mod convolution;
+mod fast_convolution;
 mod fully_connected;
 mod lenet;
 mod local_connectivity;
@@ -85,6 +86,11 @@ pub const CHAPTERS: &[Chapter] = &[
         slug: "09-lenet",
         generate: lenet::generate,
         needs_full_data: true,
+    },
+    Chapter {
+        slug: "16-fast-convolution",
+        generate: fast_convolution::generate,
+        needs_full_data: false,
     },
 ];
 

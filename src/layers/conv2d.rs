@@ -4,7 +4,7 @@ use rand::Rng;
 use super::{as4, view4};
 use crate::conv::{conv2d_backward_naive, conv2d_naive, Conv2dConfig, ConvDims};
 use crate::error::ShapeError;
-use crate::fast_conv::{conv2d_backward_fast, conv2d_fast, ConvScratch};
+use crate::fast_conv::{conv2d_backward_fast, conv2d_fast, ConvScratch, FastKernel};
 use crate::im2col::{col2im, conv2d_im2col, im2col};
 use crate::init::Init;
 use crate::layer::{expect_rank, no_forward, Layer, Mode, Param, Tensor};
@@ -57,6 +57,12 @@ impl Conv2d {
             input: None,
             scratch: ConvScratch::default(),
         }
+    }
+
+    /// Chooses between im2col + GEMM and the direct kernels for [`ConvAlgorithm::Fast`]
+    /// (the default is [`FastKernel::Auto`]).
+    pub fn set_fast_kernel(&mut self, kernel: FastKernel) {
+        self.scratch.kernel = kernel;
     }
 
     fn w(&self) -> ndarray::ArrayView4<'_, f32> {

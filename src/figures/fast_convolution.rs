@@ -1,0 +1,451 @@
+//! Figures and numbers of chapter `16-fast-convolution`, drawn from the committed
+//! measurements: `cargo bench --bench fast -- --save` writes `bench.json`,
+//! `benches/pytorch_compare.py --save` writes `comparison.json`. Like a data set, they are
+//! inputs: timings differ from run to run, the figures drawn from one run do not.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::{markdown_table, GenResult, Writer};
+use crate::fast_conv::im2col_image;
+use crate::plot::grouped_log_bar_chart;
+
+/// Where the chapter's measurements live, relative to the repository root.
+pub const BENCH: &str = "book/generated/16-fast-convolution/bench.json";
+pub const COMPARISON: &str = "book/generated/16-fast-convolution/comparison.json";
+
+#[derive(Debug, Deserialize)]
+struct Timing {
+    forward_ms: f64,
+    both_ms: f64,
+}
+
+#[derive(Debug, Deserialize)]
+struct ConvRow {
+    name: String,
+    input: [usize; 4],
+    input_gradient: bool,
+    forward_gflop: f64,
+    naive: Timing,
+    im2col: Timing,
+    fast_1: Timing,
+    fast_2: Timing,
+}
+
+#[derive(Debug, Deserialize)]
+struct Lowering {
+    name: String,
+    ms: f64,
+    megabytes: f64,
+}
+
+#[derive(Debug, Deserialize)]
+struct LayerRow {
+    name: String,
+    fast_1: Timing,
+    fast_2: Timing,
+}
+
+#[derive(Debug, Deserialize)]
+struct ProfileRow {
+    layer: String,
+    forward_ms: f64,
+    backward_ms: f64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Epoch {
+    model: String,
+    threads: usize,
+    seconds: f64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Peak {
+    isa: String,
+    gflops_1: f64,
+    gflops_2: f64,
+}
+
+#[derive(Debug, Deserialize)]
+struct Machine {
+    cpu: String,
+    cores: usize,
+    rustc: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Bench {
+    machine: Machine,
+    peak: Peak,
+    lowering: Vec<Lowering>,
+    conv: Vec<ConvRow>,
+    pool_bn: Vec<LayerRow>,
+    profile_block: Vec<ProfileRow>,
+    epochs: Vec<Epoch>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CompareRow {
+    name: String,
+    pass: String,
+    threads: usize,
+    cnn_book: f64,
+    pytorch: f64,
+    unit: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Comparison {
+    torch: String,
+    rows: Vec<CompareRow>,
+}
+
+fn read<T: for<'de> Deserialize<'de>>(relative: &str) -> Result<T, Box<dyn std::error::Error>> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "{}: {e} (rerun `cargo bench --bench fast -- --save` and \
+             `benches/pytorch_compare.py --save`)",
+            path.display()
+        )
+    })?;
+    Ok(serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?)
+}
+
+/// The part of a case's name before the first comma: "LeNet conv1 1->6".
+fn short(name: &str) -> String {
+    name.split(',').next().unwrap_or(name).to_string()
+}
+
+/// FLOPs of forward and backward: the backward pass is two products of the forward's size
+/// (weight and input gradients), or one when the input gradient is skipped.
+fn both_gflop(row: &ConvRow) -> f64 {
+    row.forward_gflop * if row.input_gradient { 3.0 } else { 2.0 }
+}
+
+pub fn generate(w: &mut Writer) -> GenResult {
+    let bench: Bench = read(BENCH)?;
+    let comparison: Comparison = read(COMPARISON)?;
+    let torch = |name: &str, pass: &str, threads: usize| {
+        comparison
+            .rows
+            .iter()
+            .find(|r| r.name == name && r.pass == pass && r.threads == threads)
+            .map(|r| r.pytorch)
+    };
+
+    // The machine and its peak.
+    w.number("cpu", bench.machine.cpu.clone(), bench.machine.cpu.clone());
+    w.number(
+        "cores",
+        bench.machine.cores.to_string(),
+        bench.machine.cores,
+    );
+    w.number(
+        "rustc",
+        bench.machine.rustc.clone(),
+        bench.machine.rustc.clone(),
+    );
+    w.number("torch", comparison.torch.clone(), comparison.torch.clone());
+    w.number("isa", bench.peak.isa.clone(), bench.peak.isa.clone());
+    w.number(
+        "peak_1",
+        format!("{:.0}", bench.peak.gflops_1),
+        bench.peak.gflops_1,
+    );
+    w.number(
+        "peak_2",
+        format!("{:.0}", bench.peak.gflops_2),
+        bench.peak.gflops_2,
+    );
+
+    // The ladder: every implementation on every shape, forward + backward.
+    let groups: Vec<String> = bench.conv.iter().map(|c| short(&c.name)).collect();
+    let pick = |f: &dyn Fn(&ConvRow) -> f64| bench.conv.iter().map(f).collect::<Vec<f64>>();
+    let mut series = vec![
+        (
+            "naive loops (ch. 5)".to_string(),
+            pick(&|c| c.naive.both_ms),
+        ),
+        (
+            "im2col, whole batch (ch. 6)".to_string(),
+            pick(&|c| c.im2col.both_ms),
+        ),
+        ("fast, 1 thread".to_string(), pick(&|c| c.fast_1.both_ms)),
+        ("fast, 2 threads".to_string(), pick(&|c| c.fast_2.both_ms)),
+    ];
+    for t in [1, 2] {
+        let times: Option<Vec<f64>> = bench
+            .conv
+            .iter()
+            .map(|c| torch(&c.name, "fwd+bwd", t))
+            .collect();
+        if let Some(times) = times {
+            series.push((format!("PyTorch, {t} thread(s)"), times));
+        }
+    }
+    let chart = grouped_log_bar_chart(
+        "Convolution forward + backward, batch 64, median milliseconds",
+        "ms",
+        &groups,
+        &series,
+    )?;
+    w.figure("ladder.svg", &chart, &format!("{BENCH}, {COMPARISON}"))?;
+
+    // The same shapes as throughput, against the peak.
+    let mut rows = Vec::new();
+    for c in &bench.conv {
+        let gflops = |gflop: f64, ms: f64| gflop / (ms * 1e-3);
+        let f1 = gflops(c.forward_gflop, c.fast_1.forward_ms);
+        let f2 = gflops(c.forward_gflop, c.fast_2.forward_ms);
+        let b1 = gflops(both_gflop(c), c.fast_1.both_ms);
+        let b2 = gflops(both_gflop(c), c.fast_2.both_ms);
+        let pct = |g: f64, peak: f64| format!("{g:.0} ({:.0}%)", 100.0 * g / peak);
+        rows.push(vec![
+            c.name.clone(),
+            format!("{:.3}", c.forward_gflop),
+            pct(f1, bench.peak.gflops_1),
+            pct(b1, bench.peak.gflops_1),
+            pct(f2, bench.peak.gflops_2),
+            pct(b2, bench.peak.gflops_2),
+        ]);
+    }
+    let table = markdown_table(
+        &[
+            "convolution (batch 64)",
+            "GFLOP forward",
+            "1 thread: forward GFLOP/s (% of peak)",
+            "1 thread: fwd+bwd",
+            "2 threads: forward",
+            "2 threads: fwd+bwd",
+        ],
+        &rows,
+    );
+    w.snippet("throughput.md", &table, BENCH)?;
+
+    // Headline ratios for the prose.
+    let big = bench
+        .conv
+        .iter()
+        .find(|c| c.name.starts_with("3x3 32->32"))
+        .ok_or("bench.json has no 3x3 32->32 case")?;
+    let ratio = |a: f64, b: f64| format!("{:.0}", a / b);
+    w.number(
+        "naive_over_im2col_32",
+        ratio(big.naive.both_ms, big.im2col.both_ms),
+        big.naive.both_ms / big.im2col.both_ms,
+    );
+    w.number(
+        "im2col_over_fast_32",
+        format!("{:.1}", big.im2col.both_ms / big.fast_1.both_ms),
+        big.im2col.both_ms / big.fast_1.both_ms,
+    );
+    w.number(
+        "naive_over_fast_32",
+        ratio(big.naive.both_ms, big.fast_1.both_ms),
+        big.naive.both_ms / big.fast_1.both_ms,
+    );
+    w.number(
+        "fast_32_ms",
+        format!("{:.1}", big.fast_1.both_ms),
+        big.fast_1.both_ms,
+    );
+    w.number(
+        "naive_32_ms",
+        format!("{:.0}", big.naive.both_ms),
+        big.naive.both_ms,
+    );
+    w.number(
+        "threads_speedup_32",
+        format!("{:.2}", big.fast_1.both_ms / big.fast_2.both_ms),
+        big.fast_1.both_ms / big.fast_2.both_ms,
+    );
+
+    // The cost of lowering: bytes written by im2col for one batch, and how fast.
+    let mut rows = Vec::new();
+    for (l, c) in bench.lowering.iter().zip(&bench.conv) {
+        let [_, ch, h, wd] = c.input;
+        rows.push(vec![
+            l.name.clone(),
+            format!("{:.1}", (c.input[0] * ch * h * wd * 4) as f64 / 1e6),
+            format!("{:.1}", l.megabytes),
+            format!("{:.2}", l.ms),
+            format!("{:.0}", l.megabytes / l.ms),
+            format!("{:.0}%", 100.0 * l.ms / c.fast_1.forward_ms),
+        ]);
+    }
+    let table = markdown_table(
+        &[
+            "convolution",
+            "input (MB)",
+            "patch matrices (MB)",
+            "im2col (ms)",
+            "GB/s",
+            "share of the forward pass",
+        ],
+        &rows,
+    );
+    w.snippet("lowering.md", &table, BENCH)?;
+    let l32 = bench
+        .lowering
+        .iter()
+        .find(|l| l.name.starts_with("3x3 32->32"))
+        .ok_or("no lowering case for 3x3 32->32")?;
+    w.number(
+        "lowering_32_mb",
+        format!("{:.0}", l32.megabytes),
+        l32.megabytes,
+    );
+
+    // A "same" row of a patch matrix, printed: the shifted image with zeros at the edges.
+    let d = crate::conv::ConvDims::new(
+        (1, 1, 4, 4),
+        (1, 1, 3, 3),
+        crate::conv::Conv2dConfig {
+            stride: 1,
+            padding: 1,
+        },
+    )?;
+    let image: Vec<f32> = (1..=16).map(|v| v as f32).collect();
+    let mut cols = vec![0.0f32; 9 * 16];
+    im2col_image(&image, &d, &mut cols);
+    let row = |r: usize| {
+        cols[r * 16..(r + 1) * 16]
+            .iter()
+            .map(|v| format!("{v:.0}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    w.snippet(
+        "shifted_rows.txt",
+        &format!(
+            "image (4 x 4, row by row): {}\nrow (u, v) = (0, 0):       {}\nrow (u, v) = (1, 1):       {}\nrow (u, v) = (2, 2):       {}\n",
+            image.iter().map(|v| format!("{v:.0}")).collect::<Vec<_>>().join(" "),
+            row(0),
+            row(4),
+            row(8)
+        ),
+        "im2col_image on a 4 x 4 image, 3 x 3 window, padding 1",
+    )?;
+
+    // Pooling and batch normalization next to PyTorch.
+    let mut rows = Vec::new();
+    for l in &bench.pool_bn {
+        let t =
+            |threads| torch(&l.name, "fwd+bwd", threads).map_or("-".into(), |v| format!("{v:.2}"));
+        rows.push(vec![
+            l.name.clone(),
+            format!("{:.2}", l.fast_1.both_ms),
+            t(1),
+            format!("{:.2}", l.fast_2.both_ms),
+            t(2),
+        ]);
+    }
+    let table = markdown_table(
+        &[
+            "layer (batch 64), fwd+bwd ms",
+            "cnn-book 1 thread",
+            "PyTorch 1 thread",
+            "cnn-book 2 threads",
+            "PyTorch 2 threads",
+        ],
+        &rows,
+    );
+    w.snippet("pool_bn.md", &table, &format!("{BENCH}, {COMPARISON}"))?;
+
+    // Where one residual block spends its time.
+    let total: f64 = bench
+        .profile_block
+        .iter()
+        .map(|p| p.forward_ms + p.backward_ms)
+        .sum();
+    let mut rows: Vec<Vec<String>> = bench
+        .profile_block
+        .iter()
+        .map(|p| {
+            vec![
+                p.layer.clone(),
+                format!("{:.2}", p.forward_ms),
+                format!("{:.2}", p.backward_ms),
+                format!("{:.0}%", 100.0 * (p.forward_ms + p.backward_ms) / total),
+            ]
+        })
+        .collect();
+    rows.push(vec![
+        "**total**".into(),
+        format!(
+            "{:.2}",
+            bench
+                .profile_block
+                .iter()
+                .map(|p| p.forward_ms)
+                .sum::<f64>()
+        ),
+        format!(
+            "{:.2}",
+            bench
+                .profile_block
+                .iter()
+                .map(|p| p.backward_ms)
+                .sum::<f64>()
+        ),
+        "100%".into(),
+    ]);
+    let table = markdown_table(&["layer", "forward (ms)", "backward (ms)", "share"], &rows);
+    w.snippet("profile.md", &table, BENCH)?;
+    let conv_share: f64 = bench
+        .profile_block
+        .iter()
+        .filter(|p| p.layer.starts_with("Conv2d"))
+        .map(|p| p.forward_ms + p.backward_ms)
+        .sum::<f64>()
+        / total;
+    w.number(
+        "conv_share",
+        format!("{:.0}", 100.0 * conv_share),
+        conv_share,
+    );
+
+    // Epochs, and the full comparison table.
+    for e in &bench.epochs {
+        let key = format!("epoch_{}_{}", e.model.replace('-', "_"), e.threads);
+        w.number(&key, format!("{:.1}", e.seconds), e.seconds);
+        if let Some(t) = torch(&format!("one epoch of {}", e.model), "train", e.threads) {
+            w.number(&format!("torch_{key}"), format!("{t:.1}"), t);
+        }
+    }
+    let rows: Vec<Vec<String>> = comparison
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.name.clone(),
+                r.pass.clone(),
+                r.threads.to_string(),
+                format!("{:.2} {}", r.cnn_book, r.unit),
+                format!("{:.2} {}", r.pytorch, r.unit),
+                format!("{:.2}", r.cnn_book / r.pytorch),
+            ]
+        })
+        .collect();
+    let mut table = markdown_table(
+        &[
+            "benchmark",
+            "pass",
+            "threads",
+            "cnn-book",
+            "PyTorch",
+            "ratio",
+        ],
+        &rows,
+    );
+    table.push_str(&format!(
+        "\nratio = cnn-book time / PyTorch time (below 1: cnn-book is faster). Medians, \
+         measured in one run of `benches/pytorch_compare.py` on {} ({} cores), {}, PyTorch {}.\n",
+        bench.machine.cpu, bench.machine.cores, bench.machine.rustc, comparison.torch
+    ));
+    w.snippet("comparison.md", &table, COMPARISON)?;
+    Ok(())
+}
