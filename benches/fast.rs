@@ -128,6 +128,48 @@ fn time_conv(layer: &mut Conv2d, x: &Tensor, dy: &Tensor, first: bool, reps: usi
     (fwd, both)
 }
 
+/// Forward, and forward + backward, of one layer on one thread and on two, measured in
+/// alternation (1 thread, 2 threads, 1 thread, ...) so that a slow minute of the machine
+/// hits both alike. Medians of `reps` runs each, after two warm-up rounds. Returns
+/// `[(fwd, both) on 1 thread, (fwd, both) on 2 threads]`.
+fn alternating(
+    reps: usize,
+    layer: &mut dyn Layer,
+    x: &Tensor,
+    dy: &Tensor,
+    first: bool,
+) -> [(f64, f64); 2] {
+    let pools = [pool(1), pool(2)];
+    let mut times = [[Vec::new(), Vec::new()], [Vec::new(), Vec::new()]];
+    for round in 0..reps + 2 {
+        for (t, p) in pools.iter().enumerate() {
+            let (f, b) = p.install(|| {
+                let start = Instant::now();
+                black_box(layer.forward(x, Mode::Eval).unwrap());
+                let f = start.elapsed().as_secs_f64() * 1e3;
+                let start = Instant::now();
+                black_box(layer.forward(x, Mode::Train).unwrap());
+                if first {
+                    layer.backward_params(dy).unwrap();
+                } else {
+                    black_box(layer.backward(dy).unwrap());
+                }
+                (f, start.elapsed().as_secs_f64() * 1e3)
+            });
+            if round >= 2 {
+                times[t][0].push(f);
+                times[t][1].push(b);
+            }
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let [[f1, b1], [f2, b2]] = &mut times;
+    [(median(f1), median(b1)), (median(f2), median(b2))]
+}
+
 fn conv_flops(case: &ConvCase) -> f64 {
     let out = case.hw + 2 * case.p - case.f + 1;
     2.0 * (BATCH * case.k * out * out * case.c * case.f * case.f) as f64
@@ -179,8 +221,7 @@ fn bench_conv(quick: bool, fast_only: bool) -> Vec<serde_json::Value> {
             })
         };
         layer.algorithm = ConvAlgorithm::Fast;
-        let (fwd1, both1) = single.install(|| time_conv(&mut layer, &x, &dy, first, reps));
-        let (fwd2, both2) = pool(2).install(|| time_conv(&mut layer, &x, &dy, first, reps));
+        let [(fwd1, both1), (fwd2, both2)] = alternating(reps, &mut layer, &x, &dy, first);
         println!(
             "{:<38} {naive:>10.2} {im2col:>10.2} {fwd1:>10.2} {both1:>10.2} {fwd2:>10.2} {both2:>10.2}",
             case.name
@@ -263,20 +304,7 @@ fn bench_pool_bn(quick: bool) -> Vec<serde_json::Value> {
         for (name, mut layer) in layers {
             let out = layer.output_shape(x.shape()).unwrap();
             let dy: Tensor = Tensor::from_shape_fn(out, |_| rng.random_range(-1.0f32..1.0));
-            let mut run = |threads: usize| {
-                pool(threads).install(|| {
-                    let fwd = median_ms(2, reps, || {
-                        black_box(layer.forward(&x, Mode::Train).unwrap());
-                    });
-                    let both = median_ms(2, reps, || {
-                        black_box(layer.forward(&x, Mode::Train).unwrap());
-                        black_box(layer.backward(&dy).unwrap());
-                    });
-                    (fwd, both)
-                })
-            };
-            let (f1, b1) = run(1);
-            let (f2, b2) = run(2);
+            let [(f1, b1), (f2, b2)] = alternating(reps, layer.as_mut(), &x, &dy, false);
             println!("{name:<38} {f1:>10.2} {b1:>10.2} {f2:>10.2} {b2:>10.2}");
             rows.push(serde_json::json!({
                 "name": name, "input": [BATCH, c, hw, hw],
@@ -654,9 +682,9 @@ fn main() {
     }
     if wants("profile") {
         println!(
-            "one training step of the small ResNet, batch 64, one thread (shortest of 15, ms)"
+            "one residual block of the small ResNet, batch 64, one thread (shortest of 15, ms)"
         );
-        report["profile_resnet"] = bench_profile("resnet-small").into();
+        report["profile_block"] = bench_profile("block").into();
     }
     if wants("epoch") {
         let models = if quick {

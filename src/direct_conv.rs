@@ -14,12 +14,12 @@
 //!
 //! Only the forward pass runs here. The backward pass stays with im2col + GEMM: a direct
 //! weight gradient (sixteen filters' `dY * shifted input` accumulated over positions) loads
-//! as many numbers as it multiplies and measured two to three times slower than the GEMM,
-//! and the input gradient (the same kernel on the output gradient with flipped,
-//! transposed filters) gained nothing over `W^T dY` + col2im.
+//! as many numbers as it multiplies and measured slower than the GEMM on every shape, and
+//! the input gradient (the same kernel on the output gradient with flipped, transposed
+//! filters) gained nothing over `W^T dY` + col2im.
 //!
 //! The kernels are written with the AVX-512 intrinsics of `std::arch` (plain loops over
-//! arrays were vectorized by the compiler along the wrong axis, with gathers, and ran 30
+//! arrays were vectorized by the compiler along the wrong axis, with gathers, and ran many
 //! times slower). They only run on stride-1 convolutions, after the CPU has been asked
 //! whether it has AVX-512; elsewhere the GEMM path runs. The `unsafe` blocks are the
 //! vector loads and stores from slices whose length was checked just before, and the calls

@@ -15,6 +15,7 @@
 //! | `07-pooling` | [`pool`], [`layers`] (`MaxPool2d`, `AvgPool2d`) |
 //! | `08-backprop` | [`layer`], [`layers`], [`loss`], [`gradcheck`], [`init`] |
 //! | `09-lenet` | [`models`], [`train`], [`optim`], [`checkpoint`], [`data`] |
+//! | `16-fast-convolution` | [`fast_conv`], [`direct_conv`], [`pool`] (`max_pool2d_fast`) |
 //!
 //! Shared machinery: [`error`] (errors that name the offending values), [`data`] (IDX
 //! files and the Fashion-MNIST sample), [`format`] (numbers as the book prints them),
@@ -71,4 +72,6 @@ pub mod chapters {
     pub struct Chapter08;
     #[doc = include_str!("../book/09-lenet.md")]
     pub struct Chapter09;
+    #[doc = include_str!("../book/16-fast-convolution.md")]
+    pub struct Chapter16;
 }

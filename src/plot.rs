@@ -344,9 +344,18 @@ pub fn grouped_log_bar_chart(
         true,
         true,
     );
-    let y1 = y1 * 10.0; // a decade of room for the legend
+    // Room above the bars for the legend: a decade for a short legend; for a long one, as
+    // much of the height as the legend takes (about 22 pixels a line of 380).
+    let many = series.len() > 3;
+    let y1 = if many {
+        let legend = ((series.len() * 22 + 20) as f64 / 380.0).min(0.6);
+        y0 * 10f64.powf((y1 / y0).log10() / (1.0 - legend))
+    } else {
+        y1 * 10.0
+    };
     let width = 0.8 / series.len() as f64;
-    draw_svg((720, 440), |root| {
+    let size = if many { (960, 480) } else { (720, 440) };
+    draw_svg(size, |root| {
         let mut chart = bar_axes(root, title, y_label, groups.len(), (y0, y1))?;
         for (g, name) in groups.iter().enumerate() {
             chart.draw_series(std::iter::once(Text::new(
@@ -369,6 +378,9 @@ pub fn grouped_log_bar_chart(
                 .legend(move |(x, y)| {
                     Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled())
                 });
+            if many {
+                continue; // too many bars for a value on each: the chapters give tables
+            }
             chart.draw_series(values.iter().enumerate().map(|(g, &v)| {
                 let x = g as f64 + 0.1 + (i as f64 + 0.45) * width;
                 Text::new(

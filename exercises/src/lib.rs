@@ -38,3 +38,6 @@ pub mod ch08_backprop;
 
 #[cfg_attr(feature = "solutions", path = "../solutions/ch09_lenet.rs")]
 pub mod ch09_lenet;
+
+#[cfg_attr(feature = "solutions", path = "../solutions/ch16_fast_convolution.rs")]
+pub mod ch16_fast_convolution;

@@ -25,6 +25,7 @@ struct Timing {
 struct ConvRow {
     name: String,
     input: [usize; 4],
+    filters: usize,
     input_gradient: bool,
     forward_gflop: f64,
     naive: Timing,
@@ -76,10 +77,23 @@ struct Machine {
 }
 
 #[derive(Debug, Deserialize)]
+struct KernelTiming {
+    forward_ms: f64,
+}
+
+#[derive(Debug, Deserialize)]
+struct KernelRow {
+    name: String,
+    gemm: KernelTiming,
+    direct: KernelTiming,
+}
+
+#[derive(Debug, Deserialize)]
 struct Bench {
     machine: Machine,
     peak: Peak,
     lowering: Vec<Lowering>,
+    kernels: Vec<KernelRow>,
     conv: Vec<ConvRow>,
     pool_bn: Vec<LayerRow>,
     profile_block: Vec<ProfileRow>,
@@ -329,6 +343,38 @@ pub fn generate(w: &mut Writer) -> GenResult {
         ),
         "im2col_image on a 4 x 4 image, 3 x 3 window, padding 1",
     )?;
+
+    // The two forward kernels side by side, and which one `Auto` picks.
+    let mut rows = Vec::new();
+    for (k, c) in bench.kernels.iter().zip(&bench.conv) {
+        let [_, channels, h, w] = c.input;
+        // Which kernel `Auto` takes depends on the channels and filters (and stride 1).
+        let d = crate::conv::ConvDims::new(
+            (1, channels, h, w),
+            (c.filters, channels, 1, 1),
+            crate::conv::Conv2dConfig::default(),
+        )?;
+        let auto = crate::fast_conv::use_direct(&d, crate::fast_conv::FastKernel::Auto)
+            .map_or("im2col + GEMM", |_| "direct");
+        rows.push(vec![
+            k.name.clone(),
+            format!("{:.2}", k.gemm.forward_ms),
+            format!("{:.2}", k.direct.forward_ms),
+            format!("{:.2}", k.gemm.forward_ms / k.direct.forward_ms),
+            auto.to_string(),
+        ]);
+    }
+    let table = markdown_table(
+        &[
+            "convolution (batch 64, one thread)",
+            "im2col + GEMM (ms)",
+            "direct (ms)",
+            "GEMM / direct",
+            "`Auto` runs",
+        ],
+        &rows,
+    );
+    w.snippet("kernels.md", &table, BENCH)?;
 
     // Pooling and batch normalization next to PyTorch.
     let mut rows = Vec::new();

@@ -1,0 +1,112 @@
+//! Exercises for chapter 16, *Fast convolution*.
+//!
+//! Replace each `todo!()` with your code, then check it with
+//!
+//! ```text
+//! cargo test -p cnn-book-exercises --test ch16_fast_convolution
+//! ```
+//!
+//! The chapter makes a convolution fast without changing what it computes: the same
+//! sums, reorganised for the caches and the vector units. These exercises build three of
+//! its pieces: a blocked matrix product, a patch matrix copied by whole shifted rows, and
+//! the FLOP count that turns a measured time into a fraction of the machine's peak.
+//! Matrices are `ndarray::Array2<f32>`, indexed `[row, column]`.
+
+// The stubs do not use their arguments yet; this keeps the compiler quiet until they do.
+#![allow(unused_variables)]
+
+use ndarray::Array2;
+
+/// Exercise 16.1: a blocked matrix product.
+///
+/// Return `C = A B` for `a` (`m x k`) and `b` (`k x n`), computed block by block: split the
+/// rows of `C` into bands of `block` rows, its columns into bands of `block` columns, and
+/// the shared dimension `k` into bands of `block`; finish each `block x block` tile of `C`
+/// (adding the products of one band of `A` with one band of `B` at a time) before starting
+/// the next. The last band of each dimension may be shorter. The result is the ordinary
+/// product: `C[i][j] = sum over p of A[i][p] * B[p][j]`.
+///
+/// Return `None` when `block` is 0 or the shapes do not fit (`a.ncols() != b.nrows()`).
+/// Empty matrices are fine: a `0 x 3` times `3 x 2` product is an empty `0 x 2` matrix, and
+/// a `2 x 0` times `0 x 3` product is a `2 x 3` matrix of zeros.
+///
+/// Worked examples:
+///
+/// - `blocked_matmul(&array![[1.0, 2.0], [3.0, 4.0]], &array![[5.0, 6.0], [7.0, 8.0]], 1)`
+///   is `Some(array![[19.0, 22.0], [43.0, 50.0]])`, and the same for any `block >= 1`.
+/// - `blocked_matmul(&array![[1.0, 2.0, 3.0]], &array![[1.0], [1.0], [1.0]], 2)` is
+///   `Some(array![[6.0]])`: the shared dimension 3 is split into bands of 2 and 1.
+/// - `blocked_matmul(&array![[1.0, 2.0]], &array![[1.0, 2.0]], 4)` is `None` (`1 x 2`
+///   times `1 x 2`), and so is any product with `block = 0`.
+///
+/// The checker compares with ndarray's `a.dot(&b)` up to rounding (a different summation
+/// order may change the last bits).
+pub fn blocked_matmul(a: &Array2<f32>, b: &Array2<f32>, block: usize) -> Option<Array2<f32>> {
+    todo!("Exercise 16.1: A B, tile by tile, or None")
+}
+
+/// Exercise 16.2: the patch matrix of a "same" convolution, by shifted rows.
+///
+/// For an odd `field` `F` and padding `P = (F - 1) / 2`, stride 1, the output of a
+/// convolution on an `H x W` image is again `H x W`. Its patch matrix (chapter 6) has
+/// `F * F` rows and `H * W` columns:
+///
+/// ```text
+/// patches[u*F + v][i*W + j] = image[i + u - P][j + v - P]   (0 outside the image)
+/// ```
+///
+/// As chapter 16 shows, row `(u, v)` is the image shifted by `u - P` rows and `v - P`
+/// columns: build it with one long copy of the image (row by row, flattened) and then set
+/// to zero the entries whose source lies outside the image (whole image rows at the top or
+/// bottom, a few columns at the left or right of every row), rather than testing every
+/// entry.
+///
+/// Return `None` when `field` is 0 or even, or when the image is empty.
+///
+/// Worked examples, with the `3 x 3` image `x = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]`:
+///
+/// - `im2col_same(&x, 1)` is `Some` of the `1 x 9` matrix `[[1, 2, 3, 4, 5, 6, 7, 8, 9]]`.
+/// - `im2col_same(&x, 3)` is `Some` of a `9 x 9` matrix whose row 4 (the centre tap) is
+///   the image itself, `1 .. 9`, and whose row 0 (tap `(0, 0)`, up and to the left) is
+///   `[0, 0, 0, 0, 1, 2, 0, 4, 5]`: the image shifted down and right, with zeros for the
+///   top row and the left column.
+/// - `im2col_same(&x, 2)` and `im2col_same(&x, 0)` are `None`.
+///
+/// The entries are copies of the image's values, so the checker compares them exactly.
+pub fn im2col_same(image: &Array2<f32>, field: usize) -> Option<Array2<f32>> {
+    todo!("Exercise 16.2: the (F*F x H*W) patch matrix by shifted rows, or None")
+}
+
+/// Exercise 16.3: the floating-point operations of one training step of a layer.
+///
+/// A convolution layer with `filters` filters of `field x field`, `padding` and `stride`
+/// on a batch `input = (N, C, H, W)` computes `N * K * H' * W'` outputs, each a sum of
+/// `C * F * F` products (padding zeros included, as the GEMM computes them). Count a
+/// multiply-add as two FLOPs. The backward pass computes the weight gradient (as many
+/// multiply-adds as the forward pass) and, when `input_gradient` is true, the input
+/// gradient (as many again). Return the FLOPs of forward plus backward.
+///
+/// Return `None` when the window does not tile the input (`field` or `stride` is 0, the
+/// field is larger than the padded input, or `H - F + 2P` or `W - F + 2P` is not a multiple
+/// of `S`) and when the count does not fit in a `u64`. An empty batch (`N = 0`) does no
+/// work: `Some(0)` when the window tiles.
+///
+/// Worked examples:
+///
+/// - `conv_flops((64, 32, 28, 28), 32, 3, 1, 1, true)` is
+///   `Some(2_774_532_096)`: `64 * 32 * 28 * 28` outputs times `32 * 9` multiply-adds is
+///   462,422,016 multiply-adds forward, times 2 FLOPs, times 3 passes.
+/// - `conv_flops((64, 1, 28, 28), 6, 5, 2, 1, false)` is `Some(30_105_600)`: LeNet's first
+///   layer, 7,526,400 multiply-adds forward, times 2 FLOPs, times 2 passes (forward and
+///   weight gradient; nobody needs the gradient of the images).
+/// - `conv_flops((1, 1, 4, 4), 1, 3, 0, 2, true)` is `None`: `(4 - 3) / 2` is not whole.
+pub fn conv_flops(
+    input: (usize, usize, usize, usize),
+    filters: usize,
+    field: usize,
+    padding: usize,
+    stride: usize,
+    input_gradient: bool,
+) -> Option<u64> {
+    todo!("Exercise 16.3: FLOPs of forward + backward, or None")
+}
