@@ -231,10 +231,10 @@ pub struct ConvScratch {
 
 // ANCHOR: use_direct
 /// Whether the forward pass runs the direct kernel: it needs stride 1 and a CPU with
-/// AVX-512. `Auto` takes it for small layers, fewer than 1,024 channel pairs `C K`: in the
-/// benchmark it beat im2col + GEMM on LeNet's layers and on the ResNet's 16-channel layer,
-/// tied at 32 x 32 and lost at 64 x 64, where the GEMM's blocking reuses each loaded
-/// number more often than one tile of registers can.
+/// AVX-512. `Auto` takes it for small layers, fewer than 1,024 channel pairs `C K`, where
+/// the patch matrix is used too few times to pay for its copies (chapter 16's kernels table
+/// has the measurements), and leaves wider layers to the GEMM, whose blocking reuses each
+/// loaded number more often than one tile of registers can.
 pub fn use_direct(d: &ConvDims, kernel: FastKernel) -> Option<usize> {
     let applies = d.config.stride == 1;
     let wanted = match kernel {
