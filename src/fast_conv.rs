@@ -231,16 +231,17 @@ pub struct ConvScratch {
 
 // ANCHOR: use_direct
 /// Whether the forward pass runs the direct kernel: it needs stride 1 and a CPU with
-/// AVX-512. `Auto` takes it for small layers, fewer than 1,024 channel pairs `C K`, where
-/// the patch matrix is used too few times to pay for its copies (chapter 16's kernels table
-/// has the measurements), and leaves wider layers to the GEMM, whose blocking reuses each
-/// loaded number more often than one tile of registers can.
+/// AVX-512. `Auto` takes it for small layers with a full tile of filters: at least 16
+/// filters (with fewer, part of the tile multiplies zeros) and fewer than 1,024 channel
+/// pairs `C K`, where the patch matrix is used too few times to pay for its copies
+/// (chapter 16's kernels table has the measurements). Wider layers stay with the GEMM,
+/// whose blocking reuses each loaded number more often than one tile of registers can.
 pub fn use_direct(d: &ConvDims, kernel: FastKernel) -> Option<usize> {
     let applies = d.config.stride == 1;
     let wanted = match kernel {
         FastKernel::Gemm => false,
         FastKernel::Direct => true,
-        FastKernel::Auto => d.channels * d.filters < 1024,
+        FastKernel::Auto => d.filters >= 16 && d.channels * d.filters < 1024,
     };
     if applies && wanted {
         crate::direct_conv::lanes()
