@@ -170,6 +170,23 @@ fn alternating(
     [(median(f1), median(b1)), (median(f2), median(b2))]
 }
 
+/// The layer of one benchmark case (He-initialised), a random batch and a random output
+/// gradient for it.
+fn conv_case(case: &ConvCase, rng: &mut ChaCha8Rng) -> (Conv2d, Tensor, Tensor) {
+    let x: Tensor = Array4::from_shape_fn((BATCH, case.c, case.hw, case.hw), |_| {
+        rng.random_range(-1.0f32..1.0)
+    })
+    .into_dyn();
+    let config = Conv2dConfig {
+        stride: 1,
+        padding: case.p,
+    };
+    let layer = Conv2d::new(case.c, case.k, case.f, config, Init::He, rng);
+    let out = layer.output_shape(x.shape()).unwrap();
+    let dy: Tensor = Tensor::from_shape_fn(out, |_| rng.random_range(-1.0f32..1.0));
+    (layer, x, dy)
+}
+
 fn conv_flops(case: &ConvCase) -> f64 {
     let out = case.hw + 2 * case.p - case.f + 1;
     2.0 * (BATCH * case.k * out * out * case.c * case.f * case.f) as f64
@@ -190,17 +207,7 @@ fn bench_conv(quick: bool, fast_only: bool) -> Vec<serde_json::Value> {
         "2t f+b"
     );
     for case in &CONV_CASES {
-        let x: Tensor = Array4::from_shape_fn((BATCH, case.c, case.hw, case.hw), |_| {
-            rng.random_range(-1.0f32..1.0)
-        })
-        .into_dyn();
-        let config = Conv2dConfig {
-            stride: 1,
-            padding: case.p,
-        };
-        let mut layer = Conv2d::new(case.c, case.k, case.f, config, Init::He, &mut rng);
-        let out = layer.output_shape(x.shape()).unwrap();
-        let dy: Tensor = Tensor::from_shape_fn(out, |_| rng.random_range(-1.0f32..1.0));
+        let (mut layer, x, dy) = conv_case(case, &mut rng);
         let first = case.c == 1;
         let single = pool(1);
         let skip = (f64::NAN, f64::NAN);
@@ -593,17 +600,7 @@ fn compare_kernels() -> Vec<serde_json::Value> {
     use cnn_book::fast_conv::FastKernel;
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     for case in &CONV_CASES {
-        let x: Tensor = Array4::from_shape_fn((BATCH, case.c, case.hw, case.hw), |_| {
-            rng.random_range(-1.0f32..1.0)
-        })
-        .into_dyn();
-        let config = Conv2dConfig {
-            stride: 1,
-            padding: case.p,
-        };
-        let mut layer = Conv2d::new(case.c, case.k, case.f, config, Init::He, &mut rng);
-        let out = layer.output_shape(x.shape()).unwrap();
-        let dy: Tensor = Tensor::from_shape_fn(out, |_| rng.random_range(-1.0f32..1.0));
+        let (mut layer, x, dy) = conv_case(case, &mut rng);
         let first = case.c == 1;
         let mut row = Vec::new();
         let mut json = serde_json::json!({ "name": case.name });

@@ -1,8 +1,9 @@
 //! Chapter 08: every layer's backward pass against finite differences, the loss, the
 //! initialisers, and whole small networks.
 
+mod common;
+
 use cnn_book::conv::Conv2dConfig;
-use cnn_book::gradcheck::check_gradients;
 use cnn_book::init::Init;
 use cnn_book::layer::{param_count, Layer, Mode, Tensor};
 use cnn_book::layers::{
@@ -11,33 +12,13 @@ use cnn_book::layers::{
 };
 use cnn_book::loss::{argmax_rows, softmax_cross_entropy};
 use ndarray::{array, Array2, IxDyn};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::Rng;
 
-fn rng(seed: u64) -> ChaCha8Rng {
-    ChaCha8Rng::seed_from_u64(seed)
-}
-
-fn random(shape: &[usize], seed: u64) -> Tensor {
-    let mut r = rng(seed);
-    Tensor::from_shape_simple_fn(IxDyn(shape), || r.random_range(-1.0f32..1.0))
-}
+use common::{assert_gradients_eps, random_tensor as random, rng};
 
 /// Asserts that the layer's backward pass agrees with central differences.
 fn assert_gradients(layer: &mut dyn Layer, input: &Tensor, tolerance: f64) {
     assert_gradients_eps(layer, input, tolerance, 1e-2);
-}
-
-fn assert_gradients_eps(layer: &mut dyn Layer, input: &Tensor, tolerance: f64, eps: f32) {
-    let report = check_gradients(layer, input, eps, 40, 1).unwrap();
-    assert!(report.checked > 0);
-    assert!(
-        report.max_relative_error < tolerance,
-        "{}: relative error {:.2e} at {}",
-        layer.name(),
-        report.max_relative_error,
-        report.worst
-    );
 }
 
 #[test]

@@ -2,8 +2,9 @@
 //! average pooling) against finite differences and hand calculations; the fast max
 //! pooling against chapter 7's loops; the first layer's parameters-only backward pass.
 
+mod common;
+
 use cnn_book::conv::Conv2dConfig;
-use cnn_book::gradcheck::check_gradients;
 use cnn_book::init::Init;
 use cnn_book::layer::{param_count, Layer, Mode, Tensor};
 use cnn_book::layers::{
@@ -13,26 +14,11 @@ use cnn_book::models::{lenet, resnet_small};
 use cnn_book::pool::{
     max_pool2d, max_pool2d_backward, max_pool2d_backward_fast, max_pool2d_fast, PoolConfig,
 };
-use ndarray::{Array4, IxDyn};
+use ndarray::Array4;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-fn random(shape: &[usize], seed: u64) -> Tensor {
-    let mut r = ChaCha8Rng::seed_from_u64(seed);
-    Tensor::from_shape_simple_fn(IxDyn(shape), || r.random_range(-1.0f32..1.0))
-}
-
-fn assert_gradients(layer: &mut dyn Layer, input: &Tensor, tolerance: f64, eps: f32) {
-    let report = check_gradients(layer, input, eps, 40, 1).unwrap();
-    assert!(report.checked > 0);
-    assert!(
-        report.max_relative_error < tolerance,
-        "{}: relative error {:.2e} at {}",
-        layer.name(),
-        report.max_relative_error,
-        report.worst
-    );
-}
+use common::{assert_gradients_eps as assert_gradients, random_tensor as random};
 
 #[test]
 fn batch_norm_by_hand() {

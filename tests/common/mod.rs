@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: seeded random arrays and tolerant comparison.
 #![allow(dead_code)]
 
+use cnn_book::gradcheck::check_gradients;
+use cnn_book::layer::{Layer, Tensor};
 use ndarray::{Array, Array4, Dimension, IxDyn};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -41,4 +43,24 @@ pub fn dyn_shape<D: Dimension>(a: &Array<f32, D>) -> Vec<usize> {
         .unwrap()
         .shape()
         .to_vec()
+}
+
+/// A tensor of the given shape with entries uniform in [-1, 1), from its own seed.
+pub fn random_tensor(shape: &[usize], seed: u64) -> Tensor {
+    let mut r = rng(seed);
+    Tensor::from_shape_simple_fn(IxDyn(shape), || r.random_range(-1.0f32..1.0))
+}
+
+/// Asserts that the layer's backward pass agrees with central differences of step `eps`
+/// (40 entries per tensor), to a relative error below `tolerance`.
+pub fn assert_gradients_eps(layer: &mut dyn Layer, input: &Tensor, tolerance: f64, eps: f32) {
+    let report = check_gradients(layer, input, eps, 40, 1).unwrap();
+    assert!(report.checked > 0);
+    assert!(
+        report.max_relative_error < tolerance,
+        "{}: relative error {:.2e} at {}",
+        layer.name(),
+        report.max_relative_error,
+        report.worst
+    );
 }
