@@ -6,27 +6,15 @@
 //! draws the chapter's chart. Both implementations run side by side in one process, so the
 //! ratio between them is meaningful even on a noisy machine; the absolute times are not.
 
+mod timing;
+
 use std::hint::black_box;
-use std::time::Instant;
 
 use cnn_book::conv::{conv2d_naive, Conv2dConfig};
 use cnn_book::im2col::conv2d_im2col;
 use ndarray::{Array1, Array4};
 use rand::{Rng, SeedableRng};
-
-/// Median wall time in milliseconds of `runs` calls, after one warm-up call.
-fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(|a, b| a.total_cmp(b));
-    times[runs / 2]
-}
+use timing::median_ms;
 
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
@@ -64,10 +52,10 @@ fn main() {
             stride: 1,
             padding: p,
         };
-        let naive = median_ms(5, || {
+        let naive = median_ms(1, 5, || {
             black_box(conv2d_naive(x.view(), w.view(), Some(b.view()), config).unwrap());
         });
-        let fast = median_ms(9, || {
+        let fast = median_ms(1, 9, || {
             black_box(conv2d_im2col(x.view(), w.view(), Some(b.view()), config).unwrap());
         });
         println!(

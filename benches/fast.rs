@@ -10,6 +10,8 @@
 //! reference implementations. `benches/pytorch_compare.py` measures the same
 //! shapes in PyTorch.
 
+mod timing;
+
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -21,6 +23,7 @@ use cnn_book::layers::{BatchNorm2d, Conv2d, ConvAlgorithm, MaxPool2d};
 use ndarray::Array4;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use timing::{median, median_ms};
 
 /// Shortest wall time in milliseconds of `runs` calls: for profiling, where the question
 /// is what the code costs, not what the machine's neighbours cost.
@@ -32,22 +35,6 @@ fn min_ms(runs: usize, mut f: impl FnMut()) -> f64 {
             start.elapsed().as_secs_f64() * 1e3
         })
         .fold(f64::MAX, f64::min)
-}
-
-/// Median wall time in milliseconds of `runs` calls, after `warm` warm-up calls.
-fn median_ms(warm: usize, runs: usize, mut f: impl FnMut()) -> f64 {
-    for _ in 0..warm {
-        f();
-    }
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    times.sort_by(|a, b| a.total_cmp(b));
-    times[runs / 2]
 }
 
 fn pool(threads: usize) -> rayon::ThreadPool {
@@ -162,10 +149,6 @@ fn alternating(
             }
         }
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2]
-    };
     let [[f1, b1], [f2, b2]] = &mut times;
     [(median(f1), median(b1)), (median(f2), median(b2))]
 }

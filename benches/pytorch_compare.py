@@ -58,6 +58,18 @@ def median_ms(fn, warm, reps):
     return statistics.median(times)
 
 
+def timed_row(name, fwd, both, reps):
+    """Median forward and forward+backward times of one layer on one and two threads."""
+    row = {"name": name}
+    for t in (1, 2):
+        torch.set_num_threads(t)
+        row[f"torch_{t}"] = {
+            "forward_ms": median_ms(fwd, 2, reps),
+            "both_ms": median_ms(both, 2, reps),
+        }
+    return row
+
+
 def bench_conv(reps):
     rows = []
     gen = torch.Generator().manual_seed(16)
@@ -79,14 +91,7 @@ def bench_conv(reps):
             x.grad = None
             conv(x).backward(dy)
 
-        row = {"name": name}
-        for t in (1, 2):
-            torch.set_num_threads(t)
-            row[f"torch_{t}"] = {
-                "forward_ms": median_ms(fwd, 2, reps),
-                "both_ms": median_ms(both, 2, reps),
-            }
-        rows.append(row)
+        rows.append(timed_row(name, fwd, both, reps))
     return rows
 
 
@@ -111,14 +116,7 @@ def bench_pool_bn(reps):
                 x.grad = None
                 layer(x).backward(dy)
 
-            row = {"name": name}
-            for t in (1, 2):
-                torch.set_num_threads(t)
-                row[f"torch_{t}"] = {
-                    "forward_ms": median_ms(fwd, 2, reps),
-                    "both_ms": median_ms(both, 2, reps),
-                }
-            rows.append(row)
+            rows.append(timed_row(name, fwd, both, reps))
     return rows
 
 

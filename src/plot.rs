@@ -55,6 +55,25 @@ const FONT: &str = "sans-serif";
 const GREY: RGBColor = RGBColor(150, 150, 150);
 const LIGHT: RGBColor = RGBColor(235, 235, 235);
 
+/// Draws `title` centred at the top of a diagram `width` pixels wide, `y` pixels down.
+fn draw_title(
+    root: &DrawingArea<SVGBackend, Shift>,
+    title: &str,
+    width: u32,
+    y: i32,
+    size: u32,
+) -> Result<(), Box<dyn Error>> {
+    root.draw(&Text::new(
+        title.to_string(),
+        (width as i32 / 2, y),
+        (FONT, size)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Top)),
+    ))?;
+    Ok(())
+}
+
 fn draw_svg(
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), Box<dyn Error>>,
@@ -511,14 +530,7 @@ pub fn connectivity_diagram(
     let top = widths.len() - 1;
 
     draw_svg((width, height), |root| {
-        root.draw(&Text::new(
-            title.to_string(),
-            (width as i32 / 2, 14),
-            (FONT, 18)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Center, VPos::Top)),
-        ))?;
+        draw_title(root, title, width, 14, 18)?;
         // Connections first, so the neurons sit on top of them.
         for (r, layer) in layers.iter().enumerate() {
             for j in 0..widths[r + 1] {
@@ -618,14 +630,7 @@ pub fn window_grid(
     let at = |i: i64, j: i64| (left + (j as i32 + p) * cell, top + (i as i32 + p) * cell);
 
     draw_svg((width, height), |root| {
-        root.draw(&Text::new(
-            title.to_string(),
-            (width as i32 / 2, 12),
-            (FONT, 18)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Center, VPos::Top)),
-        ))?;
+        draw_title(root, title, width, 12, 18)?;
         let label = |text: String, x: i32| {
             Text::new(
                 text,
@@ -720,14 +725,7 @@ pub fn labelled_matrix(
         .max(title.len() as u32 * 9 + 40);
     let height = (top + rows as i32 * cell + 20) as u32;
     draw_svg((width, height), |root| {
-        root.draw(&Text::new(
-            title.to_string(),
-            (width as i32 / 2, 12),
-            (FONT, 18)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Center, VPos::Top)),
-        ))?;
+        draw_title(root, title, width, 12, 18)?;
         for r in 0..rows {
             for c in 0..cols {
                 let (x, y) = (left + c as i32 * cell, top + r as i32 * cell);
@@ -769,14 +767,7 @@ pub fn sparsity_pattern(title: &str, matrix: ndarray::ArrayView2<f32>) -> PlotRe
     let width = ((left * 2 + cols as i32 * cell) as u32).max(360);
     let height = (top + rows as i32 * cell + 20) as u32;
     draw_svg((width, height), |root| {
-        root.draw(&Text::new(
-            title.to_string(),
-            (width as i32 / 2, 12),
-            (FONT, 16)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Center, VPos::Top)),
-        ))?;
+        draw_title(root, title, width, 12, 16)?;
         root.draw(&Rectangle::new(
             [
                 (left, top),
@@ -941,14 +932,7 @@ pub fn shaded_matrix_labelled(
         )
     };
     draw_svg((width, height), |root| {
-        root.draw(&Text::new(
-            title.to_string(),
-            (width as i32 / 2, 12),
-            (FONT, 18)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Center, VPos::Top)),
-        ))?;
+        draw_title(root, title, width, 12, 18)?;
         if labelled {
             root.draw(&text(
                 col_title.to_string(),
