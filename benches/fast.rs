@@ -5,10 +5,12 @@
 //! `cargo bench --bench fast` prints the medians; `-- --save` also writes them to
 //! `book/generated/16-fast-convolution/bench.json`, from which `cnn-book figures --chapter
 //! 16` draws the chapter's charts; `-- --out FILE` writes them elsewhere. `-- --only conv`
-//! (or `peak`, `lowering`, `kernels`, `pool`, `profile`, `epoch`) runs one part, `-- --skip epoch` leaves one
-//! out, `-- --quick` takes fewer repetitions and `-- --fast-only` leaves out the slow
-//! reference implementations. `benches/pytorch_compare.py` measures the same
-//! shapes in PyTorch.
+//! (or `peak`, `lowering`, `kernels`, `pool`, `profile`, `epoch`) runs one part,
+//! `-- --skip epoch` leaves one out, `-- --quick` takes fewer repetitions, `-- --fast-only`
+//! leaves out the slow reference implementations and `-- --model lenet` times the epoch of
+//! one model only. `-- --kernels` compares the im2col + GEMM and direct kernels pass by
+//! pass, `-- --profile MODEL [--threads T]` times every layer of a model (or of one
+//! residual `block`). `benches/pytorch_compare.py` measures the same shapes in PyTorch.
 
 mod timing;
 
@@ -366,7 +368,7 @@ fn bench_epochs(models: &[&str], threads: &[usize]) -> Vec<serde_json::Value> {
 
 /// Where the time of one training step goes: forward and backward of every top-level layer
 /// of a model on one batch of 64, one thread.
-fn bench_profile(model: &str) -> Vec<serde_json::Value> {
+fn bench_profile(model: &str, threads: usize) -> Vec<serde_json::Value> {
     let mut rng = ChaCha8Rng::seed_from_u64(19);
     let (mut net, x): (cnn_book::layers::Sequential, Tensor) = if model == "block" {
         let same = Conv2dConfig {
@@ -393,7 +395,7 @@ fn bench_profile(model: &str) -> Vec<serde_json::Value> {
                 .into_dyn(),
         )
     };
-    pool(1).install(|| {
+    pool(threads).install(|| {
         let mut out = Vec::new();
         let mut inputs = vec![x.clone()];
         let mut forward = Vec::new();
@@ -576,36 +578,48 @@ fn machine() -> serde_json::Value {
     })
 }
 
-/// The two kernels of the fast path side by side on every shape, one thread (shortest of
-/// 15 runs each).
+/// The two kernels of the fast path side by side on every shape, one thread: forward,
+/// weight gradient alone and the whole backward pass, each the shortest of 15 runs, the
+/// two kernels taking turns so that both see the same machine.
 fn compare_kernels() -> Vec<serde_json::Value> {
-    let mut rows = Vec::new();
     use cnn_book::fast_conv::FastKernel;
+    const KERNELS: [FastKernel; 2] = [FastKernel::Gemm, FastKernel::Direct];
+    let mut rows = Vec::new();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     for case in &CONV_CASES {
-        let (mut layer, x, dy) = conv_case(case, &mut rng);
+        let (layer, x, dy) = conv_case(case, &mut rng);
         let first = case.c == 1;
+        let mut layers = KERNELS.map(|kernel| {
+            let mut layer = layer.clone();
+            layer.set_fast_kernel(kernel);
+            layer
+        });
+        // best[kernel] = [forward, weight gradient, backward]
+        let mut best = [[f64::MAX; 3]; 2];
+        pool(1).install(|| {
+            for _ in 0..15 {
+                for (layer, best) in layers.iter_mut().zip(best.iter_mut()) {
+                    best[0] = best[0].min(min_ms(1, || {
+                        black_box(layer.forward(&x, Mode::Train).unwrap());
+                    }));
+                    best[1] = best[1].min(min_ms(1, || {
+                        layer.backward_params(&dy).unwrap();
+                    }));
+                    if !first {
+                        best[2] = best[2].min(min_ms(1, || {
+                            black_box(layer.backward(&dy).unwrap());
+                        }));
+                    }
+                }
+            }
+        });
         let mut row = Vec::new();
         let mut json = serde_json::json!({ "name": case.name });
-        for kernel in [FastKernel::Gemm, FastKernel::Direct] {
-            layer.set_fast_kernel(kernel);
-            let (f, b) = pool(1).install(|| {
-                let f = min_ms(15, || {
-                    black_box(layer.forward(&x, Mode::Eval).unwrap());
-                });
-                layer.forward(&x, Mode::Train).unwrap();
-                let b = min_ms(15, || {
-                    if first {
-                        layer.backward_params(&dy).unwrap();
-                    } else {
-                        black_box(layer.backward(&dy).unwrap());
-                    }
-                });
-                (f, b)
-            });
-            row.push(format!("{kernel:?} fwd {f:.2} bwd {b:.2}"));
+        for (kernel, [f, p, b]) in KERNELS.iter().zip(best) {
+            let b = if first { p } else { b };
+            row.push(format!("{kernel:?} fwd {f:.2} bwd {b:.2} (dW {p:.2})"));
             json[format!("{kernel:?}").to_lowercase()] =
-                serde_json::json!({ "forward_ms": f, "backward_ms": b });
+                serde_json::json!({ "forward_ms": f, "backward_ms": b, "weight_grad_ms": p });
         }
         println!("{:<36} {}", case.name, row.join("   "));
         rows.push(json);
@@ -637,7 +651,12 @@ fn main() {
         .position(|a| a == "--profile")
         .and_then(|i| args.get(i + 1))
     {
-        bench_profile(model);
+        let threads = args
+            .iter()
+            .position(|a| a == "--threads")
+            .and_then(|i| args.get(i + 1))
+            .map_or(1, |t| t.parse().expect("--threads takes a number"));
+        bench_profile(model, threads);
         return;
     }
     let mut report = serde_json::json!({ "machine": machine(), "batch": BATCH });
@@ -654,7 +673,7 @@ fn main() {
         report["conv"] = bench_conv(quick, fast_only).into();
     }
     if wants("kernels") {
-        println!("forward kernels, one thread, shortest of 15 (ms)");
+        println!("im2col + GEMM and direct kernels, one thread, shortest of 15 (ms)");
         report["kernels"] = compare_kernels().into();
     }
     if wants("pool") {
@@ -664,13 +683,17 @@ fn main() {
         println!(
             "one residual block of the small ResNet, batch 64, one thread (shortest of 15, ms)"
         );
-        report["profile_block"] = bench_profile("block").into();
+        report["profile_block"] = bench_profile("block", 1).into();
     }
     if wants("epoch") {
-        let models = if quick {
-            vec!["lenet"]
-        } else {
-            vec!["lenet", "resnet-small"]
+        let one = args
+            .iter()
+            .position(|a| a == "--model")
+            .and_then(|i| args.get(i + 1));
+        let models = match one {
+            Some(model) => vec![model.as_str()],
+            None if quick => vec!["lenet"],
+            None => vec!["lenet", "resnet-small"],
         };
         report["epochs"] = bench_epochs(&models, &[1, 2]).into();
     }

@@ -1,20 +1,29 @@
 #!/usr/bin/env python3
 """cnn-book against PyTorch on the CPU, side by side, in one run (chapter 16).
 
-Runs the crate's benchmark (`cargo bench --bench fast`), then the same measurements in
-PyTorch with the same thread counts: convolution forward and forward+backward on four
-shapes (batch 64, f32: the issue's four and the small ResNet's), max pooling and batch normalization on the same activations, and
-one training epoch of LeNet and of the small ResNet on the 60,000 Fashion-MNIST training
-images. Prints one table with both times and their ratio, and with --save writes
-book/generated/16-fast-convolution/comparison.json, which the chapter's figures read.
+Runs the crate's benchmark (`cargo bench --bench fast`) and the same measurements in
+PyTorch with the same thread counts: convolution forward and forward+backward on five
+shapes (batch 64, f32: LeNet's two, 3x3 layers of 32 and 64 channels and the small
+ResNet's), max pooling and batch normalization on the same activations, and one training
+epoch of LeNet and of the small ResNet on the 60,000 Fashion-MNIST training images.
+
+The two libraries take turns, so that both see the same state of the machine (its speed
+drifts by tens of percent over minutes on a shared or virtual machine): three rounds of
+(cnn-book's convolutions, PyTorch's convolutions, cnn-book's pooling and batch norm,
+PyTorch's), each value the median of 21 runs, the reported value the median of the three
+rounds; then each model's epochs, cnn-book's and PyTorch's back to back. The rest of the
+crate's benchmark (peak, naive loops, lowering, kernels, profile) runs once, first.
+
+Prints one table with both times and their ratio, and with --save writes
+book/generated/16-fast-convolution/bench.json and comparison.json, which the chapter's
+figures read.
 
 Not part of CI: it needs PyTorch, e.g.
 
     python3 -m venv ~/.venvs/torch && ~/.venvs/torch/bin/pip install torch numpy
     ~/.venvs/torch/bin/python benches/pytorch_compare.py --save
 
-Options: --quick (fewer repetitions, LeNet epoch only), --skip-epochs, --rust-json FILE
-(reuse a saved `cargo bench --bench fast -- --out FILE` run instead of running it).
+Options: --quick (fewer repetitions, one round, LeNet epoch only), --skip-epochs.
 """
 
 import argparse
@@ -25,6 +34,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -202,18 +212,26 @@ def bench_epochs(models, threads):
     return rows
 
 
-def run_rust(args):
-    if args.rust_json:
-        return json.loads(Path(args.rust_json).read_text())
-    out = OUT / "bench.json" if args.save else Path("/tmp/cnn-book-bench.json")
-    cmd = ["cargo", "bench", "--bench", "fast", "--", "--out", str(out)]
-    if args.quick:
-        cmd.append("--quick")
-    if args.skip_epochs:
-        cmd += ["--skip", "epoch"]
-    print("running", " ".join(cmd), flush=True)
-    subprocess.run(cmd, cwd=ROOT, check=True)
-    return json.loads(out.read_text())
+def run_rust(args, *options):
+    """One run of the crate's benchmark with `options`; its JSON report."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "bench.json"
+        cmd = ["cargo", "bench", "--bench", "fast", "--", "--out", str(out), *options]
+        if args.quick:
+            cmd.append("--quick")
+        print("running", " ".join(cmd), flush=True)
+        subprocess.run(cmd, cwd=ROOT, check=True)
+        return json.loads(out.read_text())
+
+
+def median_rows(rounds, key):
+    """Rows of the first round, every `key` timing replaced by its median over the rounds."""
+    rows = json.loads(json.dumps(rounds[0]))
+    for i, row in enumerate(rows):
+        for side in [k for k in row if k.startswith(key)]:
+            for part in row[side]:
+                row[side][part] = statistics.median(r[i][side][part] for r in rounds)
+    return rows
 
 
 def ratio(ours, theirs):
@@ -225,16 +243,31 @@ def main():
     parser.add_argument("--save", action="store_true")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--skip-epochs", action="store_true")
-    parser.add_argument("--rust-json")
     args = parser.parse_args()
 
-    rust = run_rust(args)
+    # Everything that has no PyTorch counterpart, once.
+    rust = run_rust(args, "--skip", "conv", "--skip", "pool", "--skip", "epoch")
+    naive = run_rust(args, "--only", "conv")["conv"]
     reps = 5 if args.quick else 21
-    print("running PyTorch", torch.__version__, flush=True)
-    torch_conv = bench_conv(reps)
-    torch_pool = bench_pool_bn(reps)
+    print("PyTorch", torch.__version__, flush=True)
+    rounds = {"rust_conv": [], "torch_conv": [], "rust_pool": [], "torch_pool": []}
+    for r in range(1 if args.quick else 3):
+        print(f"round {r + 1}", flush=True)
+        rounds["rust_conv"].append(run_rust(args, "--only", "conv", "--fast-only")["conv"])
+        rounds["torch_conv"].append(bench_conv(reps))
+        rounds["rust_pool"].append(run_rust(args, "--only", "pool")["pool_bn"])
+        rounds["torch_pool"].append(bench_pool_bn(reps))
+    rust["conv"] = median_rows(rounds["rust_conv"], "fast_")
+    for row, slow in zip(rust["conv"], naive):
+        row["naive"], row["im2col"] = slow["naive"], slow["im2col"]
+    rust["pool_bn"] = median_rows(rounds["rust_pool"], "fast_")
+    torch_conv = median_rows(rounds["torch_conv"], "torch_")
+    torch_pool = median_rows(rounds["torch_pool"], "torch_")
     models = [] if args.skip_epochs else (["lenet"] if args.quick else ["lenet", "resnet-small"])
-    torch_epochs = bench_epochs(models, (1, 2))
+    rust["epochs"], torch_epochs = [], []
+    for model in models:
+        rust["epochs"] += run_rust(args, "--only", "epoch", "--model", model)["epochs"]
+        torch_epochs += bench_epochs([model], (1, 2))
 
     rows = []
     for ours, theirs in zip(rust.get("conv", []), torch_conv):
@@ -262,6 +295,9 @@ def main():
 
     if args.save:
         OUT.mkdir(parents=True, exist_ok=True)
+        bench = OUT / "bench.json"
+        bench.write_text(json.dumps(rust, indent=2) + "\n")
+        print("wrote", bench)
         report = {
             "machine": rust.get("machine", {}),
             "torch": torch.__version__,

@@ -98,6 +98,11 @@ impl ConvDims {
         (self.batch, self.filters, self.out_height, self.out_width)
     }
 
+    /// The shape of the input, `(N, C, H, W)`.
+    pub fn input_shape(&self) -> (usize, usize, usize, usize) {
+        (self.batch, self.channels, self.height, self.width)
+    }
+
     /// Position in the unpadded input read by output `(i, j)` through kernel tap `(u, v)`,
     /// or `None` if it falls in the zero padding.
     #[inline]

@@ -1,22 +1,35 @@
-//! Direct convolution with a register-blocked micro-kernel (chapter `16-fast-convolution`).
+//! Direct convolution with register-blocked micro-kernels (chapter `16-fast-convolution`).
 //!
-//! im2col + GEMM pays for a patch matrix `F^2` times the size of the input, written once
-//! and then copied again by the GEMM's packing. When there are few filters, each entry of
-//! that matrix is used only `K` times, and the copies cost as much as the arithmetic. A
-//! *direct* convolution reads the (zero-padded) image itself:
+//! im2col + GEMM pays for a patch matrix `KH KW` times the size of the input, written once
+//! and then copied again by the GEMM's packing. A *direct* convolution reads the
+//! (zero-padded) image itself, with the idea of a GEMM micro-kernel: a tile of sums held in
+//! vector registers, each loaded number used by many fused multiply-adds.
 //!
-//! - 16 filters and 16 neighbouring output positions form a tile of `16 x 16` sums held
-//!   in sixteen AVX-512 vector registers;
-//! - for every input channel `c` and filter tap `(u, v)`, the 16 inputs under the tile are
-//!   one contiguous load from the padded row (the window moves one column per output), and
-//!   each of the 16 filters adds `w[k, c, u, v] * inputs` with one fused multiply-add;
-//! - the tile is written to the output once, at the end.
+//! **The flat trick.** Pad every input plane to `Hp x Wp` and number the outputs as if the
+//! output were `Wp` wide: output `(i, j)` gets the flat index `q = i Wp + j`. Then the
+//! input under tap `(c, u, v)` of output `q` sits at `c Hp Wp + u Wp + v + q`: one fixed
+//! offset per tap, the same for every output. Sixteen neighbouring flat outputs read
+//! sixteen neighbouring inputs, one vector load, even across the end of a row. The columns
+//! `j >= W'` are garbage (they straddle two rows) and are dropped when the tile is written
+//! out: with 3 x 3 filters on 28 x 28 images, 2 columns of 30.
 //!
-//! Only the forward pass runs here. The backward pass stays with im2col + GEMM: a direct
-//! weight gradient (sixteen filters' `dY * shifted input` accumulated over positions) loads
-//! as many numbers as it multiplies and measured slower than the GEMM on every shape, and
-//! the input gradient (the same kernel on the output gradient with flipped, transposed
-//! filters) gained nothing over `W^T dY` + col2im.
+//! **The forward tile** ([`correlate`]): `F` filters by `R` vectors of 16 flat outputs,
+//! `F R` vector registers of sums. For each of the `C KH KW` taps, `R` loads of inputs and
+//! `F` broadcast weights feed `F R` multiply-adds: 24 for 11 loads with `F = 8, R = 3`.
+//!
+//! **The input gradient** is the same correlation: the output gradient padded by
+//! `KH - 1 - P`, correlated with the flipped filters, channels and filters swapped.
+//!
+//! **The weight gradient** ([`weight_grad`]) swaps the roles: `dW[k, tap]` is the sum over
+//! all outputs of `dY[k, q] x[tap offset + q]`. A tile of `F` filters by `T` taps is `F T`
+//! vectors of partial sums over sixteen outputs at a time: per vector of outputs, `F` loads
+//! of the output gradient and `T` loads of inputs feed `F T` multiply-adds. The sixteen
+//! lanes are added up once, after every image of the chunk.
+//!
+//! **Wide layers** (64 filters or more) turn the tile around ([`correlate_wide`],
+//! [`weight_grad_wide`]): 16 filters per vector, 4 vectors by 6 real output positions
+//! (or, for the weight gradient, by 6 taps), so that no garbage column or rounding is
+//! computed and the weight gradient's sums need no adding across lanes.
 //!
 //! The kernels are written with the AVX-512 intrinsics of `std::arch` (plain loops over
 //! arrays were vectorized by the compiler along the wrong axis, with gathers, and ran many
@@ -25,8 +38,8 @@
 //! vector loads and stores from slices whose length was checked just before, and the calls
 //! into the AVX-512 functions after the CPU check.
 
-/// Filters per tile: one vector register per filter.
-const TILE_K: usize = 16;
+/// Vector width of the kernels: 16 floats.
+const LANES: usize = 16;
 
 /// The vector width of the direct kernels on this CPU: 16 floats with AVX-512, or `None`
 /// (no direct kernels; the GEMM path runs instead).
@@ -34,7 +47,7 @@ pub fn lanes() -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("avx512f") {
-            return Some(16);
+            return Some(LANES);
         }
     }
     None
@@ -52,160 +65,647 @@ pub(crate) struct Direct {
     pub kh: usize,
     pub kw: usize,
     pub dst_c: usize,
-    pub lanes: usize,
 }
 
 impl Direct {
+    /// Rows and columns of a padded input plane.
+    pub fn padded(&self) -> (usize, usize) {
+        (self.src_h + 2 * self.pad_h, self.src_w + 2 * self.pad_w)
+    }
+
     pub fn out_h(&self) -> usize {
-        self.src_h + 2 * self.pad_h + 1 - self.kh
+        self.padded().0 + 1 - self.kh
     }
 
     pub fn out_w(&self) -> usize {
-        self.src_w + 2 * self.pad_w + 1 - self.kw
+        self.padded().1 + 1 - self.kw
     }
 
-    /// Output columns rounded up to whole vectors.
-    fn out_w_rounded(&self) -> usize {
-        self.out_w().div_ceil(self.lanes) * self.lanes
-    }
-
-    /// Rows and columns of a padded input plane: room for every load of every tile.
-    pub fn padded(&self) -> (usize, usize) {
-        (
-            self.src_h + 2 * self.pad_h,
-            self.out_w_rounded() + self.kw - 1,
-        )
-    }
-
-    pub fn padded_len(&self) -> usize {
+    fn plane(&self) -> usize {
         let (hp, wp) = self.padded();
-        self.src_c * hp * wp
+        hp * wp
     }
 
-    /// Filter blocks of [`TILE_K`].
-    pub fn blocks(&self) -> usize {
-        self.dst_c.div_ceil(TILE_K)
+    /// Taps `C KH KW`: the length of every filter.
+    pub fn taps(&self) -> usize {
+        self.src_c * self.kh * self.kw
     }
 
-    pub fn packed_len(&self) -> usize {
-        self.blocks() * self.src_c * self.kh * self.kw * TILE_K
+    /// Vectors of 16 flat outputs that cover the `out_h` rows of width `Wp`.
+    pub fn vectors(&self) -> usize {
+        (self.out_h() * self.padded().1).div_ceil(LANES)
+    }
+
+    /// Length of one flat plane of outputs: whole vectors, rounded up to a multiple of 12
+    /// so that the last tile of 3, 4 or 6 vectors stays inside.
+    pub fn flat_len(&self) -> usize {
+        self.vectors().next_multiple_of(12) * LANES
+    }
+
+    /// The padded planes plus a tail of zeros: every load of every tile lands inside.
+    pub fn padded_len(&self) -> usize {
+        let (_, wp) = self.padded();
+        self.src_c * self.plane() + self.kh * wp + self.kw + MAX_ROWS * LANES
+    }
+
+    /// The input offset of tap `k = (c KH + u) KW + v`.
+    fn tap_offset(&self, k: usize) -> usize {
+        let (c, uv) = (k / (self.kh * self.kw), k % (self.kh * self.kw));
+        let (u, v) = (uv / self.kw, uv % self.kw);
+        c * self.plane() + u * self.padded().1 + v
+    }
+}
+
+/// The most vectors of outputs in one forward tile.
+const MAX_ROWS: usize = 6;
+
+/// Filters per forward tile for `filters` filters: eight when that wastes nothing, six for
+/// LeNet's six, else four or eight, whichever leaves fewer empty filter slots.
+pub(crate) fn filter_tile(filters: usize) -> usize {
+    let waste = |f: usize| filters.next_multiple_of(f) - filters;
+    if waste(8) == 0 {
+        8
+    } else if waste(6) == 0 {
+        6
+    } else if waste(4) < waste(8) {
+        4
+    } else {
+        8
+    }
+}
+
+/// Filters per weight-gradient tile: six for LeNet's six (then four taps), else four (then
+/// six taps), so that one block of filters' output gradients for a whole chunk of images
+/// fits in the core's first-level cache.
+pub(crate) fn grad_filter_tile(filters: usize) -> usize {
+    if filters.is_multiple_of(6) && !filters.is_multiple_of(4) {
+        6
+    } else {
+        4
     }
 }
 
 /// Copies `src` (`src_c` planes) into the zero-padded layout of [`Direct::padded`]: every
-/// entry of `out` is written.
+/// entry of `out[..padded_len]` is written, the border and the tail with zeros, once each.
 pub(crate) fn pad_planes(src: &[f32], g: &Direct, out: &mut [f32]) {
     let (hp, wp) = g.padded();
-    let out = &mut out[..g.src_c * hp * wp];
-    out.fill(0.0);
-    for c in 0..g.src_c {
-        for r in 0..g.src_h {
-            let from = &src[(c * g.src_h + r) * g.src_w..][..g.src_w];
-            let to = (c * hp + r + g.pad_h) * wp + g.pad_w;
-            out[to..to + g.src_w].copy_from_slice(from);
+    let (h, w) = (g.src_h, g.src_w);
+    let out = &mut out[..g.padded_len()];
+    let (planes, tail) = out.split_at_mut(g.src_c * hp * wp);
+    tail.fill(0.0);
+    for (plane, src) in planes
+        .chunks_exact_mut(hp * wp)
+        .zip(src.chunks_exact(h * w))
+    {
+        let (top, rest) = plane.split_at_mut(g.pad_h * wp);
+        let (middle, bottom) = rest.split_at_mut(h * wp);
+        top.fill(0.0);
+        bottom.fill(0.0);
+        for (row, from) in middle.chunks_exact_mut(wp).zip(src.chunks_exact(w)) {
+            row[..g.pad_w].fill(0.0);
+            row[g.pad_w..g.pad_w + w].copy_from_slice(from);
+            row[g.pad_w + w..].fill(0.0);
         }
     }
 }
 
-/// Packs filters for the kernel: `packed[((block, c, u, v), kk)]`, 16 filters side by side,
-/// zeros for the missing filters of a last, partial block. `weight(k, c, u, v)` reads the
-/// filters in whatever layout the caller has (the forward pass reads `W[k, c, u, v]`, the
-/// input gradient the flipped, transposed `W[c, k, KH-1-u, KW-1-v]`).
+/// The sum of `xs` in sixteen interleaved partial sums (which the compiler keeps in one
+/// vector register), then added up: many times faster than one running sum, and the same
+/// result on every machine.
+pub(crate) fn sum16(xs: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; LANES];
+    let chunks = xs.chunks_exact(LANES);
+    let rest: f32 = chunks.remainder().iter().sum();
+    for chunk in chunks {
+        for (l, &x) in lanes.iter_mut().zip(chunk) {
+            *l += x;
+        }
+    }
+    lanes.iter().sum::<f32>() + rest
+}
+
+/// Packs filters for the forward tile of `f` filters: `packed[((block, tap), ff)]`, the `f`
+/// filters of a block side by side for each tap, zeros for the missing filters of a last,
+/// partial block. `weight(k, c, u, v)` reads the filters in whatever layout the caller has
+/// (the forward pass reads `W[k, c, u, v]`, the input gradient the flipped, transposed
+/// `W[c, k, KH-1-u, KW-1-v]`).
 pub(crate) fn pack_filters(
     g: &Direct,
+    f: usize,
     weight: impl Fn(usize, usize, usize, usize) -> f32,
     packed: &mut Vec<f32>,
 ) {
+    let blocks = g.dst_c.div_ceil(f);
     packed.clear();
-    packed.resize(g.packed_len(), 0.0);
-    for b in 0..g.blocks() {
+    packed.resize(blocks * g.taps() * f, 0.0);
+    for b in 0..blocks {
         for c in 0..g.src_c {
             for u in 0..g.kh {
                 for v in 0..g.kw {
-                    let at = (((b * g.src_c + c) * g.kh + u) * g.kw + v) * TILE_K;
-                    for kk in 0..TILE_K.min(g.dst_c - b * TILE_K) {
-                        packed[at + kk] = weight(b * TILE_K + kk, c, u, v);
+                    let tap = (c * g.kh + u) * g.kw + v;
+                    let at = (b * g.taps() + tap) * f;
+                    for ff in 0..f.min(g.dst_c - b * f) {
+                        packed[at + ff] = weight(b * f + ff, c, u, v);
                     }
                 }
             }
+        }
+    }
+}
+
+/// Writes the flat outputs of one image into `dst` (`dst_c` planes of `out_h x out_w`),
+/// dropping the garbage columns and adding `bias`.
+pub(crate) fn unflatten(g: &Direct, flat: &[f32], bias: Option<&[f32]>, dst: &mut [f32]) {
+    let (oh, ow, wp) = (g.out_h(), g.out_w(), g.padded().1);
+    let len = g.flat_len();
+    for k in 0..g.dst_c {
+        let shift = bias.map_or(0.0, |b| b[k]);
+        for i in 0..oh {
+            let from = &flat[k * len + i * wp..][..ow];
+            let to = &mut dst[(k * oh + i) * ow..][..ow];
+            for (t, f) in to.iter_mut().zip(from) {
+                *t = f + shift;
+            }
+        }
+    }
+}
+
+/// The output gradient of one image (`dst_c` planes of `out_h x out_w`) in the flat layout
+/// of the outputs, zeros in the garbage columns and in the empty filters up to a multiple
+/// of `f`: ready for [`weight_grad`]. `flat` gets `dst_c.next_multiple_of(f) * vectors * 16`
+/// entries, all written.
+pub(crate) fn flatten(g: &Direct, f: usize, src: &[f32], flat: &mut [f32]) {
+    let (oh, ow, wp) = (g.out_h(), g.out_w(), g.padded().1);
+    let len = g.vectors() * LANES;
+    let flat = &mut flat[..g.dst_c.next_multiple_of(f) * len];
+    flat.fill(0.0);
+    for k in 0..g.dst_c {
+        for i in 0..oh {
+            flat[k * len + i * wp..][..ow].copy_from_slice(&src[(k * oh + i) * ow..][..ow]);
         }
     }
 }
 
 // ANCHOR: tile
-/// The correlation of one image: `dst` (`dst_c` planes of `out_h x out_w`) is set to
-/// `bias + correlation`, every entry written. `padded` holds the input planes padded (see
-/// [`Direct::padded`]), `packed` the filters (see [`pack_filters`]).
+/// One forward tile: `F` filters (block `block` of `packed`) by `R` vectors of flat outputs
+/// starting at `q0`, summed over every tap, written to `out` (flat planes of `len`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn correlate_avx512(
+fn tile_avx512<const F: usize, const R: usize>(
+    padded: &[f32],
+    packed: &[f32],
+    offsets: &[usize],
+    q0: usize,
+    out: &mut [f32],
+    len: usize,
+) {
+    use std::arch::x86_64::*;
+    // Every load below reads padded[q0 + off..q0 + off + R 16] for a tap offset `off`, and
+    // packed[k F..(k + 1) F] for tap k: check the largest once, here.
+    let last = offsets.iter().max().map_or(0, |&m| q0 + m + R * LANES);
+    assert!(last <= padded.len() && offsets.len() * F <= packed.len());
+    assert!((F - 1) * len + q0 + R * LANES <= out.len());
+    let (x, w) = (padded.as_ptr(), packed.as_ptr());
+    let mut acc = [[_mm512_setzero_ps(); R]; F];
+    for (k, &off) in offsets.iter().enumerate() {
+        // The inputs under tap k for R x 16 neighbouring flat outputs: R loads.
+        // SAFETY: inside `padded` by the check above.
+        let xv: [__m512; R] =
+            std::array::from_fn(|r| unsafe { _mm512_loadu_ps(x.add(q0 + off + r * LANES)) });
+        // Each of the F filters' weight for tap k, broadcast, times the R vectors.
+        for (f, acc_f) in acc.iter_mut().enumerate() {
+            // SAFETY: inside `packed` by the check above.
+            let wv = _mm512_set1_ps(unsafe { *w.add(k * F + f) });
+            for (a, &xr) in acc_f.iter_mut().zip(&xv) {
+                *a = _mm512_fmadd_ps(wv, xr, *a);
+            }
+        }
+    }
+    let o = out.as_mut_ptr();
+    for (f, acc_f) in acc.iter().enumerate() {
+        for (r, &a) in acc_f.iter().enumerate() {
+            // SAFETY: inside `out` by the check above.
+            unsafe { _mm512_storeu_ps(o.add(f * len + q0 + r * LANES), a) };
+        }
+    }
+}
+// ANCHOR_END: tile
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn correlate_avx512<const F: usize, const R: usize>(
     g: &Direct,
     padded: &[f32],
     packed: &[f32],
-    bias: Option<&[f32]>,
-    dst: &mut [f32],
+    offsets: &[usize],
+    out: &mut [f32],
+) {
+    let len = g.flat_len();
+    let taps = g.taps();
+    for b in 0..g.dst_c.div_ceil(F) {
+        let w = &packed[b * taps * F..(b + 1) * taps * F];
+        let o = &mut out[b * F * len..(b + 1) * F * len];
+        for q0 in (0..g.vectors()).step_by(R) {
+            tile_avx512::<F, R>(padded, w, offsets, q0 * LANES, o, len);
+        }
+    }
+}
+
+/// The tap offsets of `g` (see [`Direct::tap_offset`]).
+pub(crate) fn offsets(g: &Direct) -> Vec<usize> {
+    (0..g.taps()).map(|k| g.tap_offset(k)).collect()
+}
+
+/// The correlation of one padded image into flat output planes: `out` gets
+/// `dst_c.next_multiple_of(f)` planes of [`Direct::flat_len`] (see [`unflatten`]).
+/// `packed` comes from [`pack_filters`] with the same `f`, `offsets` from [`offsets`].
+///
+/// # Panics
+/// If the CPU has no AVX-512 ([`lanes`] is `None`), or `f` is not 4, 6 or 8: caller bugs.
+pub(crate) fn correlate(
+    g: &Direct,
+    f: usize,
+    padded: &[f32],
+    packed: &[f32],
+    offsets: &[usize],
+    out: &mut [f32],
+) {
+    assert_eq!(
+        lanes(),
+        Some(LANES),
+        "direct kernel on a CPU without AVX-512"
+    );
+    assert!(padded.len() >= g.padded_len() && offsets.len() == g.taps());
+    assert!(packed.len() >= g.dst_c.div_ceil(f) * g.taps() * f);
+    assert!(out.len() >= g.dst_c.next_multiple_of(f) * g.flat_len());
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `lanes()` found AVX-512F on this CPU.
+    unsafe {
+        match f {
+            8 => correlate_avx512::<8, 3>(g, padded, packed, offsets, out),
+            6 => correlate_avx512::<6, 4>(g, padded, packed, offsets, out),
+            4 => correlate_avx512::<4, 6>(g, padded, packed, offsets, out),
+            _ => panic!("no forward tile for {f} filters"),
+        }
+    }
+}
+
+/// One weight-gradient tile: `F` filters from `f0` by the `T` taps at `offsets`, summed
+/// over the flat outputs of images `images`, added to the sums in `acc` (vectors of 16
+/// partial sums each).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn grad_tile_avx512<const F: usize, const T: usize>(
+    g: &Direct,
+    (padded, flat_dy): (&[f32], &[f32]),
+    images: std::ops::Range<usize>,
+    offsets: &[usize; T],
+    f0: usize,
+    acc: &mut [[std::arch::x86_64::__m512; T]; F],
 ) {
     use std::arch::x86_64::*;
-    let (hp, wp) = g.padded();
-    let (oh, ow) = (g.out_h(), g.out_w());
-    for b in 0..g.blocks() {
-        let filters = TILE_K.min(g.dst_c - b * TILE_K);
-        for i in 0..oh {
-            for j0 in (0..ow).step_by(16) {
-                // A tile of 16 filters x 16 neighbouring outputs: sixteen vector registers.
-                let mut acc = [_mm512_setzero_ps(); TILE_K];
-                for c in 0..g.src_c {
-                    for u in 0..g.kh {
-                        let row = &padded[(c * hp + i + u) * wp..][..wp];
-                        for v in 0..g.kw {
-                            // The 16 inputs under the tile for tap (u, v): one load.
-                            let x = &row[j0 + v..j0 + v + 16];
-                            // SAFETY: `x` holds 16 floats (the slice above is checked).
-                            let x = unsafe { _mm512_loadu_ps(x.as_ptr()) };
-                            let at = (((b * g.src_c + c) * g.kh + u) * g.kw + v) * TILE_K;
-                            let w = &packed[at..at + TILE_K];
-                            for (acc_k, &w_k) in acc.iter_mut().zip(w) {
-                                *acc_k = _mm512_fmadd_ps(_mm512_set1_ps(w_k), x, *acc_k);
-                            }
-                        }
-                    }
+    let (plen, len) = (g.padded_len(), g.vectors() * LANES);
+    let dlen = g.dst_c.next_multiple_of(F) * len;
+    // Image n's loads read padded[n plen + off + q..][..16] and
+    // flat_dy[n dlen + (f0 + f) len + q..][..16] for q < len: check the largest once.
+    let reach = offsets.iter().max().map_or(0, |&m| m + len);
+    assert!(reach <= plen && images.end * plen <= padded.len());
+    assert!(f0 + F <= g.dst_c.next_multiple_of(F) && images.end * dlen <= flat_dy.len());
+    let mut sums = *acc;
+    for n in images {
+        // SAFETY: image n's planes start inside both slices (checked above).
+        let x = unsafe { padded.as_ptr().add(n * plen) };
+        let dy = unsafe { flat_dy.as_ptr().add(n * dlen + f0 * len) };
+        for q in (0..len).step_by(LANES) {
+            // SAFETY: every load is inside image n's planes by the checks above.
+            let dv: [__m512; F] =
+                std::array::from_fn(|f| unsafe { _mm512_loadu_ps(dy.add(f * len + q)) });
+            for (t, &off) in offsets.iter().enumerate() {
+                let xv = unsafe { _mm512_loadu_ps(x.add(off + q)) };
+                for (sums_f, &d) in sums.iter_mut().zip(&dv) {
+                    sums_f[t] = _mm512_fmadd_ps(d, xv, sums_f[t]);
                 }
-                let n = 16.min(ow - j0);
-                for (kk, &acc_k) in acc.iter().enumerate().take(filters) {
-                    let k = b * TILE_K + kk;
-                    let shift = bias.map_or(0.0, |bias| bias[k]);
-                    let mut sums = [0.0f32; 16];
-                    // SAFETY: `sums` has room for 16 floats.
-                    unsafe { _mm512_storeu_ps(sums.as_mut_ptr(), acc_k) };
-                    let out = &mut dst[(k * oh + i) * ow + j0..][..n];
-                    for (o, s) in out.iter_mut().zip(sums) {
-                        *o = s + shift;
+            }
+        }
+    }
+    *acc = sums;
+}
+
+/// Partial sums of the weight gradient kept as vectors, at most this many bytes of them:
+/// then the images can be the outer loop (see [`weight_grad_avx512`]).
+const CARRY_BYTES: usize = 1024 * 1024;
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn weight_grad_avx512<const F: usize, const T: usize>(
+    g: &Direct,
+    padded: &[f32],
+    flat_dy: &[f32],
+    images: usize,
+    dw: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    let taps = g.taps();
+    // A last, partial block of taps repeats tap 0: valid loads, results dropped.
+    let blocks: Vec<[usize; T]> = (0..taps)
+        .step_by(T)
+        .map(|k0| {
+            std::array::from_fn(|t| {
+                if k0 + t < taps {
+                    g.tap_offset(k0 + t)
+                } else {
+                    0
+                }
+            })
+        })
+        .collect();
+    let filter_blocks = g.dst_c.div_ceil(F);
+    let zero = [[_mm512_setzero_ps(); T]; F];
+    let mut acc = vec![zero; filter_blocks * blocks.len()];
+    let data = (padded, flat_dy);
+    if std::mem::size_of_val(&acc[..]) <= CARRY_BYTES {
+        // Few partial sums: image by image, so that one image's output gradients and
+        // inputs stay in the core's cache while every tile reads them.
+        for n in 0..images {
+            for (fb, acc) in acc.chunks_mut(blocks.len()).enumerate() {
+                for (offsets, acc) in blocks.iter().zip(acc) {
+                    grad_tile_avx512::<F, T>(g, data, n..n + 1, offsets, fb * F, acc);
+                }
+            }
+        }
+    } else {
+        // Many: tile by tile over all images, filters outside, so that one block of
+        // filters' output gradients stays in cache while every tap reads it.
+        for (fb, acc) in acc.chunks_mut(blocks.len()).enumerate() {
+            for (offsets, acc) in blocks.iter().zip(acc) {
+                grad_tile_avx512::<F, T>(g, data, 0..images, offsets, fb * F, acc);
+            }
+        }
+    }
+    // The sixteen lanes of every partial sum added up, once.
+    for (fb, acc) in acc.chunks(blocks.len()).enumerate() {
+        for (tb, acc) in acc.iter().enumerate() {
+            for (f, acc_f) in acc.iter().enumerate() {
+                for (t, &a) in acc_f.iter().enumerate() {
+                    let (k, tap) = (fb * F + f, tb * T + t);
+                    if k < g.dst_c && tap < taps {
+                        dw[k * taps + tap] += _mm512_reduce_add_ps(a);
                     }
                 }
             }
         }
     }
 }
-// ANCHOR_END: tile
 
-/// Runs the correlation of one padded image.
+/// Adds the weight gradient of `images` images to `dw` (`dst_c x taps`, the layout of
+/// `W[k, c, u, v]`): `padded` holds the images padded (each [`Direct::padded_len`]),
+/// `flat_dy` their output gradients flattened by [`flatten`] with the same `f`.
 ///
 /// # Panics
-/// If the CPU has no AVX-512 ([`lanes`] is `None`): a caller bug.
-pub(crate) fn correlate(
+/// If the CPU has no AVX-512, or `f` is not 4 or 6 ([`grad_filter_tile`]): caller bugs.
+pub(crate) fn weight_grad(
     g: &Direct,
+    f: usize,
     padded: &[f32],
-    packed: &[f32],
-    bias: Option<&[f32]>,
-    dst: &mut [f32],
+    flat_dy: &[f32],
+    images: usize,
+    dw: &mut [f32],
 ) {
-    assert_eq!(lanes(), Some(16), "direct kernel on a CPU without AVX-512");
-    let (hp, wp) = g.padded();
-    assert!(padded.len() >= g.src_c * hp * wp && packed.len() >= g.packed_len());
-    assert!(dst.len() >= g.dst_c * g.out_h() * g.out_w());
+    assert_eq!(
+        lanes(),
+        Some(LANES),
+        "direct kernel on a CPU without AVX-512"
+    );
+    assert!(padded.len() >= images * g.padded_len());
+    assert!(flat_dy.len() >= images * g.dst_c.next_multiple_of(f) * g.vectors() * LANES);
+    assert!(dw.len() >= g.dst_c * g.taps());
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `lanes()` found AVX-512F on this CPU.
     unsafe {
-        correlate_avx512(g, padded, packed, bias, dst)
+        match f {
+            4 => weight_grad_avx512::<4, 6>(g, padded, flat_dy, images, dw),
+            6 => weight_grad_avx512::<6, 4>(g, padded, flat_dy, images, dw),
+            _ => panic!("no weight-gradient tile for {f} filters"),
+        }
+    }
+}
+
+// The wide kernels: filters in the vector lanes.
+//
+// With 64 filters or more, the flat kernels' garbage columns and rounding cost more than
+// they save (with 14 x 14 outputs, 240 flat outputs are computed for 196 real ones). The
+// wide kernels turn the tile around: 16 filters per vector, 4 vectors (64 filters) by 6
+// output positions, each position any real output (`pixels`), nothing computed twice.
+// Per tap: 4 vector loads of weights and 6 broadcast inputs feed 24 multiply-adds. The
+// weight gradient has the same shape: 4 vectors of 16 filters by 6 taps, summed over the
+// positions, with the output gradient transposed to `(position, filter)` so that 16
+// filters' gradients at one position are one load; the sums are already per filter, so
+// nothing is added across lanes.
+
+/// Filters per vector block of the wide kernels: 64 (four vectors).
+pub(crate) const WIDE: usize = 64;
+
+/// Whether the wide kernels take a layer of `filters` filters: a multiple of 64.
+pub(crate) fn is_wide(filters: usize) -> bool {
+    filters.is_multiple_of(WIDE)
+}
+
+/// The flat index `i Wp + j` of every real output `(i, j)`, row by row: the order of an
+/// output plane.
+pub(crate) fn pixels(g: &Direct) -> Vec<usize> {
+    let wp = g.padded().1;
+    (0..g.out_h())
+        .flat_map(|i| (0..g.out_w()).map(move |j| i * wp + j))
+        .collect()
+}
+
+/// The largest `offset + position`: the furthest input a wide tile reads.
+fn furthest(offsets: &[usize], positions: &[usize]) -> usize {
+    offsets.iter().max().unwrap_or(&0) + positions.iter().max().unwrap_or(&0)
+}
+
+/// Output positions per wide tile.
+const WIDE_P: usize = 6;
+/// Taps per wide weight-gradient tile.
+const WIDE_T: usize = 6;
+
+/// One wide tile: 64 filters (`packed` holds one block: `taps x 64`) by the `WIDE_P`
+/// positions `pix`, summed over every tap, written to `tile[(p, filter)]`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn wide_tile_avx512(
+    padded: &[f32],
+    packed: &[f32],
+    offsets: &[usize],
+    pix: &[usize; WIDE_P],
+    tile: &mut [f32; WIDE_P * WIDE],
+) {
+    use std::arch::x86_64::*;
+    const NV: usize = WIDE / LANES;
+    // Every load reads padded[off + pix[p]] and packed[k 64..(k + 1) 64]: checked once.
+    assert!(furthest(offsets, pix) < padded.len() && offsets.len() * WIDE <= packed.len());
+    let (x, w) = (padded.as_ptr(), packed.as_ptr());
+    let mut acc = [[_mm512_setzero_ps(); NV]; WIDE_P];
+    for (k, &off) in offsets.iter().enumerate() {
+        // SAFETY: inside `packed` by the check above.
+        let wv: [__m512; NV] =
+            std::array::from_fn(|v| unsafe { _mm512_loadu_ps(w.add(k * WIDE + v * LANES)) });
+        for (acc_p, &q) in acc.iter_mut().zip(pix) {
+            // SAFETY: inside `padded` by the check above.
+            let xv = _mm512_set1_ps(unsafe { *x.add(off + q) });
+            for (a, &wv) in acc_p.iter_mut().zip(&wv) {
+                *a = _mm512_fmadd_ps(xv, wv, *a);
+            }
+        }
+    }
+    for (p, acc_p) in acc.iter().enumerate() {
+        for (v, &a) in acc_p.iter().enumerate() {
+            let o = &mut tile[(p * NV + v) * LANES..(p * NV + v + 1) * LANES];
+            // SAFETY: `o` holds 16 floats.
+            unsafe { _mm512_storeu_ps(o.as_mut_ptr(), a) };
+        }
+    }
+}
+
+/// The correlation of one padded image by the wide kernels, straight into `dst` (`dst_c`
+/// planes of `out_h x out_w`, every entry written, `bias` added). `packed` comes from
+/// [`pack_filters`] with `f = 64`, `pixels` from [`pixels`].
+///
+/// # Panics
+/// If the CPU has no AVX-512 or `dst_c` is not a multiple of 64: caller bugs.
+pub(crate) fn correlate_wide(
+    g: &Direct,
+    padded: &[f32],
+    packed: &[f32],
+    offsets: &[usize],
+    pixels: &[usize],
+    bias: Option<&[f32]>,
+    dst: &mut [f32],
+) {
+    assert_eq!(
+        lanes(),
+        Some(LANES),
+        "direct kernel on a CPU without AVX-512"
+    );
+    assert!(is_wide(g.dst_c) && pixels.len() == g.out_h() * g.out_w());
+    let plane = pixels.len();
+    let dst = &mut dst[..g.dst_c * plane];
+    let taps = g.taps();
+    let mut tile = [0.0f32; WIDE_P * WIDE];
+    for b in 0..g.dst_c / WIDE {
+        let w = &packed[b * taps * WIDE..(b + 1) * taps * WIDE];
+        for (c, chunk) in pixels.chunks(WIDE_P).enumerate() {
+            // A last, short chunk repeats its last position: valid loads, results dropped.
+            let pix: [usize; WIDE_P] = std::array::from_fn(|p| chunk[p.min(chunk.len() - 1)]);
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `lanes()` found AVX-512F on this CPU.
+            unsafe {
+                wide_tile_avx512(padded, w, offsets, &pix, &mut tile)
+            };
+            for f in 0..WIDE {
+                let k = b * WIDE + f;
+                let shift = bias.map_or(0.0, |b| b[k]);
+                let out = &mut dst[k * plane + c * WIDE_P..][..chunk.len()];
+                for (p, o) in out.iter_mut().enumerate() {
+                    *o = tile[p * WIDE + f] + shift;
+                }
+            }
+        }
+    }
+}
+
+/// One wide weight-gradient tile for one image: 64 filters (block `b`) by the `WIDE_T`
+/// taps at `offs`, summed over every position, added to `sums[(t, filter)]`. `dy_t` is the
+/// image's output gradient transposed, `(position, filter)`, rows of `filters`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn wide_grad_tile_avx512(
+    padded: &[f32],
+    dy_t: &[f32],
+    (filters, b): (usize, usize),
+    pixels: &[usize],
+    offs: &[usize; WIDE_T],
+    sums: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    const NV: usize = WIDE / LANES;
+    assert!(furthest(offs, pixels) < padded.len() && pixels.len() * filters <= dy_t.len());
+    assert!((b + 1) * WIDE <= filters && sums.len() >= WIDE_T * WIDE);
+    let (x, d, s) = (padded.as_ptr(), dy_t.as_ptr(), sums.as_mut_ptr());
+    // SAFETY: `sums` holds WIDE_T x 64 floats (checked above).
+    let mut acc: [[__m512; NV]; WIDE_T] = std::array::from_fn(|t| {
+        std::array::from_fn(|v| unsafe { _mm512_loadu_ps(s.add((t * NV + v) * LANES)) })
+    });
+    for (p, &q) in pixels.iter().enumerate() {
+        // SAFETY: position p's 64 gradients lie inside `dy_t`, the inputs inside `padded`.
+        let dv: [__m512; NV] = std::array::from_fn(|v| unsafe {
+            _mm512_loadu_ps(d.add(p * filters + b * WIDE + v * LANES))
+        });
+        for (acc_t, &off) in acc.iter_mut().zip(offs) {
+            let xv = _mm512_set1_ps(unsafe { *x.add(off + q) });
+            for (a, &dv) in acc_t.iter_mut().zip(&dv) {
+                *a = _mm512_fmadd_ps(xv, dv, *a);
+            }
+        }
+    }
+    for (t, acc_t) in acc.iter().enumerate() {
+        for (v, &a) in acc_t.iter().enumerate() {
+            // SAFETY: inside `sums` (checked above).
+            unsafe { _mm512_storeu_ps(s.add((t * NV + v) * LANES), a) };
+        }
+    }
+}
+
+/// Adds the weight gradient of one image to `dw_t` (`taps x dst_c`, the transpose of the
+/// layout of `W`) with the wide kernels. `padded` is the image padded, `dy_t` its output
+/// gradient transposed to `(position, filter)`.
+///
+/// # Panics
+/// If the CPU has no AVX-512 or `dst_c` is not a multiple of 64: caller bugs.
+pub(crate) fn weight_grad_wide(
+    g: &Direct,
+    padded: &[f32],
+    dy_t: &[f32],
+    pixels: &[usize],
+    dw_t: &mut [f32],
+) {
+    assert_eq!(
+        lanes(),
+        Some(LANES),
+        "direct kernel on a CPU without AVX-512"
+    );
+    assert!(is_wide(g.dst_c) && dw_t.len() >= g.taps() * g.dst_c);
+    let taps = g.taps();
+    let mut sums = [0.0f32; WIDE_T * WIDE];
+    for b in 0..g.dst_c / WIDE {
+        for k0 in (0..taps).step_by(WIDE_T) {
+            let n = WIDE_T.min(taps - k0);
+            // A last, partial block of taps repeats tap 0: valid loads, results dropped.
+            let offs: [usize; WIDE_T] =
+                std::array::from_fn(|t| if t < n { g.tap_offset(k0 + t) } else { 0 });
+            for t in 0..WIDE_T {
+                let from = if t < n {
+                    (k0 + t) * g.dst_c + b * WIDE
+                } else {
+                    0
+                };
+                let row = if t < n {
+                    &dw_t[from..from + WIDE]
+                } else {
+                    &[0.0; WIDE][..]
+                };
+                sums[t * WIDE..(t + 1) * WIDE].copy_from_slice(row);
+            }
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `lanes()` found AVX-512F on this CPU.
+            unsafe {
+                wide_grad_tile_avx512(padded, dy_t, (g.dst_c, b), pixels, &offs, &mut sums)
+            };
+            for t in 0..n {
+                let to = (k0 + t) * g.dst_c + b * WIDE;
+                dw_t[to..to + WIDE].copy_from_slice(&sums[t * WIDE..(t + 1) * WIDE]);
+            }
+        }
     }
 }

@@ -226,22 +226,32 @@ pub struct ConvScratch {
     dcols: Vec<Vec<f32>>,
     dw: Vec<Vec<f32>>,
     db: Vec<Vec<f32>>,
+    flat: Vec<Vec<f32>>,
+    dy_padded: Vec<Vec<f32>>,
     packed: Vec<f32>,
+    offsets: Vec<usize>,
+    saved: Vec<f32>,
+    saved_for: Option<ConvDims>,
+}
+
+impl ConvScratch {
+    /// The sizes of the convolution whose padded input the last forward pass kept (the
+    /// direct kernels keep it for [`conv2d_backward_saved`]), if any.
+    pub fn saved_input(&self) -> Option<ConvDims> {
+        self.saved_for
+    }
 }
 
 // ANCHOR: use_direct
-/// Whether the forward pass runs the direct kernel: it needs stride 1 and a CPU with
-/// AVX-512. `Auto` takes it for small layers with a full tile of filters: at least 16
-/// filters (with fewer, part of the tile multiplies zeros) and fewer than 1,024 channel
-/// pairs `C K`, where the patch matrix is used too few times to pay for its copies
-/// (chapter 16's kernels table has the measurements). Wider layers stay with the GEMM,
-/// whose blocking reuses each loaded number more often than one tile of registers can.
+/// Whether the direct kernels run: they need stride 1, padding smaller than the filter
+/// (the input gradient pads the output gradient by `KH - 1 - P`) and a CPU with AVX-512.
 pub fn use_direct(d: &ConvDims, kernel: FastKernel) -> Option<usize> {
-    let applies = d.config.stride == 1;
+    let p = d.config.padding;
+    let applies = d.config.stride == 1 && p < d.kernel_height && p < d.kernel_width;
     let wanted = match kernel {
         FastKernel::Gemm => false,
         FastKernel::Direct => true,
-        FastKernel::Auto => d.filters >= 16 && d.channels * d.filters < 1024,
+        FastKernel::Auto => true,
     };
     if applies && wanted {
         crate::direct_conv::lanes()
@@ -252,7 +262,7 @@ pub fn use_direct(d: &ConvDims, kernel: FastKernel) -> Option<usize> {
 // ANCHOR_END: use_direct
 
 /// The geometry of the direct forward correlation of `d`.
-fn direct_forward(d: &ConvDims, lanes: usize) -> Direct {
+fn direct_forward(d: &ConvDims) -> Direct {
     Direct {
         src_c: d.channels,
         src_h: d.height,
@@ -262,15 +272,47 @@ fn direct_forward(d: &ConvDims, lanes: usize) -> Direct {
         kh: d.kernel_height,
         kw: d.kernel_width,
         dst_c: d.filters,
-        lanes,
     }
 }
 
+/// The geometry of the input gradient as a direct correlation: the output gradient padded
+/// by `KH - 1 - P` (so a "full" correlation), with the flipped filters, channels and
+/// filters swapped.
+fn direct_input_grad(d: &ConvDims) -> Direct {
+    Direct {
+        src_c: d.filters,
+        src_h: d.out_height,
+        src_w: d.out_width,
+        pad_h: d.kernel_height - 1 - d.config.padding,
+        pad_w: d.kernel_width - 1 - d.config.padding,
+        kh: d.kernel_height,
+        kw: d.kernel_width,
+        dst_c: d.channels,
+    }
+}
+
+/// `count` buffers of at least `len` floats, with 16 to spare for [`aligned`].
 fn sized(buffers: &mut Vec<Vec<f32>>, count: usize, len: usize) {
     buffers.resize_with(count, Vec::new);
     for b in buffers.iter_mut() {
-        b.resize(len, 0.0);
+        b.resize(len + 16, 0.0);
     }
+}
+
+/// The part of `buffer` from its first 64-byte boundary on: vector loads and stores at
+/// multiples of 16 floats from there never straddle two cache lines.
+fn aligned(buffer: &mut [f32]) -> &mut [f32] {
+    let skip = buffer.as_ptr().align_offset(64).min(buffer.len());
+    &mut buffer[skip..]
+}
+
+/// A zero-filled array, the zeros written by all threads: a batch of activations is
+/// megabytes, and one thread writing them while the other waits costs a few percent of a
+/// layer's time on two cores.
+fn zeros4(shape: (usize, usize, usize, usize)) -> Array4<f32> {
+    let len = shape.0 * shape.1 * shape.2 * shape.3;
+    let zeros: Vec<f32> = (0..len).into_par_iter().map(|_| 0.0).collect();
+    Array4::from_shape_vec(shape, zeros).expect("length matches the shape")
 }
 
 /// Images per chunk for a batch of `n`.
@@ -292,15 +334,16 @@ pub fn conv2d_fast(
     check_bias(bias, d.filters)?;
     let x = input.as_standard_layout();
     let x = x.as_slice().expect("standard layout");
-    if let Some(lanes) = use_direct(&d, scratch.kernel) {
-        return Ok(direct_forward_batch(&d, x, weight, bias, lanes, scratch));
+    if use_direct(&d, scratch.kernel).is_some() {
+        return Ok(direct_forward_batch(&d, x, weight, bias, scratch));
     }
+    scratch.saved_for = None;
     let w = weight.as_standard_layout();
     let rows = d.channels * d.kernel_height * d.kernel_width;
     let w_mat = w.to_shape((d.filters, rows)).expect("(K, C KH KW)");
     let positions = d.out_height * d.out_width;
     let (in_len, out_len) = (d.channels * d.height * d.width, d.filters * positions);
-    let mut y = Array4::<f32>::zeros(d.output_shape());
+    let mut y = zeros4(d.output_shape());
     let per = chunk_size(d.batch);
     let pointwise = is_pointwise(&d);
     sized(
@@ -349,32 +392,307 @@ fn direct_forward_batch(
     x: &[f32],
     weight: ArrayView4<f32>,
     bias: Option<ArrayView1<f32>>,
-    lanes: usize,
     scratch: &mut ConvScratch,
 ) -> Array4<f32> {
-    let g = direct_forward(d, lanes);
-    direct_conv::pack_filters(&g, |k, c, u, v| weight[[k, c, u, v]], &mut scratch.packed);
+    let g = direct_forward(d);
+    let wide = direct_conv::is_wide(d.filters);
+    let f = if wide {
+        direct_conv::WIDE
+    } else {
+        direct_conv::filter_tile(d.filters)
+    };
+    direct_conv::pack_filters(
+        &g,
+        f,
+        |k, c, u, v| weight[[k, c, u, v]],
+        &mut scratch.packed,
+    );
+    scratch.offsets = direct_conv::offsets(&g);
+    let pixels = direct_conv::pixels(&g);
     let bias: Option<Vec<f32>> = bias.map(|b| b.to_vec());
     let (in_len, out_len) = (
         d.channels * d.height * d.width,
         d.filters * d.out_height * d.out_width,
     );
     let per = chunk_size(d.batch);
-    sized(&mut scratch.cols, CHUNKS, g.padded_len());
-    let mut y = Array4::<f32>::zeros(d.output_shape());
-    let packed = &scratch.packed;
+    let flat_len = if wide { 0 } else { g.flat_len() };
+    sized(
+        &mut scratch.flat,
+        CHUNKS,
+        d.filters.next_multiple_of(f) * flat_len,
+    );
+    // The padded images are kept for the backward pass (see `conv2d_backward_saved`).
+    let plen = g.padded_len();
+    scratch.saved.resize(d.batch * plen, 0.0);
+    scratch.saved_for = Some(*d);
+    let mut y = zeros4(d.output_shape());
+    let (packed, offsets) = (&scratch.packed, &scratch.offsets);
     y.as_slice_mut()
         .expect("fresh array")
         .par_chunks_mut(per * out_len)
         .zip(x.par_chunks(per * in_len))
-        .zip(scratch.cols.par_iter_mut())
-        .for_each(|((ys, xs), padded)| {
-            for (yn, xn) in ys.chunks_mut(out_len).zip(xs.chunks(in_len)) {
+        .zip(scratch.saved.par_chunks_mut(per * plen))
+        .zip(scratch.flat.par_iter_mut())
+        .for_each(|(((ys, xs), padded), flat)| {
+            let flat = aligned(flat);
+            for ((yn, xn), padded) in ys
+                .chunks_mut(out_len)
+                .zip(xs.chunks(in_len))
+                .zip(padded.chunks_mut(plen))
+            {
                 direct_conv::pad_planes(xn, &g, padded);
-                direct_conv::correlate(&g, padded, packed, bias.as_deref(), yn);
+                if wide {
+                    let b = bias.as_deref();
+                    direct_conv::correlate_wide(&g, padded, packed, offsets, &pixels, b, yn);
+                } else {
+                    direct_conv::correlate(&g, f, padded, packed, offsets, flat);
+                    direct_conv::unflatten(&g, flat, bias.as_deref(), yn);
+                }
             }
         });
     y
+}
+
+/// The backward pass by the direct kernels: per chunk, the images padded and their output
+/// gradients flattened once, the weight gradient by [`direct_conv::weight_grad`], the
+/// input gradient image by image as a correlation of the padded output gradient with the
+/// flipped filters.
+fn direct_backward_batch(
+    d: &ConvDims,
+    x: Images,
+    weight: ArrayView4<f32>,
+    dy: &[f32],
+    input_grad: bool,
+    scratch: &mut ConvScratch,
+) -> FastConvGrads {
+    let g = direct_forward(d);
+    let gx = direct_input_grad(d);
+    let f = direct_conv::grad_filter_tile(d.filters);
+    // The wide kernels for 64 filters or more: the weight gradient when there are that
+    // many filters, the input gradient (whose "filters" are the channels) when there are
+    // that many channels.
+    let (wide_w, wide_x) = (
+        direct_conv::is_wide(d.filters),
+        direct_conv::is_wide(d.channels),
+    );
+    let fx = if wide_x {
+        direct_conv::WIDE
+    } else {
+        direct_conv::filter_tile(d.channels)
+    };
+    let (pixels, pixels_x) = (direct_conv::pixels(&g), direct_conv::pixels(&gx));
+    let (plane, taps) = (d.out_height * d.out_width, g.taps());
+    if input_grad {
+        let (kh, kw) = (d.kernel_height, d.kernel_width);
+        direct_conv::pack_filters(
+            &gx,
+            fx,
+            |c, k, u, v| weight[[k, c, kh - 1 - u, kw - 1 - v]],
+            &mut scratch.packed,
+        );
+        scratch.offsets = direct_conv::offsets(&gx);
+    }
+    let (in_len, out_len) = (
+        d.channels * d.height * d.width,
+        d.filters * d.out_height * d.out_width,
+    );
+    let per = chunk_size(d.batch);
+    let flat_dy_len = d.filters.next_multiple_of(f) * g.vectors() * 16;
+    let plen = g.padded_len();
+    let to_pad = matches!(x, Images::Raw(_));
+    sized(
+        &mut scratch.cols,
+        CHUNKS,
+        if to_pad { per * plen } else { 0 },
+    );
+    // Per chunk: the flat output gradients of its images, or (wide) one image's output
+    // gradient transposed and the chunk's weight gradient transposed.
+    let grad_len = if wide_w {
+        (plane + taps) * d.filters
+    } else {
+        per * flat_dy_len
+    };
+    sized(&mut scratch.dcols, CHUNKS, grad_len);
+    let (dx_pad, dx_flat) = match (input_grad, wide_x) {
+        (false, _) => (0, 0),
+        (true, true) => (gx.padded_len(), 0),
+        (true, false) => (
+            gx.padded_len(),
+            d.channels.next_multiple_of(fx) * gx.flat_len(),
+        ),
+    };
+    sized(&mut scratch.dy_padded, CHUNKS, dx_pad);
+    sized(&mut scratch.flat, CHUNKS, dx_flat);
+    sized(&mut scratch.dw, CHUNKS, d.filters * g.taps());
+    sized(&mut scratch.db, CHUNKS, d.filters);
+    let mut dx = input_grad.then(|| zeros4((d.batch, d.channels, d.height, d.width)));
+    let dx_chunks: Vec<&mut [f32]> = match dx.as_mut() {
+        Some(a) => a
+            .as_slice_mut()
+            .expect("fresh array")
+            .chunks_mut(per * in_len)
+            .collect(),
+        None => (0..d.batch.div_ceil(per)).map(|_| &mut [][..]).collect(),
+    };
+    let ConvScratch {
+        cols,
+        dcols,
+        dw,
+        db,
+        flat,
+        dy_padded,
+        packed,
+        offsets,
+        saved,
+        ..
+    } = scratch;
+    let (packed, offsets) = (&*packed, &*offsets);
+    // Per chunk: its images as given (to be padded into `cols`), or already padded.
+    let (raw, padded): (&[f32], &[f32]) = match x {
+        Images::Raw(x) => (x, &[]),
+        Images::Padded => (&[], &saved[..]),
+    };
+    let sources: Vec<(&[f32], &[f32])> = (0..d.batch.div_ceil(per))
+        .map(|c| {
+            let images = per.min(d.batch - c * per);
+            if raw.is_empty() {
+                (&[][..], &padded[c * per * plen..][..images * plen])
+            } else {
+                (&raw[c * per * in_len..][..images * in_len], &[][..])
+            }
+        })
+        .collect();
+    dx_chunks
+        .into_par_iter()
+        .zip(sources)
+        .zip(dy.par_chunks(per * out_len))
+        .zip(cols.par_iter_mut())
+        .zip(dcols.par_iter_mut())
+        .zip(dw.par_iter_mut())
+        .zip(db.par_iter_mut())
+        .zip(flat.par_iter_mut())
+        .zip(dy_padded.par_iter_mut())
+        .for_each(
+            |((((((((dxs, (xs, kept)), dys), cols), flat_dy), dw), db), flat), dy_padded)| {
+                dw.fill(0.0);
+                db.fill(0.0);
+                let (flat, flat_dy) = (aligned(flat), aligned(flat_dy));
+                // Wide: one image's transposed output gradient, then the transposed weight
+                // gradient; else the flat output gradients of every image of the chunk.
+                let split = if wide_w {
+                    plane * d.filters
+                } else {
+                    flat_dy.len()
+                };
+                let (dy_t, dw_t) = flat_dy.split_at_mut(split);
+                if wide_w {
+                    dw_t[..taps * d.filters].fill(0.0);
+                }
+                let images = dys.len() / out_len;
+                for (n, dyn_) in dys.chunks(out_len).enumerate() {
+                    for (k, plane) in dyn_.chunks(plane).enumerate() {
+                        db[k] += direct_conv::sum16(plane);
+                    }
+                    if !xs.is_empty() {
+                        let xn = &xs[n * in_len..(n + 1) * in_len];
+                        direct_conv::pad_planes(xn, &g, &mut cols[n * plen..(n + 1) * plen]);
+                    }
+                    if wide_w {
+                        let padded = if xs.is_empty() { kept } else { &cols[..] };
+                        let padded = &padded[n * plen..(n + 1) * plen];
+                        transpose(dyn_, d.filters, plane, dy_t);
+                        direct_conv::weight_grad_wide(&g, padded, dy_t, &pixels, dw_t);
+                    } else {
+                        direct_conv::flatten(&g, f, dyn_, &mut dy_t[n * flat_dy_len..]);
+                    }
+                    if input_grad {
+                        let dxn = &mut dxs[n * in_len..(n + 1) * in_len];
+                        direct_conv::pad_planes(dyn_, &gx, dy_padded);
+                        if wide_x {
+                            direct_conv::correlate_wide(
+                                &gx, dy_padded, packed, offsets, &pixels_x, None, dxn,
+                            );
+                        } else {
+                            direct_conv::correlate(&gx, fx, dy_padded, packed, offsets, flat);
+                            direct_conv::unflatten(&gx, flat, None, dxn);
+                        }
+                    }
+                }
+                if wide_w {
+                    // dW[k, tap] from its transpose.
+                    for (tap, row) in dw_t.chunks(d.filters).take(taps).enumerate() {
+                        for (k, &v) in row.iter().enumerate() {
+                            dw[k * taps + tap] = v;
+                        }
+                    }
+                } else {
+                    let padded = if xs.is_empty() { kept } else { &cols[..] };
+                    direct_conv::weight_grad(&g, f, padded, dy_t, images, dw);
+                }
+            },
+        );
+    sum_partials(d, per, dx, dw, db)
+}
+
+/// `to[(j, i)] = from[(i, j)]` for a `rows x cols` matrix `from`, in blocks of 16 x 16 so
+/// that both sides are read and written a cache line at a time.
+fn transpose(from: &[f32], rows: usize, cols: usize, to: &mut [f32]) {
+    const B: usize = 16;
+    for i0 in (0..rows).step_by(B) {
+        for j0 in (0..cols).step_by(B) {
+            for i in i0..(i0 + B).min(rows) {
+                for j in j0..(j0 + B).min(cols) {
+                    to[j * rows + i] = from[i * cols + j];
+                }
+            }
+        }
+    }
+}
+
+/// Where the direct backward pass finds the input images.
+#[derive(Clone, Copy)]
+enum Images<'a> {
+    /// As given, `(N, C, H, W)`: padded chunk by chunk.
+    Raw(&'a [f32]),
+    /// Padded by the forward pass, in [`ConvScratch`].
+    Padded,
+}
+
+/// The backward pass of the last [`conv2d_fast`] call with `scratch`, from the padded input
+/// that its direct kernels kept (see [`ConvScratch::saved_input`]): the same gradients as
+/// [`conv2d_backward_fast`] with that input, without the caller keeping a copy of it.
+///
+/// # Errors
+/// If the last forward pass kept no input (it ran im2col + GEMM, or never ran), or the
+/// weights or the output gradient do not fit the convolution it ran.
+pub fn conv2d_backward_saved(
+    weight: ArrayView4<f32>,
+    grad_output: ArrayView4<f32>,
+    input_grad: bool,
+    scratch: &mut ConvScratch,
+) -> Result<FastConvGrads, ShapeError> {
+    let d = scratch.saved_for.ok_or_else(|| {
+        ShapeError::Mismatch("no input kept: run conv2d_fast with the direct kernels first".into())
+    })?;
+    let weights = (d.filters, d.channels, d.kernel_height, d.kernel_width);
+    if weight.dim() != weights || grad_output.dim() != d.output_shape() {
+        return Err(ShapeError::Mismatch(format!(
+            "weights {:?} and output gradient {:?}; the kept input needs {weights:?} and {:?}",
+            weight.dim(),
+            grad_output.dim(),
+            d.output_shape()
+        )));
+    }
+    let dy = grad_output.as_standard_layout();
+    let dy = dy.as_slice().expect("standard layout");
+    Ok(direct_backward_batch(
+        &d,
+        Images::Padded,
+        weight,
+        dy,
+        input_grad,
+        scratch,
+    ))
 }
 
 /// Adds the chunks' partial weight and bias gradients in chunk order.
@@ -438,6 +756,16 @@ pub fn conv2d_backward_fast(
     let x = x.as_slice().expect("standard layout");
     let dy = grad_output.as_standard_layout();
     let dy = dy.as_slice().expect("standard layout");
+    if use_direct(&d, scratch.kernel).is_some() {
+        return Ok(direct_backward_batch(
+            &d,
+            Images::Raw(x),
+            weight,
+            dy,
+            input_grad,
+            scratch,
+        ));
+    }
     let w = weight.as_standard_layout();
     let rows = d.channels * d.kernel_height * d.kernel_width;
     let w_mat = w.to_shape((d.filters, rows)).expect("(K, C KH KW)");
@@ -454,7 +782,7 @@ pub fn conv2d_backward_fast(
     );
     sized(&mut scratch.dw, CHUNKS, d.filters * rows);
     sized(&mut scratch.db, CHUNKS, d.filters);
-    let mut dx = input_grad.then(|| Array4::<f32>::zeros(input.dim()));
+    let mut dx = input_grad.then(|| zeros4(input.dim()));
     let mut empty: Vec<f32> = Vec::new();
     let dxs: &mut [f32] = match dx.as_mut() {
         Some(a) => a.as_slice_mut().expect("fresh array"),

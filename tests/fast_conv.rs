@@ -5,11 +5,12 @@ mod common;
 
 use cnn_book::conv::{conv2d_backward_naive, conv2d_naive, Conv2dConfig, ConvDims};
 use cnn_book::fast_conv::{
-    col2im_image, conv2d_backward_fast, conv2d_fast, im2col_image, ConvScratch, FastKernel,
+    col2im_image, conv2d_backward_fast, conv2d_backward_saved, conv2d_fast, im2col_image,
+    use_direct, ConvScratch, FastKernel,
 };
 
-/// Both kernels of the fast path. (On a CPU without AVX2 and FMA, `Direct` falls back to
-/// the GEMM and the test checks that twice.)
+/// Both kernels of the fast path. (On a CPU without AVX-512, `Direct` falls back to the
+/// GEMM and the test checks that twice.)
 const KERNELS: [FastKernel; 3] = [FastKernel::Gemm, FastKernel::Direct, FastKernel::Auto];
 
 fn scratch(kernel: FastKernel) -> ConvScratch {
@@ -28,8 +29,8 @@ fn cfg(stride: usize, padding: usize) -> Conv2dConfig {
 }
 
 /// Random convolution shapes `(n, c, k, h, w, kh, kw, stride, padding)` that tile exactly,
-/// including "same" convolutions (30%), 1x1 filters, strides up to 3, padding wider than the filter's reach, and
-/// batches larger than the number of chunks.
+/// including "same" convolutions (30%), 1x1 filters, strides up to 3, padding wider than
+/// the filter's reach, and batches larger than the number of chunks.
 fn shapes(seed: u64, count: usize) -> Vec<[usize; 9]> {
     let mut rng = common::rng(seed);
     let mut out = Vec::new();
@@ -39,7 +40,13 @@ fn shapes(seed: u64, count: usize) -> Vec<[usize; 9]> {
         } else {
             rng.random_range(1..4)
         };
-        let (c, k) = (rng.random_range(1..5), rng.random_range(1..5));
+        // Now and then enough channels and filters for every tile of the direct kernels
+        // (4, 6 and 8 filters, and partial blocks of them).
+        let (c, k) = if rng.random_bool(0.25) {
+            (rng.random_range(1..20), rng.random_range(5..20))
+        } else {
+            (rng.random_range(1..5), rng.random_range(1..5))
+        };
         let (h, w) = (rng.random_range(1..12), rng.random_range(1..12));
         let (mut kh, mut kw) = (rng.random_range(1..5), rng.random_range(1..5));
         let (mut s, mut p) = (rng.random_range(1..4), rng.random_range(0..4));
@@ -126,7 +133,44 @@ fn backward_equals_the_naive_loops_with(kernel: FastKernel) {
         assert!(params_only.input.is_none());
         assert_eq!(params_only.weight, fast.weight, "{context}");
         assert_eq!(params_only.bias, fast.bias, "{context}");
+        // From the padded input the direct kernels kept in the forward pass: the same bits.
+        conv2d_fast(x.view(), wt.view(), None, cfg(s, p), &mut scratch).unwrap();
+        let kept = scratch.saved_input();
+        assert_eq!(
+            kept.is_some(),
+            use_direct(&d, kernel).is_some(),
+            "{context}"
+        );
+        if kept.is_some() {
+            let saved = conv2d_backward_saved(wt.view(), dy.view(), true, &mut scratch).unwrap();
+            assert_eq!(saved.input, fast.input, "{context}");
+            assert_eq!(saved.weight, fast.weight, "{context}");
+            assert_eq!(saved.bias, fast.bias, "{context}");
+        } else {
+            let err = conv2d_backward_saved(wt.view(), dy.view(), true, &mut scratch);
+            assert!(err.is_err(), "{context}");
+        }
     }
+}
+
+#[test]
+fn the_kept_input_must_fit_the_weights_and_gradient() {
+    let mut rng = common::rng(166);
+    let mut scratch = scratch(FastKernel::Direct);
+    let x = random4(&mut rng, (2, 3, 8, 8));
+    let wt = random4(&mut rng, (4, 3, 3, 3));
+    let dy = random4(&mut rng, (2, 4, 8, 8));
+    // Nothing kept yet.
+    assert!(conv2d_backward_saved(wt.view(), dy.view(), true, &mut scratch).is_err());
+    conv2d_fast(x.view(), wt.view(), None, cfg(1, 1), &mut scratch).unwrap();
+    if scratch.saved_input().is_none() {
+        return; // no AVX-512: the GEMM ran and kept nothing
+    }
+    let other = random4(&mut rng, (4, 2, 3, 3));
+    let err = conv2d_backward_saved(other.view(), dy.view(), true, &mut scratch).unwrap_err();
+    assert!(err.to_string().contains("kept input"), "{err}");
+    let wrong = random4(&mut rng, (2, 4, 6, 6));
+    assert!(conv2d_backward_saved(wt.view(), wrong.view(), true, &mut scratch).is_err());
 }
 
 #[test]
@@ -220,4 +264,45 @@ fn bad_shapes_are_errors_not_panics() {
     let err = conv2d_backward_fast(x.view(), w.view(), dy.view(), cfg(1, 0), true, &mut scratch)
         .unwrap_err();
     assert!(err.to_string().contains("(2, 4, 6, 6)"), "{err}");
+}
+
+/// The wide direct kernels (64 filters or channels and more, filters in the vector lanes)
+/// against the naive loops, forward and backward, on shapes the random ones do not reach.
+#[test]
+fn wide_layers_equal_the_naive_loops() {
+    let mut rng = common::rng(167);
+    for (n, c, k, h, w, f, p) in [
+        (2, 64, 64, 6, 5, 3, 1),
+        (3, 3, 64, 7, 7, 3, 1),
+        (2, 64, 5, 6, 6, 3, 0),
+        (1, 128, 64, 4, 9, 5, 2),
+        (9, 64, 128, 3, 3, 1, 0),
+        (2, 64, 64, 5, 5, 2, 1),
+    ] {
+        for kernel in KERNELS {
+            let mut scratch = scratch(kernel);
+            let x = random4(&mut rng, (n, c, h, w));
+            let wt = random4(&mut rng, (k, c, f, f));
+            let b = Array1::from_shape_fn(k, |_| rng.random_range(-1.0..1.0));
+            let context = format!("{kernel:?}: x {:?} w {:?} P {p}", x.dim(), wt.dim());
+            let naive = conv2d_naive(x.view(), wt.view(), Some(b.view()), cfg(1, p)).unwrap();
+            let fast =
+                conv2d_fast(x.view(), wt.view(), Some(b.view()), cfg(1, p), &mut scratch).unwrap();
+            assert_close(&fast, &naive, 1e-5, &context);
+            let dy = random4(&mut rng, naive.dim());
+            let naive = conv2d_backward_naive(x.view(), wt.view(), dy.view(), cfg(1, p)).unwrap();
+            let fast = conv2d_backward_fast(
+                x.view(),
+                wt.view(),
+                dy.view(),
+                cfg(1, p),
+                true,
+                &mut scratch,
+            )
+            .unwrap();
+            assert_close(fast.input.as_ref().unwrap(), &naive.input, 1e-5, &context);
+            assert_close(&fast.weight, &naive.weight, 1e-5, &context);
+            assert_close(&fast.bias, &naive.bias, 1e-5, &context);
+        }
+    }
 }

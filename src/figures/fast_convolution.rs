@@ -25,7 +25,6 @@ struct Timing {
 struct ConvRow {
     name: String,
     input: [usize; 4],
-    filters: usize,
     input_gradient: bool,
     forward_gflop: f64,
     naive: Timing,
@@ -79,6 +78,8 @@ struct Machine {
 #[derive(Debug, Deserialize)]
 struct KernelTiming {
     forward_ms: f64,
+    weight_grad_ms: f64,
+    backward_ms: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -344,33 +345,34 @@ pub fn generate(w: &mut Writer) -> GenResult {
         "im2col_image on a 4 x 4 image, 3 x 3 window, padding 1",
     )?;
 
-    // The two forward kernels side by side, and which one `Auto` picks.
+    // The two kernels side by side, pass by pass.
     let mut rows = Vec::new();
-    for (k, c) in bench.kernels.iter().zip(&bench.conv) {
-        let [_, channels, h, w] = c.input;
-        // Which kernel `Auto` takes depends on the channels and filters (and stride 1).
-        let d = crate::conv::ConvDims::new(
-            (1, channels, h, w),
-            (c.filters, channels, 1, 1),
-            crate::conv::Conv2dConfig::default(),
-        )?;
-        let auto = crate::fast_conv::use_direct(&d, crate::fast_conv::FastKernel::Auto)
-            .map_or("im2col + GEMM", |_| "direct");
-        rows.push(vec![
-            k.name.clone(),
-            format!("{:.2}", k.gemm.forward_ms),
-            format!("{:.2}", k.direct.forward_ms),
-            format!("{:.2}", k.gemm.forward_ms / k.direct.forward_ms),
-            auto.to_string(),
-        ]);
+    for k in &bench.kernels {
+        let pair = |gemm: f64, direct: f64| {
+            [
+                format!("{gemm:.2}"),
+                format!("{direct:.2}"),
+                format!("{:.2}", gemm / direct),
+            ]
+        };
+        let mut row = vec![k.name.clone()];
+        row.extend(pair(k.gemm.forward_ms, k.direct.forward_ms));
+        row.extend(pair(k.gemm.weight_grad_ms, k.direct.weight_grad_ms));
+        row.extend(pair(k.gemm.backward_ms, k.direct.backward_ms));
+        rows.push(row);
     }
     let table = markdown_table(
         &[
-            "convolution (batch 64, one thread)",
-            "im2col + GEMM (ms)",
-            "direct (ms)",
-            "GEMM / direct",
-            "`Auto` runs",
+            "convolution (batch 64, one thread, ms)",
+            "forward: GEMM",
+            "direct",
+            "ratio",
+            "weight gradient: GEMM",
+            "direct",
+            "ratio",
+            "backward: GEMM",
+            "direct",
+            "ratio",
         ],
         &rows,
     );

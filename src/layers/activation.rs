@@ -1,3 +1,5 @@
+use rayon::prelude::*;
+
 use crate::error::ShapeError;
 use crate::layer::{no_forward, Layer, Mode, Tensor};
 
@@ -34,7 +36,16 @@ impl Layer for Relu {
     }
 
     fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor, ShapeError> {
-        let y = input.mapv(|v| v.max(0.0));
+        let y = match input.as_slice() {
+            // One pass over contiguous memory, split between the threads; each thread's
+            // part is a loop the compiler vectorizes.
+            Some(xs) => Tensor::from_shape_vec(
+                input.raw_dim(),
+                xs.par_iter().map(|&v| v.max(0.0)).collect(),
+            )
+            .expect("same length"),
+            None => input.mapv(|v| v.max(0.0)),
+        };
         // Where the input was positive, the output is too: remembering the output is enough.
         self.output = Some(y.clone());
         Ok(y)
@@ -44,20 +55,35 @@ impl Layer for Relu {
         let y = self.output.as_ref().ok_or_else(|| no_forward("ReLU"))?;
         check_same("ReLU", y, grad_output)?;
         let rule = self.rule;
+        let pass = move |g: f32, v: f32| {
+            let keep = match rule {
+                ReluRule::Backprop => v > 0.0,
+                ReluRule::Deconvnet => g > 0.0,
+                ReluRule::Guided => v > 0.0 && g > 0.0,
+            };
+            if keep {
+                g
+            } else {
+                0.0
+            }
+        };
+        if let (Some(gs), Some(ys)) = (grad_output.as_slice(), y.as_slice()) {
+            // One loop per rule, each a branch-free pass the compiler vectorizes.
+            let pairs = gs.par_iter().zip(ys);
+            let dx: Vec<f32> = match rule {
+                ReluRule::Backprop => pairs
+                    .map(|(&g, &v)| if v > 0.0 { g } else { 0.0 })
+                    .collect(),
+                ReluRule::Deconvnet => pairs.map(|(&g, _)| g.max(0.0)).collect(),
+                ReluRule::Guided => pairs
+                    .map(|(&g, &v)| if v > 0.0 { g.max(0.0) } else { 0.0 })
+                    .collect(),
+            };
+            return Ok(Tensor::from_shape_vec(y.raw_dim(), dx).expect("same length"));
+        }
         Ok(ndarray::Zip::from(grad_output)
             .and(y)
-            .map_collect(|&g, &v| {
-                let keep = match rule {
-                    ReluRule::Backprop => v > 0.0,
-                    ReluRule::Deconvnet => g > 0.0,
-                    ReluRule::Guided => v > 0.0 && g > 0.0,
-                };
-                if keep {
-                    g
-                } else {
-                    0.0
-                }
-            }))
+            .map_collect(|&g, &v| pass(g, v)))
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {

@@ -4,7 +4,9 @@ use rand::Rng;
 use super::{as4, view4};
 use crate::conv::{conv2d_backward_naive, conv2d_naive, Conv2dConfig, ConvDims};
 use crate::error::ShapeError;
-use crate::fast_conv::{conv2d_backward_fast, conv2d_fast, ConvScratch, FastKernel};
+use crate::fast_conv::{
+    conv2d_backward_fast, conv2d_backward_saved, conv2d_fast, ConvScratch, FastKernel,
+};
 use crate::im2col::{col2im, conv2d_im2col, im2col};
 use crate::init::Init;
 use crate::layer::{expect_rank, no_forward, Layer, Mode, Param, Tensor};
@@ -82,7 +84,6 @@ impl Conv2d {
         input_grad: bool,
     ) -> Result<Option<Array4<f32>>, ShapeError> {
         let name = self.name();
-        let x = self.input.as_ref().ok_or_else(|| no_forward("Conv2d"))?;
         let dy = view4("Conv2d backward", grad_output)?;
         let w = self
             .weight
@@ -90,8 +91,17 @@ impl Conv2d {
             .view()
             .into_dimensionality()
             .expect("weight is 4D");
-        let g = conv2d_backward_fast(x.view(), w, dy, self.config, input_grad, &mut self.scratch)
-            .map_err(|e| ShapeError::Mismatch(format!("{name}: {e}")))?;
+        let g = match &self.input {
+            Some(x) => {
+                conv2d_backward_fast(x.view(), w, dy, self.config, input_grad, &mut self.scratch)
+            }
+            // The direct kernels kept the padded input themselves.
+            None if self.scratch.saved_input().is_some() => {
+                conv2d_backward_saved(w, dy, input_grad, &mut self.scratch)
+            }
+            None => return Err(no_forward("Conv2d")),
+        }
+        .map_err(|e| ShapeError::Mismatch(format!("{name}: {e}")))?;
         add_into(&mut self.weight.grad, g.weight.as_slice().expect("fresh"));
         add_into(&mut self.bias.grad, g.bias.as_slice().expect("fresh"));
         Ok(g.input)
@@ -120,7 +130,7 @@ impl Layer for Conv2d {
     }
 
     fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor, ShapeError> {
-        let x = as4("Conv2d", input)?;
+        let x = view4("Conv2d", input)?;
         let config = self.config;
         let b = self
             .bias
@@ -129,8 +139,8 @@ impl Layer for Conv2d {
             .into_dimensionality::<Ix1>()
             .expect("bias is 1D");
         let y = match self.algorithm {
-            ConvAlgorithm::Naive => conv2d_naive(x.view(), self.w(), Some(b), self.config),
-            ConvAlgorithm::Im2col => conv2d_im2col(x.view(), self.w(), Some(b), self.config),
+            ConvAlgorithm::Naive => conv2d_naive(x, self.w(), Some(b), self.config),
+            ConvAlgorithm::Im2col => conv2d_im2col(x, self.w(), Some(b), self.config),
             ConvAlgorithm::Fast => {
                 let w = self
                     .weight
@@ -138,11 +148,18 @@ impl Layer for Conv2d {
                     .view()
                     .into_dimensionality()
                     .expect("weight is 4D");
-                conv2d_fast(x.view(), w, Some(b), config, &mut self.scratch)
+                conv2d_fast(x, w, Some(b), config, &mut self.scratch)
             }
         }
         .map_err(|e| ShapeError::Mismatch(format!("{}: {e}", self.name())))?;
-        self.input = Some(x);
+        // The backward pass needs the input. The direct kernels keep a padded copy of it in
+        // the scratch buffers; otherwise the layer keeps one.
+        let kept = self.algorithm == ConvAlgorithm::Fast
+            && self
+                .scratch
+                .saved_input()
+                .is_some_and(|d| d.input_shape() == x.dim());
+        self.input = if kept { None } else { Some(x.to_owned()) };
         Ok(y.into_dyn())
     }
 

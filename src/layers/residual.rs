@@ -1,6 +1,27 @@
 use super::Sequential;
 use crate::error::ShapeError;
 use crate::layer::{Layer, Mode, Param, Tensor};
+use rayon::prelude::*;
+
+/// `a += b` for two tensors of the same shape, split between the threads when both are
+/// contiguous.
+fn add_into(a: &mut Tensor, b: &Tensor) -> Result<(), ShapeError> {
+    if a.shape() != b.shape() {
+        return Err(ShapeError::Mismatch(format!(
+            "Residual: the shortcut adds {:?} to {:?}; they must have the same shape",
+            b.shape(),
+            a.shape()
+        )));
+    }
+    match (a.as_slice_mut(), b.as_slice()) {
+        (Some(a), Some(b)) => a
+            .par_chunks_mut(4096)
+            .zip(b.par_chunks(4096))
+            .for_each(|(a, b)| a.iter_mut().zip(b).for_each(|(a, b)| *a += b)),
+        _ => *a += b,
+    }
+    Ok(())
+}
 
 // ANCHOR: residual
 /// `x + body(x)`: a shortcut around `body` (He et al., 2016). The gradient reaches the
@@ -30,13 +51,13 @@ impl Layer for Residual {
                 y.shape()
             )));
         }
-        y += input;
+        add_into(&mut y, input)?;
         Ok(y)
     }
 
     fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
         let mut dx = self.body.backward(grad_output)?;
-        dx += grad_output;
+        add_into(&mut dx, grad_output)?;
         Ok(dx)
     }
 
