@@ -539,14 +539,26 @@ fn wide_tile_avx512(
     packed: &[f32],
     offsets: &[usize],
     pix: &[usize; WIDE_P],
-    tile: &mut [f32; WIDE_P * WIDE],
+    tile: &mut [f32],
+    first: bool,
 ) {
     use std::arch::x86_64::*;
     const NV: usize = WIDE / LANES;
     // Every load reads padded[off + pix[p]] and packed[k 64..(k + 1) 64]: checked once.
     assert!(furthest(offsets, pix) < padded.len() && offsets.len() * WIDE <= packed.len());
-    let (x, w) = (padded.as_ptr(), packed.as_ptr());
-    let mut acc = [[_mm512_setzero_ps(); NV]; WIDE_P];
+    assert!(tile.len() >= WIDE_P * WIDE);
+    let (x, w, t) = (padded.as_ptr(), packed.as_ptr(), tile.as_ptr());
+    // The sums so far (from earlier blocks of taps), or zeros for the first block.
+    // SAFETY: inside `tile` by the check above.
+    let mut acc: [[__m512; NV]; WIDE_P] = std::array::from_fn(|p| {
+        std::array::from_fn(|v| {
+            if first {
+                _mm512_setzero_ps()
+            } else {
+                unsafe { _mm512_loadu_ps(t.add((p * NV + v) * LANES)) }
+            }
+        })
+    });
     for (k, &off) in offsets.iter().enumerate() {
         // SAFETY: inside `packed` by the check above.
         let wv: [__m512; NV] =
@@ -570,18 +582,19 @@ fn wide_tile_avx512(
 
 /// The correlation of one padded image by the wide kernels, straight into `dst` (`dst_c`
 /// planes of `out_h x out_w`, every entry written, `bias` added). `packed` comes from
-/// [`pack_filters`] with `f = 64`, `pixels` from [`pixels`].
+/// [`pack_filters`] with `f = 64`, `offsets` from [`offsets`], `pixels` from [`pixels`];
+/// `sums` is scratch.
 ///
 /// # Panics
 /// If the CPU has no AVX-512 or `dst_c` is not a multiple of 64: caller bugs.
 pub(crate) fn correlate_wide(
     g: &Direct,
     padded: &[f32],
-    packed: &[f32],
-    offsets: &[usize],
+    (packed, offsets): (&[f32], &[usize]),
     pixels: &[usize],
     bias: Option<&[f32]>,
     dst: &mut [f32],
+    sums: &mut Vec<f32>,
 ) {
     assert_eq!(
         lanes(),
@@ -592,32 +605,99 @@ pub(crate) fn correlate_wide(
     let plane = pixels.len();
     let dst = &mut dst[..g.dst_c * plane];
     let taps = g.taps();
-    let mut tile = [0.0f32; WIDE_P * WIDE];
+    // The sums of every position for one block of 64 filters, `(position, filter)`; the
+    // first block of taps writes them.
+    sums.resize(plane.next_multiple_of(WIDE_P) * WIDE, 0.0);
     for b in 0..g.dst_c / WIDE {
         let w = &packed[b * taps * WIDE..(b + 1) * taps * WIDE];
-        for (c, chunk) in pixels.chunks(WIDE_P).enumerate() {
-            // A last, short chunk repeats its last position: valid loads, results dropped.
-            let pix: [usize; WIDE_P] = std::array::from_fn(|p| chunk[p.min(chunk.len() - 1)]);
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `lanes()` found AVX-512F on this CPU.
+        // Taps in blocks whose weights (64 per tap) fit in the first-level cache, each
+        // block over every position: the weights are read from that cache, not streamed
+        // from the next one once per tile.
+        for k0 in (0..taps).step_by(WIDE_TAPS) {
+            let k1 = taps.min(k0 + WIDE_TAPS);
+            let (w, offs) = (&w[k0 * WIDE..k1 * WIDE], &offsets[k0..k1]);
+            for (chunk, tile) in pixels
+                .chunks(WIDE_P)
+                .zip(sums.chunks_exact_mut(WIDE_P * WIDE))
+            {
+                // A last, short chunk repeats its last position: valid loads, the extra
+                // sums never read.
+                let pix: [usize; WIDE_P] = std::array::from_fn(|p| chunk[p.min(chunk.len() - 1)]);
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: `lanes()` found AVX-512F on this CPU.
+                unsafe {
+                    wide_tile_avx512(padded, w, offs, &pix, tile, k0 == 0)
+                };
+            }
+        }
+        // The sums, `(position, filter)`, into the output planes, `(filter, position)`.
+        let planes = &mut dst[b * WIDE * plane..(b + 1) * WIDE * plane];
+        let shift = bias.map(|bias| &bias[b * WIDE..(b + 1) * WIDE]);
+        transpose(&sums[..plane * WIDE], plane, WIDE, shift, planes);
+    }
+}
+
+/// `to[(j, i)] = from[(i, j)] + shift[j]` for a `rows x cols` matrix `from`: 16 entries of
+/// a column of `from` gathered by one instruction and stored as 16 neighbours of a row of
+/// `to`.
+///
+/// # Panics
+/// If the CPU has no AVX-512, or a slice is too short: caller bugs.
+pub(crate) fn transpose(
+    from: &[f32],
+    rows: usize,
+    cols: usize,
+    shift: Option<&[f32]>,
+    to: &mut [f32],
+) {
+    assert_eq!(
+        lanes(),
+        Some(LANES),
+        "direct kernel on a CPU without AVX-512"
+    );
+    assert!(from.len() >= rows * cols && to.len() >= rows * cols);
+    assert!(shift.is_none_or(|s| s.len() >= cols) && LANES * cols < i32::MAX as usize);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `lanes()` found AVX-512F on this CPU.
+    unsafe {
+        transpose_avx512(from, rows, cols, shift, to)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn transpose_avx512(from: &[f32], rows: usize, cols: usize, shift: Option<&[f32]>, to: &mut [f32]) {
+    use std::arch::x86_64::*;
+    // Row offsets of 16 consecutive rows (fits in i32: checked by the caller).
+    let index = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(cols as i32),
+    );
+    for i0 in (0..rows).step_by(LANES) {
+        let n = LANES.min(rows - i0);
+        let mask: __mmask16 = if n == LANES { !0 } else { (1u16 << n) - 1 };
+        for j in 0..cols {
+            let s = _mm512_set1_ps(shift.map_or(0.0, |s| s[j]));
+            // SAFETY: the gathered entries (i0 + l) cols + j for l < n lie inside `from`,
+            // the stored ones j rows + i0 + l inside `to` (both `rows x cols`, checked by
+            // the caller); masked-off lanes are neither read nor written.
             unsafe {
-                wide_tile_avx512(padded, w, offsets, &pix, &mut tile)
-            };
-            for f in 0..WIDE {
-                let k = b * WIDE + f;
-                let shift = bias.map_or(0.0, |b| b[k]);
-                let out = &mut dst[k * plane + c * WIDE_P..][..chunk.len()];
-                for (p, o) in out.iter_mut().enumerate() {
-                    *o = tile[p * WIDE + f] + shift;
-                }
+                let base = from.as_ptr().add(i0 * cols + j);
+                let v = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask, index, base);
+                let out = to.as_mut_ptr().add(j * rows + i0);
+                _mm512_mask_storeu_ps(out, mask, _mm512_add_ps(v, s));
             }
         }
     }
 }
 
+/// Taps per block of the wide forward tile: 64 taps of 64 weights, 16 KB.
+const WIDE_TAPS: usize = 64;
+
 /// One wide weight-gradient tile for one image: 64 filters (block `b`) by the `WIDE_T`
-/// taps at `offs`, summed over every position, added to `sums[(t, filter)]`. `dy_t` is the
-/// image's output gradient transposed, `(position, filter)`, rows of `filters`.
+/// taps at `offs`, summed over the positions `pixels`, added to the sums in `sums` (row `t`
+/// at `t * filters`: the rows of the transposed weight gradient). `dy_t` holds the output
+/// gradient of those positions transposed, `(position, filter)`, rows of `filters`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 fn wide_grad_tile_avx512(
@@ -631,11 +711,12 @@ fn wide_grad_tile_avx512(
     use std::arch::x86_64::*;
     const NV: usize = WIDE / LANES;
     assert!(furthest(offs, pixels) < padded.len() && pixels.len() * filters <= dy_t.len());
-    assert!((b + 1) * WIDE <= filters && sums.len() >= WIDE_T * WIDE);
+    assert!((b + 1) * WIDE <= filters && sums.len() >= (WIDE_T - 1) * filters + (b + 1) * WIDE);
     let (x, d, s) = (padded.as_ptr(), dy_t.as_ptr(), sums.as_mut_ptr());
-    // SAFETY: `sums` holds WIDE_T x 64 floats (checked above).
+    let at = |t: usize, v: usize| t * filters + b * WIDE + v * LANES;
+    // SAFETY: every row of sums is inside `sums` (checked above).
     let mut acc: [[__m512; NV]; WIDE_T] = std::array::from_fn(|t| {
-        std::array::from_fn(|v| unsafe { _mm512_loadu_ps(s.add((t * NV + v) * LANES)) })
+        std::array::from_fn(|v| unsafe { _mm512_loadu_ps(s.add(at(t, v))) })
     });
     for (p, &q) in pixels.iter().enumerate() {
         // SAFETY: position p's 64 gradients lie inside `dy_t`, the inputs inside `padded`.
@@ -652,14 +733,24 @@ fn wide_grad_tile_avx512(
     for (t, acc_t) in acc.iter().enumerate() {
         for (v, &a) in acc_t.iter().enumerate() {
             // SAFETY: inside `sums` (checked above).
-            unsafe { _mm512_storeu_ps(s.add((t * NV + v) * LANES), a) };
+            unsafe { _mm512_storeu_ps(s.add(at(t, v)), a) };
         }
     }
 }
 
+/// Rows of the transposed weight gradient that [`weight_grad_wide`] needs for `taps` taps:
+/// whole blocks of taps (the rows past the last tap collect sums nobody reads).
+pub(crate) fn wide_grad_rows(taps: usize) -> usize {
+    taps.next_multiple_of(WIDE_T)
+}
+
+/// Positions per block of the wide weight gradient: 64 positions of 64 gradients, 16 KB,
+/// stay in the first-level cache while every block of taps reads them.
+const WIDE_POSITIONS: usize = 64;
+
 /// Adds the weight gradient of one image to `dw_t` (`taps x dst_c`, the transpose of the
-/// layout of `W`) with the wide kernels. `padded` is the image padded, `dy_t` its output
-/// gradient transposed to `(position, filter)`.
+/// layout of `W`, with [`wide_grad_rows`] rows) with the wide kernels. `padded` is the
+/// image padded, `dy_t` its output gradient transposed to `(position, filter)`.
 ///
 /// # Panics
 /// If the CPU has no AVX-512 or `dst_c` is not a multiple of 64: caller bugs.
@@ -675,36 +766,27 @@ pub(crate) fn weight_grad_wide(
         Some(LANES),
         "direct kernel on a CPU without AVX-512"
     );
-    assert!(is_wide(g.dst_c) && dw_t.len() >= g.taps() * g.dst_c);
-    let taps = g.taps();
-    let mut sums = [0.0f32; WIDE_T * WIDE];
-    for b in 0..g.dst_c / WIDE {
-        for k0 in (0..taps).step_by(WIDE_T) {
-            let n = WIDE_T.min(taps - k0);
-            // A last, partial block of taps repeats tap 0: valid loads, results dropped.
-            let offs: [usize; WIDE_T] =
-                std::array::from_fn(|t| if t < n { g.tap_offset(k0 + t) } else { 0 });
-            for t in 0..WIDE_T {
-                let from = if t < n {
-                    (k0 + t) * g.dst_c + b * WIDE
-                } else {
-                    0
+    let (taps, filters) = (g.taps(), g.dst_c);
+    assert!(is_wide(filters) && dw_t.len() >= wide_grad_rows(taps) * filters);
+    for p0 in (0..pixels.len()).step_by(WIDE_POSITIONS) {
+        let p1 = pixels.len().min(p0 + WIDE_POSITIONS);
+        let (pix, dy) = (&pixels[p0..p1], &dy_t[p0 * filters..p1 * filters]);
+        for b in 0..filters / WIDE {
+            for k0 in (0..taps).step_by(WIDE_T) {
+                // A last, partial block of taps repeats tap 0: valid loads, sums unread.
+                let offs: [usize; WIDE_T] = std::array::from_fn(|t| {
+                    if k0 + t < taps {
+                        g.tap_offset(k0 + t)
+                    } else {
+                        0
+                    }
+                });
+                let sums = &mut dw_t[k0 * filters..(k0 + WIDE_T) * filters];
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: `lanes()` found AVX-512F on this CPU.
+                unsafe {
+                    wide_grad_tile_avx512(padded, dy, (filters, b), pix, &offs, sums)
                 };
-                let row = if t < n {
-                    &dw_t[from..from + WIDE]
-                } else {
-                    &[0.0; WIDE][..]
-                };
-                sums[t * WIDE..(t + 1) * WIDE].copy_from_slice(row);
-            }
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `lanes()` found AVX-512F on this CPU.
-            unsafe {
-                wide_grad_tile_avx512(padded, dy_t, (g.dst_c, b), pixels, &offs, &mut sums)
-            };
-            for t in 0..n {
-                let to = (k0 + t) * g.dst_c + b * WIDE;
-                dw_t[to..to + WIDE].copy_from_slice(&sums[t * WIDE..(t + 1) * WIDE]);
             }
         }
     }

@@ -232,6 +232,7 @@ pub struct ConvScratch {
     offsets: Vec<usize>,
     saved: Vec<f32>,
     saved_for: Option<ConvDims>,
+    sums: Vec<Vec<f32>>,
 }
 
 impl ConvScratch {
@@ -425,6 +426,7 @@ fn direct_forward_batch(
     let plen = g.padded_len();
     scratch.saved.resize(d.batch * plen, 0.0);
     scratch.saved_for = Some(*d);
+    scratch.sums.resize_with(CHUNKS, Vec::new);
     let mut y = zeros4(d.output_shape());
     let (packed, offsets) = (&scratch.packed, &scratch.offsets);
     y.as_slice_mut()
@@ -433,7 +435,8 @@ fn direct_forward_batch(
         .zip(x.par_chunks(per * in_len))
         .zip(scratch.saved.par_chunks_mut(per * plen))
         .zip(scratch.flat.par_iter_mut())
-        .for_each(|(((ys, xs), padded), flat)| {
+        .zip(scratch.sums.par_iter_mut())
+        .for_each(|((((ys, xs), padded), flat), sums)| {
             let flat = aligned(flat);
             for ((yn, xn), padded) in ys
                 .chunks_mut(out_len)
@@ -443,7 +446,15 @@ fn direct_forward_batch(
                 direct_conv::pad_planes(xn, &g, padded);
                 if wide {
                     let b = bias.as_deref();
-                    direct_conv::correlate_wide(&g, padded, packed, offsets, &pixels, b, yn);
+                    direct_conv::correlate_wide(
+                        &g,
+                        padded,
+                        (packed, offsets),
+                        &pixels,
+                        b,
+                        yn,
+                        sums,
+                    );
                 } else {
                     direct_conv::correlate(&g, f, padded, packed, offsets, flat);
                     direct_conv::unflatten(&g, flat, bias.as_deref(), yn);
@@ -508,7 +519,7 @@ fn direct_backward_batch(
     // Per chunk: the flat output gradients of its images, or (wide) one image's output
     // gradient transposed and the chunk's weight gradient transposed.
     let grad_len = if wide_w {
-        (plane + taps) * d.filters
+        (plane + direct_conv::wide_grad_rows(taps)) * d.filters
     } else {
         per * flat_dy_len
     };
@@ -544,8 +555,10 @@ fn direct_backward_batch(
         packed,
         offsets,
         saved,
+        sums,
         ..
     } = scratch;
+    sums.resize_with(CHUNKS, Vec::new);
     let (packed, offsets) = (&*packed, &*offsets);
     // Per chunk: its images as given (to be padded into `cols`), or already padded.
     let (raw, padded): (&[f32], &[f32]) = match x {
@@ -572,8 +585,12 @@ fn direct_backward_batch(
         .zip(db.par_iter_mut())
         .zip(flat.par_iter_mut())
         .zip(dy_padded.par_iter_mut())
+        .zip(sums.par_iter_mut())
         .for_each(
-            |((((((((dxs, (xs, kept)), dys), cols), flat_dy), dw), db), flat), dy_padded)| {
+            |(
+                ((((((((dxs, (xs, kept)), dys), cols), flat_dy), dw), db), flat), dy_padded),
+                sums,
+            )| {
                 dw.fill(0.0);
                 db.fill(0.0);
                 let (flat, flat_dy) = (aligned(flat), aligned(flat_dy));
@@ -586,7 +603,7 @@ fn direct_backward_batch(
                 };
                 let (dy_t, dw_t) = flat_dy.split_at_mut(split);
                 if wide_w {
-                    dw_t[..taps * d.filters].fill(0.0);
+                    dw_t[..direct_conv::wide_grad_rows(taps) * d.filters].fill(0.0);
                 }
                 let images = dys.len() / out_len;
                 for (n, dyn_) in dys.chunks(out_len).enumerate() {
@@ -600,7 +617,7 @@ fn direct_backward_batch(
                     if wide_w {
                         let padded = if xs.is_empty() { kept } else { &cols[..] };
                         let padded = &padded[n * plen..(n + 1) * plen];
-                        transpose(dyn_, d.filters, plane, dy_t);
+                        direct_conv::transpose(dyn_, d.filters, plane, None, dy_t);
                         direct_conv::weight_grad_wide(&g, padded, dy_t, &pixels, dw_t);
                     } else {
                         direct_conv::flatten(&g, f, dyn_, &mut dy_t[n * flat_dy_len..]);
@@ -610,7 +627,13 @@ fn direct_backward_batch(
                         direct_conv::pad_planes(dyn_, &gx, dy_padded);
                         if wide_x {
                             direct_conv::correlate_wide(
-                                &gx, dy_padded, packed, offsets, &pixels_x, None, dxn,
+                                &gx,
+                                dy_padded,
+                                (packed, offsets),
+                                &pixels_x,
+                                None,
+                                dxn,
+                                sums,
                             );
                         } else {
                             direct_conv::correlate(&gx, fx, dy_padded, packed, offsets, flat);
@@ -632,21 +655,6 @@ fn direct_backward_batch(
             },
         );
     sum_partials(d, per, dx, dw, db)
-}
-
-/// `to[(j, i)] = from[(i, j)]` for a `rows x cols` matrix `from`, in blocks of 16 x 16 so
-/// that both sides are read and written a cache line at a time.
-fn transpose(from: &[f32], rows: usize, cols: usize, to: &mut [f32]) {
-    const B: usize = 16;
-    for i0 in (0..rows).step_by(B) {
-        for j0 in (0..cols).step_by(B) {
-            for i in i0..(i0 + B).min(rows) {
-                for j in j0..(j0 + B).min(cols) {
-                    to[j * rows + i] = from[i * cols + j];
-                }
-            }
-        }
-    }
 }
 
 /// Where the direct backward pass finds the input images.
