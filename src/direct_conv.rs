@@ -68,6 +68,26 @@ pub(crate) struct Direct {
 }
 
 impl Direct {
+    /// `src = (C, H, W)` planes padded by `pad = (P_h, P_w)`, filters of `field = (KH, KW)`,
+    /// `dst_c` of them.
+    pub fn new(
+        src: (usize, usize, usize),
+        pad: (usize, usize),
+        field: (usize, usize),
+        dst_c: usize,
+    ) -> Direct {
+        Direct {
+            src_c: src.0,
+            src_h: src.1,
+            src_w: src.2,
+            pad_h: pad.0,
+            pad_w: pad.1,
+            kh: field.0,
+            kw: field.1,
+            dst_c,
+        }
+    }
+
     /// Rows and columns of a padded input plane.
     pub fn padded(&self) -> (usize, usize) {
         (self.src_h + 2 * self.pad_h, self.src_w + 2 * self.pad_w)
@@ -787,6 +807,53 @@ pub(crate) fn weight_grad_wide(
                 unsafe {
                     wide_grad_tile_avx512(padded, dy, (filters, b), pix, &offs, sums)
                 };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sum16_adds_every_entry_of_any_length() {
+        for len in [0, 1, 15, 16, 17, 33, 1000] {
+            // Small integers: every order of summation is exact.
+            let xs: Vec<f32> = (0..len).map(|i| (i % 7) as f32 - 3.0).collect();
+            let expected: i64 = (0..len).map(|i| (i % 7) as i64 - 3).sum();
+            assert_eq!(sum16(&xs), expected as f32, "length {len}");
+        }
+    }
+
+    #[test]
+    fn positions_and_offsets_of_the_flat_numbering() {
+        // 4 x 4 image, padding 1, 3 x 3 filter: padded rows of 6, outputs 4 x 4.
+        let g = Direct::new((2, 4, 4), (1, 1), (3, 3), 1);
+        let rows: Vec<usize> = (0..4)
+            .flat_map(|i| (0..4).map(move |j| 6 * i + j))
+            .collect();
+        assert_eq!(pixels(&g), rows);
+        // Tap (c, u, v) = (1, 2, 1): plane 1 (36 entries on), two rows of 6 down, one right.
+        assert_eq!(offsets(&g)[9 + 2 * 3 + 1], 36 + 12 + 1);
+        // Two vectors of 16 cover the 4 rows of 6 flat outputs (24 of them).
+        assert_eq!(g.vectors(), 2);
+    }
+
+    #[test]
+    fn transpose_moves_every_entry_and_adds_the_shift() {
+        if lanes().is_none() {
+            return; // no AVX-512: the direct kernels never run
+        }
+        for (rows, cols) in [(1, 1), (3, 70), (37, 64), (16, 5), (17, 17)] {
+            let from: Vec<f32> = (0..rows * cols).map(|i| i as f32).collect();
+            let shift: Vec<f32> = (0..cols).map(|j| 1000.0 * j as f32).collect();
+            let mut to = vec![f32::NAN; rows * cols];
+            transpose(&from, rows, cols, Some(&shift), &mut to);
+            for i in 0..rows {
+                for j in 0..cols {
+                    assert_eq!(to[j * rows + i], from[i * cols + j] + shift[j]);
+                }
             }
         }
     }

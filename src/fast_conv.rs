@@ -264,32 +264,26 @@ pub fn use_direct(d: &ConvDims, kernel: FastKernel) -> Option<usize> {
 
 /// The geometry of the direct forward correlation of `d`.
 fn direct_forward(d: &ConvDims) -> Direct {
-    Direct {
-        src_c: d.channels,
-        src_h: d.height,
-        src_w: d.width,
-        pad_h: d.config.padding,
-        pad_w: d.config.padding,
-        kh: d.kernel_height,
-        kw: d.kernel_width,
-        dst_c: d.filters,
-    }
+    let p = d.config.padding;
+    Direct::new(
+        (d.channels, d.height, d.width),
+        (p, p),
+        (d.kernel_height, d.kernel_width),
+        d.filters,
+    )
 }
 
 /// The geometry of the input gradient as a direct correlation: the output gradient padded
 /// by `KH - 1 - P` (so a "full" correlation), with the flipped filters, channels and
 /// filters swapped.
 fn direct_input_grad(d: &ConvDims) -> Direct {
-    Direct {
-        src_c: d.filters,
-        src_h: d.out_height,
-        src_w: d.out_width,
-        pad_h: d.kernel_height - 1 - d.config.padding,
-        pad_w: d.kernel_width - 1 - d.config.padding,
-        kh: d.kernel_height,
-        kw: d.kernel_width,
-        dst_c: d.channels,
-    }
+    let (kh, kw, p) = (d.kernel_height, d.kernel_width, d.config.padding);
+    Direct::new(
+        (d.filters, d.out_height, d.out_width),
+        (kh - 1 - p, kw - 1 - p),
+        (kh, kw),
+        d.channels,
+    )
 }
 
 /// `count` buffers of at least `len` floats, with 16 to spare for [`aligned`].

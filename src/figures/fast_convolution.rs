@@ -345,6 +345,38 @@ pub fn generate(w: &mut Writer) -> GenResult {
         "im2col_image on a 4 x 4 image, 3 x 3 window, padding 1",
     )?;
 
+    // The flat numbering of the direct kernels on the same small convolution.
+    let g = crate::direct_conv::Direct::new((1, 4, 4), (1, 1), (3, 3), 1);
+    let (wp, oh, ow) = (g.padded().1, g.out_h(), g.out_w());
+    let mut text = format!(
+        "4 x 4 image, padding 1 (Wp = {wp}), 3 x 3 filter: output (i, j) is flat q = {wp} i + j\n"
+    );
+    for i in 0..oh {
+        let row: Vec<String> = (0..wp)
+            .map(|j| {
+                if j < ow {
+                    format!("{:>3}", i * wp + j)
+                } else {
+                    "  .".to_string()
+                }
+            })
+            .collect();
+        text += &format!("{}\n", row.join(""));
+    }
+    let offsets = crate::direct_conv::offsets(&g);
+    text += &format!(
+        "(. = columns j >= {ow}: computed, then dropped)\ntap (u, v) reads the padded input at q + offset: {}\n",
+        (0..g.kh * g.kw)
+            .map(|k| format!("({}, {}) +{}", k / g.kw, k % g.kw, offsets[k]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    w.snippet(
+        "flat_numbering.txt",
+        &text,
+        "direct_conv::Direct and offsets on a 4 x 4 image, 3 x 3 filter, padding 1",
+    )?;
+
     // The two kernels side by side, pass by pass.
     let mut rows = Vec::new();
     for k in &bench.kernels {
