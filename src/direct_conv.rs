@@ -13,21 +13,21 @@
 //! `j >= W'` are garbage (they straddle two rows) and are dropped when the tile is written
 //! out: with 3 x 3 filters on 28 x 28 images, 2 columns of 30.
 //!
-//! **The forward tile** ([`correlate`]): `F` filters by `R` vectors of 16 flat outputs,
+//! **The forward tile** (`correlate`): `F` filters by `R` vectors of 16 flat outputs,
 //! `F R` vector registers of sums. For each of the `C KH KW` taps, `R` loads of inputs and
 //! `F` broadcast weights feed `F R` multiply-adds: 24 for 11 loads with `F = 8, R = 3`.
 //!
 //! **The input gradient** is the same correlation: the output gradient padded by
 //! `KH - 1 - P`, correlated with the flipped filters, channels and filters swapped.
 //!
-//! **The weight gradient** ([`weight_grad`]) swaps the roles: `dW[k, tap]` is the sum over
+//! **The weight gradient** (`weight_grad`) swaps the roles: `dW[k, tap]` is the sum over
 //! all outputs of `dY[k, q] x[tap offset + q]`. A tile of `F` filters by `T` taps is `F T`
 //! vectors of partial sums over sixteen outputs at a time: per vector of outputs, `F` loads
 //! of the output gradient and `T` loads of inputs feed `F T` multiply-adds. The sixteen
 //! lanes are added up once, after every image of the chunk.
 //!
-//! **Wide layers** (64 filters or more) turn the tile around ([`correlate_wide`],
-//! [`weight_grad_wide`]): 16 filters per vector, 4 vectors by 6 real output positions
+//! **Wide layers** (a multiple of 64 filters) turn the tile around (`correlate_wide`,
+//! `weight_grad_wide`): 16 filters per vector, 4 vectors by 6 real output positions
 //! (or, for the weight gradient, by 6 taps), so that no garbage column or rounding is
 //! computed and the weight gradient's sums need no adding across lanes.
 //!
@@ -513,9 +513,9 @@ pub(crate) fn weight_grad(
 
 // The wide kernels: filters in the vector lanes.
 //
-// With 64 filters or more, the flat kernels' garbage columns and rounding cost more than
-// they save (with 14 x 14 outputs, 240 flat outputs are computed for 196 real ones). The
-// wide kernels turn the tile around: 16 filters per vector, 4 vectors (64 filters) by 6
+// With a multiple of 64 filters, the flat kernels' garbage columns and rounding cost more
+// than they save (with 14 x 14 outputs, 240 flat outputs are computed for 196 real ones).
+// The wide kernels turn the tile around: 16 filters per vector, 4 vectors (64 filters) by 6
 // output positions, each position any real output (`pixels`), nothing computed twice.
 // Per tap: 4 vector loads of weights and 6 broadcast inputs feed 24 multiply-adds. The
 // weight gradient has the same shape: 4 vectors of 16 filters by 6 taps, summed over the

@@ -21,6 +21,11 @@
 //! The matrix products are ndarray's `general_mat_mul`, which calls the matrixmultiply
 //! crate: packing into cache-sized panels and a register-blocked kernel chosen at run time
 //! for the CPU (SSE2, AVX, FMA or AVX-512).
+//!
+//! On a CPU with AVX-512, stride-1 convolutions skip the patch matrix altogether: the
+//! direct kernels of [`crate::direct_conv`] compute the forward pass and both gradients
+//! from the padded images (see [`use_direct`]), and the forward pass keeps those padded
+//! images for [`conv2d_backward_saved`].
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array4, ArrayView1, ArrayView2, ArrayView4, ArrayViewMut2};
@@ -206,13 +211,16 @@ fn is_pointwise(d: &ConvDims) -> bool {
 /// Which kernel the fast path runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FastKernel {
-    /// Direct where it applies and measured faster, else im2col + GEMM (see [`use_direct`]).
+    /// The library's choice (see [`use_direct`]): today the direct kernels wherever they
+    /// apply, since they measured faster on every layer of chapter 16; im2col + GEMM
+    /// elsewhere.
     #[default]
     Auto,
     /// Always im2col + GEMM.
     Gemm,
-    /// The direct forward kernel of [`crate::direct_conv`] wherever it applies (stride 1,
-    /// a CPU with AVX-512); im2col + GEMM elsewhere, and for the backward pass.
+    /// The direct kernels of [`crate::direct_conv`] (forward, weight and input gradients)
+    /// wherever they apply (stride 1, padding narrower than the filter, a CPU with
+    /// AVX-512); im2col + GEMM elsewhere.
     Direct,
 }
 
@@ -473,9 +481,8 @@ fn direct_backward_batch(
     let g = direct_forward(d);
     let gx = direct_input_grad(d);
     let f = direct_conv::grad_filter_tile(d.filters);
-    // The wide kernels for 64 filters or more: the weight gradient when there are that
-    // many filters, the input gradient (whose "filters" are the channels) when there are
-    // that many channels.
+    // The wide kernels for multiples of 64: the weight gradient when the filters are, the
+    // input gradient (whose "filters" are the channels) when the channels are.
     let (wide_w, wide_x) = (
         direct_conv::is_wide(d.filters),
         direct_conv::is_wide(d.channels),

@@ -18,7 +18,8 @@ pub enum ConvAlgorithm {
     Naive,
     /// One matrix product per pass (chapter 6).
     Im2col,
-    /// One matrix product per image, threads over the batch, buffers reused (chapter 16).
+    /// Chapter 16's fast path: direct kernels (or one matrix product per image), threads
+    /// over the batch, buffers reused.
     #[default]
     Fast,
 }
