@@ -254,19 +254,14 @@ impl ConvScratch {
 // ANCHOR: use_direct
 /// Whether the direct kernels run: they need stride 1, padding smaller than the filter
 /// (the input gradient pads the output gradient by `KH - 1 - P`) and a CPU with AVX-512.
-pub fn use_direct(d: &ConvDims, kernel: FastKernel) -> Option<usize> {
+pub fn use_direct(d: &ConvDims, kernel: FastKernel) -> bool {
     let p = d.config.padding;
     let applies = d.config.stride == 1 && p < d.kernel_height && p < d.kernel_width;
     let wanted = match kernel {
         FastKernel::Gemm => false,
-        FastKernel::Direct => true,
-        FastKernel::Auto => true,
+        FastKernel::Direct | FastKernel::Auto => true,
     };
-    if applies && wanted {
-        crate::direct_conv::lanes()
-    } else {
-        None
-    }
+    applies && wanted && crate::direct_conv::lanes().is_some()
 }
 // ANCHOR_END: use_direct
 
@@ -337,7 +332,7 @@ pub fn conv2d_fast(
     check_bias(bias, d.filters)?;
     let x = input.as_standard_layout();
     let x = x.as_slice().expect("standard layout");
-    if use_direct(&d, scratch.kernel).is_some() {
+    if use_direct(&d, scratch.kernel) {
         return Ok(direct_forward_batch(&d, x, weight, bias, scratch));
     }
     scratch.saved_for = None;
@@ -765,7 +760,7 @@ pub fn conv2d_backward_fast(
     let x = x.as_slice().expect("standard layout");
     let dy = grad_output.as_standard_layout();
     let dy = dy.as_slice().expect("standard layout");
-    if use_direct(&d, scratch.kernel).is_some() {
+    if use_direct(&d, scratch.kernel) {
         return Ok(direct_backward_batch(
             &d,
             Images::Raw(x),
