@@ -488,6 +488,7 @@ fn direct_backward_batch(
         direct_conv::filter_tile(d.channels)
     };
     let (pixels, pixels_x) = (direct_conv::pixels(&g), direct_conv::pixels(&gx));
+    let tap_blocks = direct_conv::wide_tap_blocks(&g);
     let (plane, taps) = (d.out_height * d.out_width, g.taps());
     if input_grad {
         let (kh, kw) = (d.kernel_height, d.kernel_width);
@@ -603,8 +604,10 @@ fn direct_backward_batch(
                 }
                 let images = dys.len() / out_len;
                 for (n, dyn_) in dys.chunks(out_len).enumerate() {
-                    for (k, plane) in dyn_.chunks(plane).enumerate() {
-                        db[k] += direct_conv::sum16(plane);
+                    if !wide_w {
+                        for (k, plane) in dyn_.chunks(plane).enumerate() {
+                            db[k] += direct_conv::sum16(plane);
+                        }
                     }
                     if !xs.is_empty() {
                         let xn = &xs[n * in_len..(n + 1) * in_len];
@@ -614,7 +617,13 @@ fn direct_backward_batch(
                         let padded = if xs.is_empty() { kept } else { &cols[..] };
                         let padded = &padded[n * plen..(n + 1) * plen];
                         direct_conv::transpose(dyn_, d.filters, plane, None, dy_t);
-                        direct_conv::weight_grad_wide(&g, padded, dy_t, &pixels, dw_t);
+                        // The bias gradient from the transposed rows, 64 filters at a time
+                        // (each row is one position's gradient for every filter).
+                        for row in dy_t[..plane * d.filters].chunks_exact(d.filters) {
+                            db.iter_mut().zip(row).for_each(|(b, &v)| *b += v);
+                        }
+                        let at = (&pixels[..], &tap_blocks[..]);
+                        direct_conv::weight_grad_wide(&g, padded, dy_t, at, dw_t);
                     } else {
                         direct_conv::flatten(&g, f, dyn_, &mut dy_t[n * flat_dy_len..]);
                     }
@@ -639,11 +648,7 @@ fn direct_backward_batch(
                 }
                 if wide_w {
                     // dW[k, tap] from its transpose.
-                    for (tap, row) in dw_t.chunks(d.filters).take(taps).enumerate() {
-                        for (k, &v) in row.iter().enumerate() {
-                            dw[k * taps + tap] = v;
-                        }
-                    }
+                    direct_conv::transpose(dw_t, taps, d.filters, None, dw);
                 } else {
                     let padded = if xs.is_empty() { kept } else { &cols[..] };
                     direct_conv::weight_grad(&g, f, padded, dy_t, images, dw);
