@@ -797,8 +797,11 @@ fn transpose_avx512(from: &[f32], rows: usize, cols: usize, shift: Option<&[f32]
     }
 }
 
-/// Taps per block of the wide forward tile: 64 taps of 64 weights, 16 KB.
-const WIDE_TAPS: usize = 64;
+/// Taps per block of the wide forward tile: 128 taps of 64 weights, 32 KB, which stay in a
+/// first-level data cache of 48 KB (Ice Lake and later cores). Measured on 64 -> 64 at
+/// 14 x 14: 2% faster than blocks of 64 (fewer loads and stores of the sums), blocks of 192
+/// slower (the weights no longer fit).
+const WIDE_TAPS: usize = 128;
 
 /// One wide weight-gradient tile for one image: 64 filters (block `b`) by the `WIDE_T`
 /// taps at `offs`, summed over the positions `pixels`, added to the sums in `sums` (row `t`
@@ -874,9 +877,11 @@ pub(crate) fn wide_grad_rows(taps: usize) -> usize {
     taps.next_multiple_of(WIDE_T)
 }
 
-/// Positions per block of the wide weight gradient: 64 positions of 64 gradients, 16 KB,
-/// stay in the first-level cache while every block of taps reads them.
-const WIDE_POSITIONS: usize = 64;
+/// Positions per block of the wide weight gradient, at most: 128 positions of 64
+/// gradients, 32 KB, stay in the first-level cache while every block of taps reads them,
+/// and the sums of a tile are loaded and stored once per 128 positions (64 measured 3%
+/// slower on 14 x 14 images, whose 196 positions then made blocks of 64, 64, 64 and 4).
+const WIDE_POSITIONS: usize = 128;
 
 /// Adds the weight gradient of one image to `dw_t` (`taps x dst_c`, the transpose of the
 /// layout of `W`, with [`wide_grad_rows`] rows) with the wide kernels. `padded` is the
@@ -903,8 +908,12 @@ pub(crate) fn weight_grad_wide(
         taps.div_ceil(WIDE_T),
         "blocks of taps of another layer"
     );
-    for p0 in (0..pixels.len()).step_by(WIDE_POSITIONS) {
-        let p1 = pixels.len().min(p0 + WIDE_POSITIONS);
+    // Blocks of at most WIDE_POSITIONS positions, all of (nearly) one length: no short
+    // last block whose few positions would not pay for loading and storing the sums.
+    let n = pixels.len();
+    let per = n.div_ceil(n.div_ceil(WIDE_POSITIONS).max(1)).max(1);
+    for p0 in (0..n).step_by(per) {
+        let p1 = n.min(p0 + per);
         let (pix, dy) = (
             Bounded::new(&pixels[p0..p1]),
             &dy_t[p0 * filters..p1 * filters],

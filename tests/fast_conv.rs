@@ -274,6 +274,9 @@ fn wide_layers_equal_the_naive_loops() {
         (1, 128, 64, 4, 9, 5, 2),
         (9, 64, 128, 3, 3, 1, 0),
         (2, 64, 64, 5, 5, 2, 1),
+        // 143 positions: the weight gradient's blocks of positions split unevenly; 576
+        // taps: the forward's blocks of taps end with a partial one.
+        (1, 64, 64, 13, 11, 3, 1),
     ] {
         for kernel in KERNELS {
             let mut scratch = scratch(kernel);
