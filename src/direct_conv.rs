@@ -309,13 +309,13 @@ pub(crate) fn unflatten(g: &Direct, flat: &[f32], bias: Option<&[f32]>, dst: &mu
     let len = g.flat_len();
     for k in 0..g.dst_c {
         let shift = bias.map_or(0.0, |b| b[k]);
-        for i in 0..oh {
-            let from = &flat[k * len + i * wp..][..ow];
-            let to = &mut dst[(k * oh + i) * ow..][..ow];
-            for (t, f) in to.iter_mut().zip(from) {
-                *t = f + shift;
-            }
-        }
+        let rows = Rows {
+            count: oh,
+            width: ow,
+            strides: (wp, ow),
+            dst_width: ow,
+        };
+        rows.copy(&flat[k * len..], &mut dst[k * oh * ow..], shift);
     }
 }
 
@@ -327,15 +327,96 @@ pub(crate) fn flatten(g: &Direct, f: usize, src: &[f32], flat: &mut [f32]) {
     let (oh, ow, wp) = (g.out_h(), g.out_w(), g.padded().1);
     let len = g.vectors() * LANES;
     let flat = &mut flat[..g.dst_c.next_multiple_of(f) * len];
-    flat.fill(0.0);
-    for k in 0..g.dst_c {
-        for i in 0..oh {
-            flat[k * len + i * wp..][..ow].copy_from_slice(&src[(k * oh + i) * ow..][..ow]);
+    let (planes, empty) = flat.split_at_mut(g.dst_c * len);
+    empty.fill(0.0);
+    let rows = Rows {
+        count: oh,
+        width: ow,
+        strides: (ow, wp),
+        dst_width: wp,
+    };
+    for (k, plane) in planes.chunks_exact_mut(len).enumerate() {
+        let (written, rest) = plane.split_at_mut(oh * wp);
+        rows.copy(&src[k * oh * ow..], written, 0.0);
+        rest.fill(0.0);
+    }
+}
+
+/// Rows copied between two strided layouts: `count` rows of `width` floats, row `r` read
+/// at `r * strides.0` and written at `r * strides.1`, each written row `dst_width >=
+/// width` long (zeros after the copied part).
+#[derive(Clone, Copy)]
+struct Rows {
+    count: usize,
+    width: usize,
+    strides: (usize, usize),
+    dst_width: usize,
+}
+
+impl Rows {
+    /// `dst`'s rows from `src`'s plus `shift` (zeros after `width`, not shifted).
+    ///
+    /// # Panics
+    /// If a row lies outside `src` or `dst`, or `dst_width < width`.
+    fn copy(self, src: &[f32], dst: &mut [f32], shift: f32) {
+        assert!(self.dst_width >= self.width);
+        if let Some(last) = self.count.checked_sub(1) {
+            assert!(last * self.strides.0 + self.width <= src.len());
+            assert!(last * self.strides.1 + self.dst_width <= dst.len());
+        }
+        if lanes() == Some(LANES) {
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: `lanes()` found AVX-512F on this CPU.
+            unsafe {
+                return self.copy_avx512(src, dst, shift);
+            }
+        }
+        self.copy_sliced(src, dst, shift)
+    }
+
+    /// [`Rows::copy`] by slices: the portable version, and the reference in the tests.
+    fn copy_sliced(self, src: &[f32], dst: &mut [f32], shift: f32) {
+        for r in 0..self.count {
+            let from = &src[r * self.strides.0..][..self.width];
+            let to = &mut dst[r * self.strides.1..][..self.dst_width];
+            let (copied, zeros) = to.split_at_mut(self.width);
+            for (t, f) in copied.iter_mut().zip(from) {
+                *t = f + shift;
+            }
+            zeros.fill(0.0);
+        }
+    }
+
+    /// Masked vector loads and stores, 16 floats at a time: no call to `memcpy` or
+    /// `memset` for runs of a few dozen floats.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn copy_avx512(self, src: &[f32], dst: &mut [f32], shift: f32) {
+        use std::arch::x86_64::*;
+        let first = |n: usize| -> __mmask16 { ((1u32 << n.min(LANES)) - 1) as __mmask16 };
+        let s = _mm512_set1_ps(shift);
+        let (x, o) = (src.as_ptr(), dst.as_mut_ptr());
+        for r in 0..self.count {
+            for c0 in (0..self.dst_width).step_by(LANES) {
+                let n = self.width.saturating_sub(c0);
+                let v = if n == 0 {
+                    _mm512_setzero_ps()
+                } else {
+                    // SAFETY: columns c0..c0 + min(n, 16) < width of source row r: inside
+                    // `src` (checked by `copy`); masked-off lanes are not read.
+                    let v =
+                        unsafe { _mm512_maskz_loadu_ps(first(n), x.add(r * self.strides.0 + c0)) };
+                    _mm512_maskz_add_ps(first(n), v, s)
+                };
+                let m = first(self.dst_width - c0);
+                // SAFETY: columns c0..c0 + min(dst_width - c0, 16) of destination row r:
+                // inside `dst` (checked by `copy`); masked-off lanes are not written.
+                unsafe { _mm512_mask_storeu_ps(o.add(r * self.strides.1 + c0), m, v) };
+            }
         }
     }
 }
 
-// ANCHOR: tile
 /// Indices (tap offsets or output positions) with an upper bound on every one of them,
 /// found once when the list is made. A kernel checks its furthest load against the bound
 /// instead of scanning the list on every tile, which costs as much as a tenth of the
@@ -363,6 +444,7 @@ impl<'a> Bounded<'a> {
     }
 }
 
+// ANCHOR: tile
 /// One forward tile: `F` filters (block `block` of `packed`) by `R` vectors of flat outputs
 /// starting at `q0`, summed over every tap, written to `out` (flat planes of `len`).
 #[cfg(target_arch = "x86_64")]
@@ -992,6 +1074,46 @@ mod tests {
                 }
                 // Nothing past the padded layout is touched.
                 assert!(out[g.padded_len()..].iter().all(|v| v.is_nan()));
+            }
+        }
+    }
+
+    #[test]
+    fn rows_are_copied_shifted_and_closed_with_zeros() {
+        // (count, width, strides, dst_width): narrow, exactly a vector, wider than two.
+        for (count, width, strides, dst_width) in [
+            (3, 5, (7, 6), 6),
+            (2, 16, (16, 16), 16),
+            (4, 28, (30, 28), 28),
+            (3, 28, (28, 30), 30),
+            (0, 4, (4, 4), 4),
+        ] {
+            let rows = Rows {
+                count,
+                width,
+                strides,
+                dst_width,
+            };
+            let src: Vec<f32> = (0..count * strides.0 + width).map(|i| i as f32).collect();
+            for copy in [Rows::copy, Rows::copy_sliced] {
+                let mut dst = vec![f32::NAN; count * strides.1 + dst_width];
+                copy(rows, &src, &mut dst, 0.5);
+                for (k, &v) in dst.iter().enumerate() {
+                    let (r, c) = (k / strides.1, k % strides.1);
+                    let expected = if r >= count || c >= dst_width {
+                        f32::NAN // between rows and past the last: untouched
+                    } else if c < width {
+                        src[r * strides.0 + c] + 0.5
+                    } else {
+                        0.0
+                    };
+                    let same = v == expected || (v.is_nan() && expected.is_nan());
+                    assert!(
+                        same,
+                        "{:?}: entry {k} is {v}, not {expected}",
+                        (count, width)
+                    );
+                }
             }
         }
     }
