@@ -25,7 +25,7 @@ use cnn_book::layers::{BatchNorm2d, Conv2d, ConvAlgorithm, MaxPool2d};
 use ndarray::Array4;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use timing::{median, median_ms};
+use timing::median_ms;
 
 /// Shortest wall time in milliseconds of `runs` calls: for profiling, where the question
 /// is what the code costs, not what the machine's neighbours cost.
@@ -117,42 +117,36 @@ fn time_conv(layer: &mut Conv2d, x: &Tensor, dy: &Tensor, first: bool, reps: usi
     (fwd, both)
 }
 
-/// Forward, and forward + backward, of one layer on one thread and on two, measured in
-/// alternation (1 thread, 2 threads, 1 thread, ...) so that a slow minute of the machine
-/// hits both alike. Medians of `reps` runs each, after two warm-up rounds. Returns
-/// `[(fwd, both) on 1 thread, (fwd, both) on 2 threads]`.
-fn alternating(
+/// Forward, and forward + backward, of one layer on one thread and then on two, as
+/// `benches/pytorch_compare.py` times PyTorch: on one thread the medians of `reps`
+/// forward passes and then of `reps` forward + backward passes (each after two warm-up
+/// runs), then the same on two threads. The pools are made one after the other: an idle
+/// rayon pool's threads spin for a while before they sleep, and a two-thread pool taking
+/// turns with a one-thread pool slowed the one-thread runs (by up to 15% in a test on this
+/// two-core machine). Returns `[(fwd, both) on 1 thread, (fwd, both) on 2 threads]`.
+fn one_then_two(
     reps: usize,
     layer: &mut dyn Layer,
     x: &Tensor,
     dy: &Tensor,
     first: bool,
 ) -> [(f64, f64); 2] {
-    let pools = [pool(1), pool(2)];
-    let mut times = [[Vec::new(), Vec::new()], [Vec::new(), Vec::new()]];
-    for round in 0..reps + 2 {
-        for (t, p) in pools.iter().enumerate() {
-            let (f, b) = p.install(|| {
-                let start = Instant::now();
+    [1, 2].map(|threads| {
+        pool(threads).install(|| {
+            let fwd = median_ms(2, reps, || {
                 black_box(layer.forward(x, Mode::Eval).unwrap());
-                let f = start.elapsed().as_secs_f64() * 1e3;
-                let start = Instant::now();
+            });
+            let both = median_ms(2, reps, || {
                 black_box(layer.forward(x, Mode::Train).unwrap());
                 if first {
                     layer.backward_params(dy).unwrap();
                 } else {
                     black_box(layer.backward(dy).unwrap());
                 }
-                (f, start.elapsed().as_secs_f64() * 1e3)
             });
-            if round >= 2 {
-                times[t][0].push(f);
-                times[t][1].push(b);
-            }
-        }
-    }
-    let [[f1, b1], [f2, b2]] = &mut times;
-    [(median(f1), median(b1)), (median(f2), median(b2))]
+            (fwd, both)
+        })
+    })
 }
 
 /// The layer of one benchmark case (He-initialised), a random batch and a random output
@@ -212,8 +206,9 @@ fn bench_conv(quick: bool, fast_only: bool) -> Vec<serde_json::Value> {
                 time_conv(&mut layer, &x, &dy, first, reps)
             })
         };
+        drop(single);
         layer.algorithm = ConvAlgorithm::Fast;
-        let [(fwd1, both1), (fwd2, both2)] = alternating(reps, &mut layer, &x, &dy, first);
+        let [(fwd1, both1), (fwd2, both2)] = one_then_two(reps, &mut layer, &x, &dy, first);
         println!(
             "{:<38} {naive:>10.2} {im2col:>10.2} {fwd1:>10.2} {both1:>10.2} {fwd2:>10.2} {both2:>10.2}",
             case.name
@@ -269,16 +264,13 @@ fn bench_lowering(quick: bool) -> Vec<serde_json::Value> {
     rows
 }
 
-/// Max pooling (2x2, stride 2) and batch normalization, forward + backward, on the
-/// activations the convolutions above produce.
-fn bench_pool_bn(quick: bool) -> Vec<serde_json::Value> {
+/// The pooling and batch-normalization layers of [`bench_pool_bn`]: name, layer, input and
+/// output gradient (the same random numbers on every call).
+type LayerCase = (String, Box<dyn Layer>, Tensor, Tensor);
+
+fn pool_bn_cases() -> Vec<LayerCase> {
     let mut rng = ChaCha8Rng::seed_from_u64(18);
-    let reps = if quick { 5 } else { 21 };
-    let mut rows = Vec::new();
-    println!(
-        "{:<38} {:>10} {:>10} {:>10} {:>10}",
-        "layer, batch 64 (ms)", "1t fwd", "1t f+b", "2t fwd", "2t f+b"
-    );
+    let mut cases = Vec::new();
     for (c, hw) in [(6, 28), (32, 28), (64, 14)] {
         let x: Tensor =
             Array4::from_shape_fn((BATCH, c, hw, hw), |_| rng.random_range(-1.0f32..1.0))
@@ -293,19 +285,96 @@ fn bench_pool_bn(quick: bool) -> Vec<serde_json::Value> {
                 Box::new(BatchNorm2d::new(c)),
             ),
         ];
-        for (name, mut layer) in layers {
+        for (name, layer) in layers {
             let out = layer.output_shape(x.shape()).unwrap();
             let dy: Tensor = Tensor::from_shape_fn(out, |_| rng.random_range(-1.0f32..1.0));
-            let [(f1, b1), (f2, b2)] = alternating(reps, layer.as_mut(), &x, &dy, false);
-            println!("{name:<38} {f1:>10.2} {b1:>10.2} {f2:>10.2} {b2:>10.2}");
-            rows.push(serde_json::json!({
-                "name": name, "input": [BATCH, c, hw, hw],
-                "fast_1": { "forward_ms": f1, "both_ms": b1 },
-                "fast_2": { "forward_ms": f2, "both_ms": b2 },
-            }));
+            cases.push((name, layer, x.clone(), dy));
         }
     }
+    cases
+}
+
+/// Max pooling (2x2, stride 2) and batch normalization, forward + backward, on the
+/// activations the convolutions above produce.
+fn bench_pool_bn(quick: bool) -> Vec<serde_json::Value> {
+    let reps = if quick { 5 } else { 21 };
+    let mut rows = Vec::new();
+    println!(
+        "{:<38} {:>10} {:>10} {:>10} {:>10}",
+        "layer, batch 64 (ms)", "1t fwd", "1t f+b", "2t fwd", "2t f+b"
+    );
+    for (name, mut layer, x, dy) in pool_bn_cases() {
+        let [(f1, b1), (f2, b2)] = one_then_two(reps, layer.as_mut(), &x, &dy, false);
+        println!("{name:<38} {f1:>10.2} {b1:>10.2} {f2:>10.2} {b2:>10.2}");
+        let input = x.shape().to_vec();
+        rows.push(serde_json::json!({
+            "name": name, "input": input,
+            "fast_1": { "forward_ms": f1, "both_ms": b1 },
+            "fast_2": { "forward_ms": f2, "both_ms": b2 },
+        }));
+    }
     rows
+}
+
+/// `--serve`: the partner of `benches/pytorch_compare.py`, which takes turns with PyTorch
+/// a few runs at a time. Reads commands from standard input, one per line, `conv I T PASS
+/// RUNS` (convolution I of [`CONV_CASES`]) or `layer I T PASS RUNS` (layer I of
+/// [`pool_bn_cases`]), with T threads, PASS `forward` or `both`; runs the pass once to warm
+/// up and then RUNS times, and prints the times in milliseconds on one line.
+fn serve() {
+    use std::io::{BufRead, Write};
+    let mut rng = ChaCha8Rng::seed_from_u64(16);
+    let mut convs: Vec<LayerCase> = CONV_CASES
+        .iter()
+        .map(|case| {
+            let (layer, x, dy) = conv_case(case, &mut rng);
+            (
+                case.name.to_string(),
+                Box::new(layer) as Box<dyn Layer>,
+                x,
+                dy,
+            )
+        })
+        .collect();
+    let mut layers = pool_bn_cases();
+    let pools = [pool(1), pool(2)];
+    let mut out = std::io::stdout().lock();
+    for line in std::io::stdin().lock().lines() {
+        let line = line.expect("a command");
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let [kind, index, threads, pass, runs] = words[..] else {
+            panic!("expected `conv|layer INDEX THREADS forward|both RUNS`, got {line:?}");
+        };
+        let number = |w: &str| -> usize { w.parse().expect("a number") };
+        let cases = if kind == "conv" {
+            &mut convs
+        } else {
+            &mut layers
+        };
+        let (_, layer, x, dy) = &mut cases[number(index)];
+        // The first layer of a network (one input channel) computes no input gradient.
+        let first = x.shape()[1] == 1;
+        let mut run = || {
+            let start = Instant::now();
+            if pass == "forward" {
+                black_box(layer.forward(x, Mode::Eval).unwrap());
+            } else {
+                black_box(layer.forward(x, Mode::Train).unwrap());
+                if first {
+                    layer.backward_params(dy).unwrap();
+                } else {
+                    black_box(layer.backward(dy).unwrap());
+                }
+            }
+            start.elapsed().as_secs_f64() * 1e3
+        };
+        let times: Vec<String> = pools[number(threads) - 1].install(|| {
+            run();
+            (0..number(runs)).map(|_| format!("{:.4}", run())).collect()
+        });
+        writeln!(out, "{}", times.join(" ")).expect("standard output");
+        out.flush().expect("standard output");
+    }
 }
 
 /// One epoch of training on the 60,000 Fashion-MNIST training images (batch 64, SGD with
@@ -642,6 +711,10 @@ fn main() {
         .collect();
     let wants = |part: &str| only.as_deref().is_none_or(|o| o == part) && !skipped.contains(&part);
     let save = args.iter().any(|a| a == "--save");
+    if args.iter().any(|a| a == "--serve") {
+        serve();
+        return;
+    }
     if args.iter().any(|a| a == "--kernels") {
         compare_kernels();
         return;

@@ -8,11 +8,12 @@ ResNet's), max pooling and batch normalization on the same activations, and one 
 epoch of LeNet and of the small ResNet on the 60,000 Fashion-MNIST training images.
 
 The two libraries take turns, so that both see the same state of the machine (its speed
-drifts by tens of percent over minutes on a shared or virtual machine): three rounds of
-(cnn-book's convolutions, PyTorch's convolutions, cnn-book's pooling and batch norm,
-PyTorch's), each value the median of 21 runs, the reported value the median of the three
-rounds; then each model's epochs, cnn-book's and PyTorch's back to back. The rest of the
-crate's benchmark (peak, naive loops, lowering, kernels, profile) runs once, first.
+drifts by tens of percent within minutes on a shared or virtual machine): the crate's
+benchmark runs as a server (`--serve`) and, for every layer, thread count and pass, the
+script asks it for 7 timed runs, then times 7 runs of PyTorch, and so on for 3 rounds
+(the side that goes first alternating), each reported value the median of the 21 runs;
+then each model's epochs, cnn-book's and PyTorch's back to back. The rest of the crate's
+benchmark (peak, naive loops, lowering, kernels, profile) runs once, first.
 
 Prints one table with both times and their ratio, and with --save writes
 book/generated/16-fast-convolution/bench.json and comparison.json, which the chapter's
@@ -57,31 +58,9 @@ CONV_CASES = [
 ]
 
 
-def median_ms(fn, warm, reps):
-    for _ in range(warm):
-        fn()
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
-
-
-def timed_row(name, fwd, both, reps):
-    """Median forward and forward+backward times of one layer on one and two threads."""
-    row = {"name": name}
-    for t in (1, 2):
-        torch.set_num_threads(t)
-        row[f"torch_{t}"] = {
-            "forward_ms": median_ms(fwd, 2, reps),
-            "both_ms": median_ms(both, 2, reps),
-        }
-    return row
-
-
-def bench_conv(reps):
-    rows = []
+def conv_cases():
+    """The convolutions of CONV_CASES as (name, forward, forward+backward) callables."""
+    cases = []
     gen = torch.Generator().manual_seed(16)
     for name, c, k, hw, f, p in CONV_CASES:
         conv = nn.Conv2d(c, k, f, padding=p)
@@ -92,21 +71,22 @@ def bench_conv(reps):
         with torch.no_grad():
             dy = torch.rand_like(conv(x)) * 2 - 1
 
-        def fwd():
+        def fwd(conv=conv, x=x):
             with torch.no_grad():
                 conv(x)
 
-        def both():
+        def both(conv=conv, x=x, dy=dy):
             conv.zero_grad(set_to_none=False)
             x.grad = None
             conv(x).backward(dy)
 
-        rows.append(timed_row(name, fwd, both, reps))
-    return rows
+        cases.append((name, fwd, both))
+    return cases
 
 
-def bench_pool_bn(reps):
-    rows = []
+def pool_bn_cases():
+    """Max pooling and batch norm on the convolutions' activations, as callables."""
+    cases = []
     gen = torch.Generator().manual_seed(18)
     for c, hw in ((6, 28), (32, 28), (64, 14)):
         x = (torch.rand(BATCH, c, hw, hw, generator=gen) * 2 - 1).requires_grad_(True)
@@ -118,15 +98,75 @@ def bench_pool_bn(reps):
             with torch.no_grad():
                 dy = torch.rand_like(layer(x)) * 2 - 1
 
-            def fwd():
+            def fwd(layer=layer, x=x):
                 with torch.no_grad():
                     layer(x)
 
-            def both():
+            def both(layer=layer, x=x, dy=dy):
                 x.grad = None
                 layer(x).backward(dy)
 
-            rows.append(timed_row(name, fwd, both, reps))
+            cases.append((name, fwd, both))
+    return cases
+
+
+class RustServer:
+    """The crate's benchmark in `--serve` mode: times one pass of one layer on request."""
+
+    def __init__(self):
+        cmd = ["cargo", "bench", "--bench", "fast", "--", "--serve"]
+        print("running", " ".join(cmd), flush=True)
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+
+    def times(self, kind, index, threads, part, runs):
+        self.proc.stdin.write(f"{kind} {index} {threads} {part} {runs}\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the Rust benchmark stopped")
+        return [float(t) for t in line.split()]
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def torch_times(fn, threads, runs):
+    torch.set_num_threads(threads)
+    fn()  # warm-up, as on the Rust side
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def side_by_side(rust, kind, cases, rounds, runs):
+    """Both libraries' times for every case, thread count and pass, taking turns every
+    `runs` runs (the one that goes first alternating from round to round), with a pause
+    at each switch so that the other library's idle threads have stopped spinning.
+    Returns rows {"name", "fast_T": {...}, "torch_T": {...}} of medians over all runs."""
+    samples = {}
+    for r in range(rounds):
+        print(f"{kind}: round {r + 1} of {rounds}", flush=True)
+        for index, (name, fwd, both) in enumerate(cases):
+            for t in (1, 2):
+                for part, fn in (("forward", fwd), ("both", both)):
+                    turns = [("fast", lambda: rust.times(kind, index, t, part, runs)),
+                             ("torch", lambda: torch_times(fn, t, runs))]
+                    for side, timed in (turns if r % 2 == 0 else turns[::-1]):
+                        samples.setdefault((name, side, t, part), []).extend(timed())
+                        time.sleep(0.05)
+    rows = []
+    for name, _, _ in cases:
+        row = {"name": name}
+        for side in ("fast", "torch"):
+            for t in (1, 2):
+                row[f"{side}_{t}"] = {f"{part}_ms": statistics.median(samples[(name, side, t, part)])
+                                      for part in ("forward", "both")}
+        rows.append(row)
     return rows
 
 
@@ -224,16 +264,6 @@ def run_rust(args, *options):
         return json.loads(out.read_text())
 
 
-def median_rows(rounds, key):
-    """Rows of the first round, every `key` timing replaced by its median over the rounds."""
-    rows = json.loads(json.dumps(rounds[0]))
-    for i, row in enumerate(rows):
-        for side in [k for k in row if k.startswith(key)]:
-            for part in row[side]:
-                row[side][part] = statistics.median(r[i][side][part] for r in rounds)
-    return rows
-
-
 def ratio(ours, theirs):
     return ours / theirs if theirs else float("nan")
 
@@ -245,24 +275,21 @@ def main():
     parser.add_argument("--skip-epochs", action="store_true")
     args = parser.parse_args()
 
-    # Everything that has no PyTorch counterpart, once.
-    rust = run_rust(args, "--skip", "conv", "--skip", "pool", "--skip", "epoch")
-    naive = run_rust(args, "--only", "conv")["conv"]
-    reps = 5 if args.quick else 21
+    # Everything that has no PyTorch counterpart, once, and the rows' descriptions.
+    rust = run_rust(args, "--skip", "epoch")
     print("PyTorch", torch.__version__, flush=True)
-    rounds = {"rust_conv": [], "torch_conv": [], "rust_pool": [], "torch_pool": []}
-    for r in range(1 if args.quick else 3):
-        print(f"round {r + 1}", flush=True)
-        rounds["rust_conv"].append(run_rust(args, "--only", "conv", "--fast-only")["conv"])
-        rounds["torch_conv"].append(bench_conv(reps))
-        rounds["rust_pool"].append(run_rust(args, "--only", "pool")["pool_bn"])
-        rounds["torch_pool"].append(bench_pool_bn(reps))
-    rust["conv"] = median_rows(rounds["rust_conv"], "fast_")
-    for row, slow in zip(rust["conv"], naive):
-        row["naive"], row["im2col"] = slow["naive"], slow["im2col"]
-    rust["pool_bn"] = median_rows(rounds["rust_pool"], "fast_")
-    torch_conv = median_rows(rounds["torch_conv"], "torch_")
-    torch_pool = median_rows(rounds["torch_pool"], "torch_")
+    rounds, runs = (1, 5) if args.quick else (3, 7)
+    server = RustServer()
+    try:
+        conv = side_by_side(server, "conv", conv_cases(), rounds, runs)
+        pool = side_by_side(server, "layer", pool_bn_cases(), rounds, runs)
+    finally:
+        server.close()
+    for key, timed in (("conv", conv), ("pool_bn", pool)):
+        for row, both in zip(rust[key], timed):
+            assert row["name"] == both["name"], (row["name"], both["name"])
+            row["fast_1"], row["fast_2"] = both["fast_1"], both["fast_2"]
+    torch_conv, torch_pool = conv, pool
     models = [] if args.skip_epochs else (["lenet"] if args.quick else ["lenet", "resnet-small"])
     rust["epochs"], torch_epochs = [], []
     for model in models:
