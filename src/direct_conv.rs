@@ -39,7 +39,7 @@
 //! into the AVX-512 functions after the CPU check.
 
 /// Vector width of the kernels: 16 floats.
-const LANES: usize = 16;
+pub(crate) const LANES: usize = 16;
 
 /// The vector width of the direct kernels on this CPU: 16 floats with AVX-512, or `None`
 /// (no direct kernels; the GEMM path runs instead).
@@ -717,6 +717,7 @@ const WIDE_T: usize = 6;
 /// positions `pix`, summed over every tap, written to `tile[(p, filter)]`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
+#[inline]
 fn wide_tile_avx512(
     padded: &[f32],
     packed: &[f32],
@@ -793,35 +794,77 @@ pub(crate) fn correlate_wide(
     let dst = &mut dst[..g.dst_c * plane];
     let taps = g.taps();
     let offsets = Bounded::new(offsets);
-    // The sums of every position for one block of 64 filters, `(position, filter)`; the
-    // first block of taps writes them.
-    sums.resize(plane.next_multiple_of(WIDE_P) * WIDE, 0.0);
+    // The sums of every position for one block of 64 filters, `(position, filter)`.
+    sums.resize(wide_sums_len(plane), 0.0);
     for b in 0..g.dst_c / WIDE {
         let w = &packed[b * taps * WIDE..(b + 1) * taps * WIDE];
-        // Taps in blocks whose weights (64 per tap) fit in the first-level cache, each
-        // block over every position: the weights are read from that cache, not streamed
-        // from the next one once per tile.
-        for k0 in (0..taps).step_by(WIDE_TAPS) {
-            let k1 = taps.min(k0 + WIDE_TAPS);
-            let (w, offs) = (&w[k0 * WIDE..k1 * WIDE], offsets.slice(k0..k1));
-            for (chunk, tile) in pixels
-                .chunks(WIDE_P)
-                .zip(sums.chunks_exact_mut(WIDE_P * WIDE))
-            {
-                // A last, short chunk repeats its last position: valid loads, the extra
-                // sums never read.
-                let pix: [usize; WIDE_P] = std::array::from_fn(|p| chunk[p.min(chunk.len() - 1)]);
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: `lanes()` found AVX-512F on this CPU.
-                unsafe {
-                    wide_tile_avx512(padded, w, offs, &pix, tile, k0 == 0)
-                };
-            }
-        }
+        wide_sums(padded, (w, offsets), pixels, sums);
         // The sums, `(position, filter)`, into the output planes, `(filter, position)`.
         let planes = &mut dst[b * WIDE * plane..(b + 1) * WIDE * plane];
         let shift = bias.map(|bias| &bias[b * WIDE..(b + 1) * WIDE]);
         transpose(&sums[..plane * WIDE], plane, WIDE, shift, planes);
+    }
+}
+
+/// Entries of the sums that [`wide_sums`] writes for `positions` positions: rows of 64,
+/// whole tiles of positions.
+pub(crate) fn wide_sums_len(positions: usize) -> usize {
+    positions.next_multiple_of(WIDE_P) * WIDE
+}
+
+/// The sums of one block of 64 filters over every tap, at every position of `positions`:
+/// `sums[(p, filter)]` = sum over taps `k` of `data[offsets[k] + positions[p]]` times
+/// `packed[(k, filter)]` (`packed` holds the block's weights, taps x 64). The positions go
+/// 6 to a tile; the taps in blocks whose weights (64 per tap) fit in the first-level cache,
+/// each block over every position, so that the weights are read from that cache, not
+/// streamed from the next one once per tile.
+///
+/// # Panics
+/// If the CPU has no AVX-512, `sums` is shorter than [`wide_sums_len`] or a load would
+/// leave `data` or `packed`.
+pub(crate) fn wide_sums(
+    data: &[f32],
+    (packed, offsets): (&[f32], Bounded),
+    positions: &[usize],
+    sums: &mut [f32],
+) {
+    assert_eq!(
+        lanes(),
+        Some(LANES),
+        "direct kernel on a CPU without AVX-512"
+    );
+    assert!(sums.len() >= wide_sums_len(positions.len()));
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `lanes()` found AVX-512F on this CPU.
+    unsafe {
+        wide_sums_avx512(data, (packed, offsets), positions, sums)
+    }
+}
+
+/// [`wide_sums`] compiled for AVX-512, so that the tile is inlined into the loop over
+/// the positions (a call per tile cost a tenth of the time when the taps were few, as in
+/// the 64-channel products of [`crate::winograd`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn wide_sums_avx512(
+    data: &[f32],
+    (packed, offsets): (&[f32], Bounded),
+    positions: &[usize],
+    sums: &mut [f32],
+) {
+    let taps = offsets.items.len();
+    for k0 in (0..taps).step_by(WIDE_TAPS) {
+        let k1 = taps.min(k0 + WIDE_TAPS);
+        let (w, offs) = (&packed[k0 * WIDE..k1 * WIDE], offsets.slice(k0..k1));
+        for (chunk, tile) in positions
+            .chunks(WIDE_P)
+            .zip(sums.chunks_exact_mut(WIDE_P * WIDE))
+        {
+            // A last, short chunk repeats its last position: valid loads, the extra sums
+            // never read.
+            let pix: [usize; WIDE_P] = std::array::from_fn(|p| chunk[p.min(chunk.len() - 1)]);
+            wide_tile_avx512(data, w, offs, &pix, tile, k0 == 0);
+        }
     }
 }
 

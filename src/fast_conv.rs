@@ -34,6 +34,7 @@ use rayon::prelude::*;
 use crate::conv::{check_bias, Conv2dConfig, ConvDims};
 use crate::direct_conv::{self, Direct};
 use crate::error::ShapeError;
+use crate::winograd;
 
 /// The number of pieces a batch is cut into for the threads. Fixed, so that the partial
 /// weight gradients are always added in the same order: one thread or eight, the same bits.
@@ -211,9 +212,9 @@ fn is_pointwise(d: &ConvDims) -> bool {
 /// Which kernel the fast path runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FastKernel {
-    /// The library's choice (see [`use_direct`]): today the direct kernels wherever they
-    /// apply, since they measured faster on every layer of chapter 16; im2col + GEMM
-    /// elsewhere.
+    /// The library's choice (see [`use_direct`]): Winograd's F(2 x 2, 3 x 3) where it
+    /// applies, the direct kernels elsewhere where they apply (they measured faster than
+    /// im2col + GEMM on every layer of chapter 16), im2col + GEMM for the rest.
     #[default]
     Auto,
     /// Always im2col + GEMM.
@@ -222,6 +223,10 @@ pub enum FastKernel {
     /// wherever they apply (stride 1, padding narrower than the filter, a CPU with
     /// AVX-512); im2col + GEMM elsewhere.
     Direct,
+    /// Winograd's F(2 x 2, 3 x 3) of [`crate::winograd`] for the forward pass and the input
+    /// gradient wherever it applies (3 x 3 filters, stride 1, even output sizes, a
+    /// multiple of 64 filters, AVX-512); otherwise as [`FastKernel::Direct`].
+    Winograd,
 }
 
 /// Buffers a convolution keeps between batches: one patch matrix (or padded image) per
@@ -241,6 +246,7 @@ pub struct ConvScratch {
     saved: Vec<f32>,
     saved_for: Option<ConvDims>,
     sums: Vec<Vec<f32>>,
+    winograd: Vec<winograd::Scratch>,
 }
 
 impl ConvScratch {
@@ -259,11 +265,17 @@ pub fn use_direct(d: &ConvDims, kernel: FastKernel) -> bool {
     let applies = d.config.stride == 1 && p < d.kernel_height && p < d.kernel_width;
     let wanted = match kernel {
         FastKernel::Gemm => false,
-        FastKernel::Direct | FastKernel::Auto => true,
+        FastKernel::Direct | FastKernel::Winograd | FastKernel::Auto => true,
     };
     applies && wanted && crate::direct_conv::lanes().is_some()
 }
 // ANCHOR_END: use_direct
+
+/// Whether Winograd's F(2 x 2, 3 x 3) computes the correlation `g` (the forward pass or
+/// the input gradient) under `kernel`.
+fn use_winograd(g: &Direct, kernel: FastKernel) -> bool {
+    matches!(kernel, FastKernel::Winograd | FastKernel::Auto) && winograd::applies(g)
+}
 
 /// The geometry of the direct forward correlation of `d`.
 fn direct_forward(d: &ConvDims) -> Direct {
@@ -394,17 +406,22 @@ fn direct_forward_batch(
 ) -> Array4<f32> {
     let g = direct_forward(d);
     let wide = direct_conv::is_wide(d.filters);
+    let fast3 = use_winograd(&g, scratch.kernel);
     let f = if wide {
         direct_conv::WIDE
     } else {
         direct_conv::filter_tile(d.filters)
     };
-    direct_conv::pack_filters(
-        &g,
-        f,
-        |k, c, u, v| weight[[k, c, u, v]],
-        &mut scratch.packed,
-    );
+    if fast3 {
+        winograd::transform_filters(&g, |k, c, u, v| weight[[k, c, u, v]], &mut scratch.packed);
+    } else {
+        direct_conv::pack_filters(
+            &g,
+            f,
+            |k, c, u, v| weight[[k, c, u, v]],
+            &mut scratch.packed,
+        );
+    }
     scratch.offsets = direct_conv::offsets(&g);
     let pixels = direct_conv::pixels(&g);
     let bias: Option<Vec<f32>> = bias.map(|b| b.to_vec());
@@ -424,6 +441,7 @@ fn direct_forward_batch(
     scratch.saved.resize(d.batch * plen, 0.0);
     scratch.saved_for = Some(*d);
     scratch.sums.resize_with(CHUNKS, Vec::new);
+    scratch.winograd.resize_with(CHUNKS, Default::default);
     let mut y = zeros4(d.output_shape());
     let (packed, offsets) = (&scratch.packed, &scratch.offsets);
     y.as_slice_mut()
@@ -432,8 +450,13 @@ fn direct_forward_batch(
         .zip(x.par_chunks(per * in_len))
         .zip(scratch.saved.par_chunks_mut(per * plen))
         .zip(scratch.flat.par_iter_mut())
-        .zip(scratch.sums.par_iter_mut())
-        .for_each(|((((ys, xs), padded), flat), sums)| {
+        .zip(
+            scratch
+                .sums
+                .par_iter_mut()
+                .zip(scratch.winograd.par_iter_mut()),
+        )
+        .for_each(|((((ys, xs), padded), flat), (sums, transforms))| {
             let flat = aligned(flat);
             for ((yn, xn), padded) in ys
                 .chunks_mut(out_len)
@@ -441,7 +464,10 @@ fn direct_forward_batch(
                 .zip(padded.chunks_mut(plen))
             {
                 direct_conv::pad_planes(xn, &g, padded);
-                if wide {
+                if fast3 {
+                    let b = bias.as_deref();
+                    winograd::correlate(&g, padded, packed, b, yn, transforms);
+                } else if wide {
                     let b = bias.as_deref();
                     direct_conv::correlate_wide(
                         &g,
@@ -490,14 +516,16 @@ fn direct_backward_batch(
     let (pixels, pixels_x) = (direct_conv::pixels(&g), direct_conv::pixels(&gx));
     let tap_blocks = direct_conv::wide_tap_blocks(&g);
     let (plane, taps) = (d.out_height * d.out_width, g.taps());
+    let fast3_x = input_grad && use_winograd(&gx, scratch.kernel);
     if input_grad {
         let (kh, kw) = (d.kernel_height, d.kernel_width);
-        direct_conv::pack_filters(
-            &gx,
-            fx,
-            |c, k, u, v| weight[[k, c, kh - 1 - u, kw - 1 - v]],
-            &mut scratch.packed,
-        );
+        let flipped =
+            |c: usize, k: usize, u: usize, v: usize| weight[[k, c, kh - 1 - u, kw - 1 - v]];
+        if fast3_x {
+            winograd::transform_filters(&gx, flipped, &mut scratch.packed);
+        } else {
+            direct_conv::pack_filters(&gx, fx, flipped, &mut scratch.packed);
+        }
         scratch.offsets = direct_conv::offsets(&gx);
     }
     let (in_len, out_len) = (
@@ -553,9 +581,11 @@ fn direct_backward_batch(
         offsets,
         saved,
         sums,
+        winograd: transforms,
         ..
     } = scratch;
     sums.resize_with(CHUNKS, Vec::new);
+    transforms.resize_with(CHUNKS, Default::default);
     let (packed, offsets) = (&*packed, &*offsets);
     // Per chunk: its images as given (to be padded into `cols`), or already padded.
     let (raw, padded): (&[f32], &[f32]) = match x {
@@ -582,11 +612,11 @@ fn direct_backward_batch(
         .zip(db.par_iter_mut())
         .zip(flat.par_iter_mut())
         .zip(dy_padded.par_iter_mut())
-        .zip(sums.par_iter_mut())
+        .zip(sums.par_iter_mut().zip(transforms.par_iter_mut()))
         .for_each(
             |(
                 ((((((((dxs, (xs, kept)), dys), cols), flat_dy), dw), db), flat), dy_padded),
-                sums,
+                (sums, transforms),
             )| {
                 dw.fill(0.0);
                 db.fill(0.0);
@@ -630,7 +660,9 @@ fn direct_backward_batch(
                     if input_grad {
                         let dxn = &mut dxs[n * in_len..(n + 1) * in_len];
                         direct_conv::pad_planes(dyn_, &gx, dy_padded);
-                        if wide_x {
+                        if fast3_x {
+                            winograd::correlate(&gx, dy_padded, packed, None, dxn, transforms);
+                        } else if wide_x {
                             direct_conv::correlate_wide(
                                 &gx,
                                 dy_padded,

@@ -47,6 +47,7 @@ pub mod raster;
 pub mod shape;
 pub mod sharing;
 pub mod train;
+pub mod winograd;
 
 pub use error::ShapeError;
 pub use shape::{ConvGeometry, Volume, Window};

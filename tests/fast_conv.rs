@@ -11,7 +11,12 @@ use cnn_book::fast_conv::{
 
 /// Both kernels of the fast path. (On a CPU without AVX-512, `Direct` falls back to the
 /// GEMM and the test checks that twice.)
-const KERNELS: [FastKernel; 3] = [FastKernel::Gemm, FastKernel::Direct, FastKernel::Auto];
+const KERNELS: [FastKernel; 4] = [
+    FastKernel::Gemm,
+    FastKernel::Direct,
+    FastKernel::Winograd,
+    FastKernel::Auto,
+];
 
 fn scratch(kernel: FastKernel) -> ConvScratch {
     let mut scratch = ConvScratch::default();
@@ -277,6 +282,12 @@ fn wide_layers_equal_the_naive_loops() {
         // 143 positions: the weight gradient's blocks of positions split unevenly; 576
         // taps: the forward's blocks of taps end with a partial one.
         (1, 64, 64, 13, 11, 3, 1),
+        // Even outputs: Winograd's F(2x2, 3x3) forward and for the input gradient, with
+        // one and two blocks of 7 tiles per row, 3 channels, no padding.
+        (2, 64, 64, 6, 8, 3, 1),
+        (1, 64, 128, 4, 16, 3, 1),
+        (2, 3, 64, 6, 6, 3, 1),
+        (1, 64, 64, 8, 10, 3, 0),
     ] {
         for kernel in KERNELS {
             let mut scratch = scratch(kernel);

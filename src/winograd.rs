@@ -1,0 +1,311 @@
+//! Winograd's minimal filtering F(2 x 2, 3 x 3) for 3 x 3 convolutions (chapter
+//! `16-fast-convolution`).
+//!
+//! A 2 x 2 block of outputs of a 3 x 3 correlation reads a 4 x 4 patch `d` of the padded
+//! input and costs 36 multiply-adds per channel. Winograd's algorithm (Lavin and Gray,
+//! "Fast Algorithms for Convolutional Neural Networks", 2016) computes the same block as
+//!
+//! ```text
+//! Y = A^T [ (G g G^T) * (B^T d B) ] A
+//! ```
+//!
+//! with `*` element by element: 16 multiplications per channel instead of 36. The filter
+//! transform `G g G^T` is done once per batch; the input transform `B^T d B` and the
+//! output transform `A^T m A` use only additions. With the 16 transformed positions `xi`
+//! written as matrices, the multiplications become 16 independent matrix products, one
+//! per `xi`: `M_xi[tile, k] = sum over c of V_xi[c, tile] U_xi[c, k]`, which the wide
+//! kernels of [`crate::direct_conv`] compute (the channels play the taps, the tiles the
+//! positions).
+//!
+//! The price is rounding: the transforms add and subtract inputs before multiplying, so
+//! the results differ from the direct sums in the last bits (a few units of 1e-7 relative
+//! to the largest term in the tests), and only 2 x 2 blocks of outputs come out, so the
+//! output must have an even number of rows and columns here.
+
+use crate::direct_conv::{self, lanes, wide_sums, wide_sums_len, Bounded, Direct, LANES, WIDE};
+
+/// Transformed positions per tile: 4 x 4.
+const XI: usize = 16;
+
+/// Tiles per vector of a padded row in the input transform: 7 tiles of 2 outputs read 16
+/// columns.
+const ROW_TILES: usize = 7;
+
+/// Whether F(2 x 2, 3 x 3) runs the correlation `g`: a 3 x 3 filter, an output with an
+/// even number of rows and columns, a multiple of 64 filters (the wide kernels do the
+/// products) and a CPU with AVX-512.
+pub(crate) fn applies(g: &Direct) -> bool {
+    g.kh == 3
+        && g.kw == 3
+        && g.out_h().is_multiple_of(2)
+        && g.out_w().is_multiple_of(2)
+        && g.out_h() > 0
+        && g.out_w() > 0
+        && direct_conv::is_wide(g.dst_c)
+        && lanes() == Some(LANES)
+}
+
+/// Tiles of 2 x 2 outputs of `g`: rows and columns.
+fn tiles(g: &Direct) -> (usize, usize) {
+    (g.out_h() / 2, g.out_w() / 2)
+}
+
+/// Slots per row of tiles in the transformed inputs: 8 for every 7 tiles, so that each
+/// vector of 7 tiles is stored as 8 aligned lanes (the eighth slot is never read).
+fn row_slots(g: &Direct) -> usize {
+    tiles(g).1.div_ceil(ROW_TILES) * 8
+}
+
+/// The slot of every tile, row by row.
+fn slots(g: &Direct) -> Vec<usize> {
+    let (th, tw) = tiles(g);
+    let rs = row_slots(g);
+    (0..th)
+        .flat_map(|ti| (0..tw).map(move |tj| ti * rs + tj / ROW_TILES * 8 + tj % ROW_TILES))
+        .collect()
+}
+
+/// The transformed filters `U_xi = G g G^T`, for every block of 64 filters, `xi` and
+/// channel a row of 64 filters: entry `((b XI + xi) C + c) 64 + k % 64` for filter `k` of
+/// block `b = k / 64`. `weight(k, c, u, v)` is tap `(u, v)` of the 3 x 3 filter `k` on
+/// channel `c`.
+pub(crate) fn transform_filters(
+    g: &Direct,
+    weight: impl Fn(usize, usize, usize, usize) -> f32,
+    out: &mut Vec<f32>,
+) {
+    let c_count = g.src_c;
+    out.clear();
+    out.resize(g.dst_c * XI * c_count, 0.0);
+    for k in 0..g.dst_c {
+        let (b, kk) = (k / WIDE, k % WIDE);
+        for c in 0..c_count {
+            // G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1], first on the rows of the
+            // filter, then on the columns.
+            let f = |u: usize, v: usize| weight(k, c, u, v);
+            let rows: [[f32; 3]; 4] = std::array::from_fn(|i| {
+                std::array::from_fn(|v| match i {
+                    0 => f(0, v),
+                    1 => 0.5 * (f(0, v) + f(1, v) + f(2, v)),
+                    2 => 0.5 * (f(0, v) - f(1, v) + f(2, v)),
+                    _ => f(2, v),
+                })
+            });
+            for (i, r) in rows.iter().enumerate() {
+                let u = [
+                    r[0],
+                    0.5 * (r[0] + r[1] + r[2]),
+                    0.5 * (r[0] - r[1] + r[2]),
+                    r[2],
+                ];
+                for (j, &value) in u.iter().enumerate() {
+                    out[((b * XI + 4 * i + j) * c_count + c) * WIDE + kk] = value;
+                }
+            }
+        }
+    }
+}
+
+/// Buffers of one chunk's transforms, reused image after image.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Scratch {
+    /// `V_xi[c, tile]`: `XI` matrices of `C x tiles`.
+    inputs: Vec<f32>,
+    /// `M_xi[tile, k]` for one block of 64 filters: `XI` matrices of whole tiles of
+    /// positions by 64.
+    products: Vec<f32>,
+    /// The block's outputs, `(position, filter)`, before the transpose into planes.
+    outputs: Vec<f32>,
+}
+
+/// The correlation `g` of one padded image (laid out as [`direct_conv::pad_planes`] pads
+/// it) by F(2 x 2, 3 x 3), straight into `dst` (`dst_c` planes of `out_h x out_w`, every
+/// entry written, `bias` added). `filters` comes from [`transform_filters`].
+///
+/// # Panics
+/// If [`applies`] does not hold for `g`, or `padded` or `filters` are too short.
+pub(crate) fn correlate(
+    g: &Direct,
+    padded: &[f32],
+    filters: &[f32],
+    bias: Option<&[f32]>,
+    dst: &mut [f32],
+    scratch: &mut Scratch,
+) {
+    assert!(applies(g), "F(2x2, 3x3) does not apply to {g:?}");
+    let (th, tw) = tiles(g);
+    let (count, c_count) = (th * tw, g.src_c);
+    let width = th * row_slots(g);
+    let plane = g.out_h() * g.out_w();
+    assert!(filters.len() >= g.dst_c * XI * c_count && dst.len() >= g.dst_c * plane);
+    scratch.inputs.resize(XI * c_count * width + 16, 0.0);
+    let skip = scratch.inputs.as_ptr().align_offset(64).min(16);
+    let inputs = &mut scratch.inputs[skip..];
+    transform_input(g, padded, inputs);
+    // Channel c of V_xi starts at c * width: the channels are the "taps" of the products,
+    // the tiles' slots the positions.
+    let offsets: Vec<usize> = (0..c_count).map(|c| c * width).collect();
+    let offsets = Bounded::new(&offsets);
+    let positions = slots(g);
+    let stride = wide_sums_len(count);
+    scratch.products.resize(XI * stride, 0.0);
+    scratch.outputs.resize(plane * WIDE, 0.0);
+    for b in 0..g.dst_c / WIDE {
+        for xi in 0..XI {
+            let v = &inputs[xi * c_count * width..(xi + 1) * c_count * width];
+            let u = &filters[(b * XI + xi) * c_count * WIDE..][..c_count * WIDE];
+            let m = &mut scratch.products[xi * stride..(xi + 1) * stride];
+            wide_sums(v, (u, offsets), &positions, m);
+        }
+        transform_output(g, &scratch.products, stride, &mut scratch.outputs);
+        let planes = &mut dst[b * WIDE * plane..(b + 1) * WIDE * plane];
+        let shift = bias.map(|bias| &bias[b * WIDE..(b + 1) * WIDE]);
+        direct_conv::transpose(&scratch.outputs, plane, WIDE, shift, planes);
+    }
+}
+
+/// `V_xi[c, slot] = (B^T d B)[xi]` for every channel and tile of one padded image, with
+/// `d` the tile's 4 x 4 patch and `B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]`; the
+/// tiles at their [`slots`], rows of `th * row_slots` slots.
+fn transform_input(g: &Direct, padded: &[f32], v: &mut [f32]) {
+    let (hp, wp) = g.padded();
+    assert!(padded.len() >= g.src_c * hp * wp);
+    assert!(v.len() >= XI * g.src_c * tiles(g).0 * row_slots(g));
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `applies` (checked by the caller) found AVX-512F on this CPU.
+    unsafe {
+        transform_input_avx512(g, padded, v)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn transform_input_avx512(g: &Direct, padded: &[f32], v: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let (_, wp) = g.padded();
+    let (th, tw) = tiles(g);
+    let (rs, plane) = (row_slots(g), g.padded().0 * wp);
+    let width = th * rs; // slots of one channel of one V_xi
+    let c_count = g.src_c;
+    // Lane l of `pick(s)` is column 2 l + s of a row: the columns 0..3 of tile l.
+    let pick = |s: i32| {
+        let at = |l: i32| (2 * l + s).min(15);
+        _mm512_setr_epi32(
+            at(0),
+            at(1),
+            at(2),
+            at(3),
+            at(4),
+            at(5),
+            at(6),
+            at(7),
+            at(8),
+            at(9),
+            at(10),
+            at(11),
+            at(12),
+            at(13),
+            at(14),
+            at(15),
+        )
+    };
+    let cols = [pick(0), pick(1), pick(2), pick(3)];
+    let (x, out) = (padded.as_ptr(), v.as_mut_ptr());
+    for c in 0..c_count {
+        for ti in 0..th {
+            for t0 in (0..tw).step_by(ROW_TILES) {
+                let n = ROW_TILES.min(tw - t0);
+                // Columns 2 t0 .. 2 t0 + 2 n + 1 of rows 2 ti .. 2 ti + 3: inside the plane
+                // (2 tw + 2 = Wp columns, 2 th + 2 = Hp rows).
+                let columns = (2 * n + 2).min(LANES);
+                let load_mask: __mmask16 = ((1u32 << columns) - 1) as __mmask16;
+                let rows: [__m512; 4] = std::array::from_fn(|r| {
+                    let at = c * plane + (2 * ti + r) * wp + 2 * t0;
+                    // SAFETY: `columns` columns from `at` lie in row 2 ti + r of plane c,
+                    // inside `padded` (checked by the caller); other lanes are not read.
+                    unsafe { _mm512_maskz_loadu_ps(load_mask, x.add(at)) }
+                });
+                // B^T on the rows of the patch...
+                let [d0, d1, d2, d3] = rows;
+                let t = [
+                    _mm512_sub_ps(d0, d2),
+                    _mm512_add_ps(d1, d2),
+                    _mm512_sub_ps(d2, d1),
+                    _mm512_sub_ps(d1, d3),
+                ];
+                // 8 lanes: the tiles and one unused slot.
+                let store_mask: __mmask16 = 0xff;
+                for (i, &row) in t.iter().enumerate() {
+                    // ...then on its columns, 7 tiles at once: lane l holds tile t0 + l.
+                    let [e0, e1, e2, e3] = cols.map(|idx| _mm512_permutexvar_ps(idx, row));
+                    let u = [
+                        _mm512_sub_ps(e0, e2),
+                        _mm512_add_ps(e1, e2),
+                        _mm512_sub_ps(e2, e1),
+                        _mm512_sub_ps(e1, e3),
+                    ];
+                    for (j, &value) in u.iter().enumerate() {
+                        let at = ((4 * i + j) * c_count + c) * width + ti * rs + t0 / ROW_TILES * 8;
+                        // SAFETY: 8 slots of row ti of channel c of V_xi, inside `v`
+                        // (checked by the caller).
+                        unsafe { _mm512_mask_storeu_ps(out.add(at), store_mask, value) };
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The outputs `A^T m A` of every tile, `A^T = [1 1 1 0; 0 1 -1 -1]`, from the products
+/// `m` of one block of 64 filters (matrix `xi` at `xi * stride`, rows of 64 filters), into
+/// `out[(position, filter)]`.
+fn transform_output(g: &Direct, products: &[f32], stride: usize, out: &mut [f32]) {
+    let (th, tw) = tiles(g);
+    let ow = g.out_w();
+    assert!(products.len() >= (XI - 1) * stride + th * tw * WIDE);
+    assert!(out.len() >= g.out_h() * ow * WIDE);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `applies` (checked by the caller) found AVX-512F on this CPU.
+    unsafe {
+        transform_output_avx512(g, products, stride, out)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn transform_output_avx512(g: &Direct, products: &[f32], stride: usize, out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let (th, tw) = tiles(g);
+    let ow = g.out_w();
+    let (m, o) = (products.as_ptr(), out.as_mut_ptr());
+    for ti in 0..th {
+        for tj in 0..tw {
+            let tile = ti * tw + tj;
+            for lane0 in (0..WIDE).step_by(LANES) {
+                // SAFETY: tile < th tw rows of 64 in every product matrix (checked by the
+                // caller).
+                let p: [__m512; XI] = std::array::from_fn(|xi| unsafe {
+                    _mm512_loadu_ps(m.add(xi * stride + tile * WIDE + lane0))
+                });
+                // A^T on the rows (i) of the 4 x 4 products, then on the columns.
+                let s: [[__m512; 4]; 2] = [
+                    std::array::from_fn(|j| _mm512_add_ps(_mm512_add_ps(p[j], p[4 + j]), p[8 + j])),
+                    std::array::from_fn(|j| {
+                        _mm512_sub_ps(_mm512_sub_ps(p[4 + j], p[8 + j]), p[12 + j])
+                    }),
+                ];
+                for (a, s) in s.iter().enumerate() {
+                    let y = [
+                        _mm512_add_ps(_mm512_add_ps(s[0], s[1]), s[2]),
+                        _mm512_sub_ps(_mm512_sub_ps(s[1], s[2]), s[3]),
+                    ];
+                    for (bcol, &value) in y.iter().enumerate() {
+                        let position = (2 * ti + a) * ow + 2 * tj + bcol;
+                        // SAFETY: position < out_h out_w rows of 64 (checked by the caller).
+                        unsafe { _mm512_storeu_ps(o.add(position * WIDE + lane0), value) };
+                    }
+                }
+            }
+        }
+    }
+}
