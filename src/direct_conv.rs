@@ -798,7 +798,7 @@ pub(crate) fn correlate_wide(
     sums.resize(wide_sums_len(plane), 0.0);
     for b in 0..g.dst_c / WIDE {
         let w = &packed[b * taps * WIDE..(b + 1) * taps * WIDE];
-        wide_sums(padded, (w, offsets), pixels, sums);
+        wide_sums(padded, (w, offsets), pixels, sums, false);
         // The sums, `(position, filter)`, into the output planes, `(filter, position)`.
         let planes = &mut dst[b * WIDE * plane..(b + 1) * WIDE * plane];
         let shift = bias.map(|bias| &bias[b * WIDE..(b + 1) * WIDE]);
@@ -814,7 +814,8 @@ pub(crate) fn wide_sums_len(positions: usize) -> usize {
 
 /// The sums of one block of 64 filters over every tap, at every position of `positions`:
 /// `sums[(p, filter)]` = sum over taps `k` of `data[offsets[k] + positions[p]]` times
-/// `packed[(k, filter)]` (`packed` holds the block's weights, taps x 64). The positions go
+/// `packed[(k, filter)]` (`packed` holds the block's weights, taps x 64); with `add`, added
+/// to the sums already there. The positions go
 /// 6 to a tile; the taps in blocks whose weights (64 per tap) fit in the first-level cache,
 /// each block over every position, so that the weights are read from that cache, not
 /// streamed from the next one once per tile.
@@ -827,6 +828,7 @@ pub(crate) fn wide_sums(
     (packed, offsets): (&[f32], Bounded),
     positions: &[usize],
     sums: &mut [f32],
+    add: bool,
 ) {
     assert_eq!(
         lanes(),
@@ -837,7 +839,7 @@ pub(crate) fn wide_sums(
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `lanes()` found AVX-512F on this CPU.
     unsafe {
-        wide_sums_avx512(data, (packed, offsets), positions, sums)
+        wide_sums_avx512(data, (packed, offsets), positions, sums, add)
     }
 }
 
@@ -851,6 +853,7 @@ fn wide_sums_avx512(
     (packed, offsets): (&[f32], Bounded),
     positions: &[usize],
     sums: &mut [f32],
+    add: bool,
 ) {
     let taps = offsets.items.len();
     for k0 in (0..taps).step_by(WIDE_TAPS) {
@@ -863,7 +866,7 @@ fn wide_sums_avx512(
             // A last, short chunk repeats its last position: valid loads, the extra sums
             // never read.
             let pix: [usize; WIDE_P] = std::array::from_fn(|p| chunk[p.min(chunk.len() - 1)]);
-            wide_tile_avx512(data, w, offs, &pix, tile, k0 == 0);
+            wide_tile_avx512(data, w, offs, &pix, tile, k0 == 0 && !add);
         }
     }
 }

@@ -517,6 +517,7 @@ fn direct_backward_batch(
     let tap_blocks = direct_conv::wide_tap_blocks(&g);
     let (plane, taps) = (d.out_height * d.out_width, g.taps());
     let fast3_x = input_grad && use_winograd(&gx, scratch.kernel);
+    let fast3_w = use_winograd(&g, scratch.kernel);
     if input_grad {
         let (kh, kw) = (d.kernel_height, d.kernel_width);
         let flipped =
@@ -652,8 +653,12 @@ fn direct_backward_batch(
                         for row in dy_t[..plane * d.filters].chunks_exact(d.filters) {
                             db.iter_mut().zip(row).for_each(|(b, &v)| *b += v);
                         }
-                        let at = (&pixels[..], &tap_blocks[..]);
-                        direct_conv::weight_grad_wide(&g, padded, dy_t, at, dw_t);
+                        if fast3_w {
+                            winograd::weight_grad_image(&g, padded, dy_t, n == 0, transforms);
+                        } else {
+                            let at = (&pixels[..], &tap_blocks[..]);
+                            direct_conv::weight_grad_wide(&g, padded, dy_t, at, dw_t);
+                        }
                     } else {
                         direct_conv::flatten(&g, f, dyn_, &mut dy_t[n * flat_dy_len..]);
                     }
@@ -678,7 +683,9 @@ fn direct_backward_batch(
                         }
                     }
                 }
-                if wide_w {
+                if fast3_w {
+                    winograd::weight_grad_finish(&g, transforms, dw);
+                } else if wide_w {
                     // dW[k, tap] from its transpose.
                     direct_conv::transpose(dw_t, taps, d.filters, None, dw);
                 } else {

@@ -116,6 +116,11 @@ pub(crate) struct Scratch {
     products: Vec<f32>,
     /// The block's outputs, `(position, filter)`, before the transpose into planes.
     outputs: Vec<f32>,
+    /// The weight gradient's transformed output gradients, `(A dY A^T)_xi[tile, k]`.
+    grads: Vec<f32>,
+    /// The weight gradient's sums over the images so far, `S_xi[c, k]` per block of 64
+    /// filters.
+    weight_sums: Vec<f32>,
 }
 
 /// The correlation `g` of one padded image (laid out as [`direct_conv::pad_planes`] pads
@@ -155,7 +160,7 @@ pub(crate) fn correlate(
             let v = &inputs[xi * c_count * width..(xi + 1) * c_count * width];
             let u = &filters[(b * XI + xi) * c_count * WIDE..][..c_count * WIDE];
             let m = &mut scratch.products[xi * stride..(xi + 1) * stride];
-            wide_sums(v, (u, offsets), &positions, m);
+            wide_sums(v, (u, offsets), &positions, m, false);
         }
         transform_output(g, &scratch.products, stride, &mut scratch.outputs);
         let planes = &mut dst[b * WIDE * plane..(b + 1) * WIDE * plane];
@@ -303,6 +308,168 @@ fn transform_output_avx512(g: &Direct, products: &[f32], stride: usize, out: &mu
                         let position = (2 * ti + a) * ow + 2 * tj + bcol;
                         // SAFETY: position < out_h out_w rows of 64 (checked by the caller).
                         unsafe { _mm512_storeu_ps(o.add(position * WIDE + lane0), value) };
+                    }
+                }
+            }
+        }
+    }
+}
+
+// The weight gradient. In one dimension F(2, 3) computes y_i = sum_u g_u d_(i+u) as
+// A^T [(G g) * (B^T d)]; the derivative of sum_i e_i y_i with respect to g_u is
+// sum_i e_i d_(i+u), the weight gradient of one tile, and it reads
+// G^T [(A e) * (B^T d)]. In two dimensions, per tile of 2 x 2 output gradients e:
+//
+//     dW = G^T [ (A e A^T) * (B^T d B) ] G,
+//
+// with the same matrices and the same input transform as the forward pass. The sum over
+// all tiles of all images is taken in the transformed domain, 16 products
+// S_xi[c, k] = sum over tiles of V_xi[c, tile] E_xi[tile, k], and G^T S G is applied once
+// at the end.
+
+/// Adds one image's products to the weight gradient's sums (`first`: the first image of
+/// the sums). `padded` is the image padded as for [`correlate`], `dy_t` its output
+/// gradient transposed to `(position, filter)`, rows of `dst_c`.
+///
+/// # Panics
+/// If [`applies`] does not hold for `g`, or a slice is too short.
+pub(crate) fn weight_grad_image(
+    g: &Direct,
+    padded: &[f32],
+    dy_t: &[f32],
+    first: bool,
+    scratch: &mut Scratch,
+) {
+    assert!(applies(g), "F(2x2, 3x3) does not apply to {g:?}");
+    let (th, tw) = tiles(g);
+    let (count, c_count, k_count) = (th * tw, g.src_c, g.dst_c);
+    let width = th * row_slots(g);
+    assert!(dy_t.len() >= g.out_h() * g.out_w() * k_count);
+    scratch.inputs.resize(XI * c_count * width + 16, 0.0);
+    let skip = scratch.inputs.as_ptr().align_offset(64).min(16);
+    let inputs = &mut scratch.inputs[skip..];
+    transform_input(g, padded, inputs);
+    scratch.grads.resize(k_count * XI * count, 0.0);
+    transform_grads(g, dy_t, &mut scratch.grads);
+    // The tiles are the "taps" (their slots in V_xi, and rows of E_xi), the channels the
+    // positions (rows of V_xi).
+    let taps = slots(g);
+    let taps = Bounded::new(&taps);
+    let positions: Vec<usize> = (0..c_count).map(|c| c * width).collect();
+    let stride = wide_sums_len(c_count);
+    scratch
+        .weight_sums
+        .resize(k_count / WIDE * XI * stride, 0.0);
+    for b in 0..k_count / WIDE {
+        for xi in 0..XI {
+            let v = &inputs[xi * c_count * width..(xi + 1) * c_count * width];
+            let e = &scratch.grads[(b * XI + xi) * count * WIDE..][..count * WIDE];
+            let sums = &mut scratch.weight_sums[(b * XI + xi) * stride..][..stride];
+            wide_sums(v, (e, taps), &positions, sums, !first);
+        }
+    }
+}
+
+/// The weight gradient from the sums of [`weight_grad_image`]: `dw[(k, c, u, v)]` (the
+/// layout of `W`) = `(G^T S[c, k] G)[u, v]`, with `G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0;
+/// 0 1/2 1/2 1]`, 16 filters at a time into rows of 64 filters per tap, then transposed.
+pub(crate) fn weight_grad_finish(g: &Direct, scratch: &mut Scratch, dw: &mut [f32]) {
+    let (c_count, k_count) = (g.src_c, g.dst_c);
+    let taps = c_count * 9;
+    let stride = wide_sums_len(c_count);
+    assert!(dw.len() >= k_count * taps);
+    assert!(scratch.weight_sums.len() >= k_count / WIDE * XI * stride);
+    scratch.outputs.resize(taps * WIDE, 0.0);
+    for b in 0..k_count / WIDE {
+        let sums = &scratch.weight_sums[b * XI * stride..(b + 1) * XI * stride];
+        for c in 0..c_count {
+            for kk in (0..WIDE).step_by(LANES) {
+                let s: [[f32; LANES]; XI] = std::array::from_fn(|xi| {
+                    std::array::from_fn(|l| sums[xi * stride + c * WIDE + kk + l])
+                });
+                // G^T on the rows of S (xi = 4 i + j), then on the columns, lane by lane.
+                let gt =
+                    |a: &[f32; LANES], b: &[f32; LANES], c: &[f32; LANES], d: &[f32; LANES]| {
+                        let mut out = [[0.0f32; LANES]; 3];
+                        for l in 0..LANES {
+                            out[0][l] = a[l] + 0.5 * (b[l] + c[l]);
+                            out[1][l] = 0.5 * (b[l] - c[l]);
+                            out[2][l] = 0.5 * (b[l] + c[l]) + d[l];
+                        }
+                        out
+                    };
+                let cols: [[[f32; LANES]; 3]; 4] =
+                    std::array::from_fn(|j| gt(&s[j], &s[4 + j], &s[8 + j], &s[12 + j]));
+                let [c0, c1, c2, c3] = &cols;
+                let rows = c0.iter().zip(c1).zip(c2.iter().zip(c3));
+                for (u, ((r0, r1), (r2, r3))) in rows.enumerate() {
+                    let w = gt(r0, r1, r2, r3);
+                    for (v, w) in w.iter().enumerate() {
+                        let row = c * 9 + u * 3 + v;
+                        scratch.outputs[row * WIDE + kk..][..LANES].copy_from_slice(w);
+                    }
+                }
+            }
+        }
+        // Rows of 64 filters per tap into the rows of the filters, `(k, tap)`.
+        let block = &mut dw[b * WIDE * taps..(b + 1) * WIDE * taps];
+        direct_conv::transpose(&scratch.outputs, taps, WIDE, None, block);
+    }
+}
+
+/// `E_xi[tile, k] = (A e A^T)[xi]` for every tile of 2 x 2 output gradients `e` and every
+/// filter, `A = [1 0; 1 1; 1 -1; 0 -1]`: matrix `(b XI + xi)` of `tiles x 64` for the
+/// block `b` of 64 filters. `dy_t` holds the output gradient as `(position, filter)`.
+fn transform_grads(g: &Direct, dy_t: &[f32], e: &mut [f32]) {
+    let (th, tw) = tiles(g);
+    assert!(dy_t.len() >= g.out_h() * g.out_w() * g.dst_c);
+    assert!(e.len() >= g.dst_c * XI * th * tw);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `applies` (checked by the caller) found AVX-512F on this CPU.
+    unsafe {
+        transform_grads_avx512(g, dy_t, e)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn transform_grads_avx512(g: &Direct, dy_t: &[f32], e: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let (th, tw) = tiles(g);
+    let (count, ow, k_count) = (th * tw, g.out_w(), g.dst_c);
+    let (d, o) = (dy_t.as_ptr(), e.as_mut_ptr());
+    for ti in 0..th {
+        for tj in 0..tw {
+            let tile = ti * tw + tj;
+            let p = (2 * ti) * ow + 2 * tj;
+            for k0 in (0..k_count).step_by(LANES) {
+                // SAFETY: the four positions of the tile are < out_h out_w rows of dst_c
+                // (checked by the caller).
+                let [a, b, c, dd] = [p, p + 1, p + ow, p + ow + 1]
+                    .map(|q| unsafe { _mm512_loadu_ps(d.add(q * k_count + k0)) });
+                // A on the rows of the tile [a b; c dd], then on the columns.
+                let rows = [
+                    [a, b],
+                    [_mm512_add_ps(a, c), _mm512_add_ps(b, dd)],
+                    [_mm512_sub_ps(a, c), _mm512_sub_ps(b, dd)],
+                    [
+                        _mm512_sub_ps(_mm512_setzero_ps(), c),
+                        _mm512_sub_ps(_mm512_setzero_ps(), dd),
+                    ],
+                ];
+                let (blk, kk) = (k0 / WIDE, k0 % WIDE);
+                for (i, [x, y]) in rows.into_iter().enumerate() {
+                    let cols = [
+                        x,
+                        _mm512_add_ps(x, y),
+                        _mm512_sub_ps(x, y),
+                        _mm512_sub_ps(_mm512_setzero_ps(), y),
+                    ];
+                    for (j, value) in cols.into_iter().enumerate() {
+                        let at = ((blk * XI + 4 * i + j) * count + tile) * WIDE + kk;
+                        // SAFETY: row `tile` of matrix (blk XI + xi), inside `e` (checked by
+                        // the caller).
+                        unsafe { _mm512_storeu_ps(o.add(at), value) };
                     }
                 }
             }
