@@ -647,12 +647,13 @@ fn machine() -> serde_json::Value {
     })
 }
 
-/// The two kernels of the fast path side by side on every shape, one thread: forward,
-/// weight gradient alone and the whole backward pass, each the shortest of 15 runs, the
-/// two kernels taking turns so that both see the same machine.
+/// The kernels of the fast path side by side on every shape, one thread: forward, weight
+/// gradient alone and the whole backward pass, each the shortest of 15 runs, the kernels
+/// taking turns so that all see the same machine. Where Winograd's F(2 x 2, 3 x 3) does
+/// not apply, its column times the direct kernels again (`winograd_applies` is false).
 fn compare_kernels() -> Vec<serde_json::Value> {
     use cnn_book::fast_conv::FastKernel;
-    const KERNELS: [FastKernel; 2] = [FastKernel::Gemm, FastKernel::Direct];
+    const KERNELS: [FastKernel; 3] = [FastKernel::Gemm, FastKernel::Direct, FastKernel::Winograd];
     let mut rows = Vec::new();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     for case in &CONV_CASES {
@@ -664,7 +665,7 @@ fn compare_kernels() -> Vec<serde_json::Value> {
             layer
         });
         // best[kernel] = [forward, weight gradient, backward]
-        let mut best = [[f64::MAX; 3]; 2];
+        let mut best = [[f64::MAX; 3]; 3];
         pool(1).install(|| {
             for _ in 0..15 {
                 for (layer, best) in layers.iter_mut().zip(best.iter_mut()) {
@@ -683,7 +684,17 @@ fn compare_kernels() -> Vec<serde_json::Value> {
             }
         });
         let mut row = Vec::new();
-        let mut json = serde_json::json!({ "name": case.name });
+        let d = ConvDims::new(
+            (BATCH, case.c, case.hw, case.hw),
+            (case.k, case.c, case.f, case.f),
+            Conv2dConfig {
+                stride: 1,
+                padding: case.p,
+            },
+        )
+        .unwrap();
+        let winograd = cnn_book::fast_conv::uses_winograd(&d, FastKernel::Winograd);
+        let mut json = serde_json::json!({ "name": case.name, "winograd_applies": winograd });
         for (kernel, [f, p, b]) in KERNELS.iter().zip(best) {
             let b = if first { p } else { b };
             row.push(format!("{kernel:?} fwd {f:.2} bwd {b:.2} (dW {p:.2})"));

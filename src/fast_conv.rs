@@ -277,6 +277,14 @@ fn use_winograd(g: &Direct, kernel: FastKernel) -> bool {
     matches!(kernel, FastKernel::Winograd | FastKernel::Auto) && winograd::applies(g)
 }
 
+/// Whether the forward pass (and the weight gradient) of `d` runs by Winograd's
+/// F(2 x 2, 3 x 3) under `kernel`: 3 x 3 filters, stride 1, even output sizes, a multiple
+/// of 64 filters, a CPU with AVX-512. The input gradient uses it when the same holds with
+/// channels and filters swapped.
+pub fn uses_winograd(d: &ConvDims, kernel: FastKernel) -> bool {
+    use_direct(d, kernel) && use_winograd(&direct_forward(d), kernel)
+}
+
 /// The geometry of the direct forward correlation of `d`.
 fn direct_forward(d: &ConvDims) -> Direct {
     let p = d.config.padding;

@@ -123,6 +123,7 @@ pub(crate) struct Scratch {
     weight_sums: Vec<f32>,
 }
 
+// ANCHOR: correlate
 /// The correlation `g` of one padded image (laid out as [`direct_conv::pad_planes`] pads
 /// it) by F(2 x 2, 3 x 3), straight into `dst` (`dst_c` planes of `out_h x out_w`, every
 /// entry written, `bias` added). `filters` comes from [`transform_filters`].
@@ -168,6 +169,8 @@ pub(crate) fn correlate(
         direct_conv::transpose(&scratch.outputs, plane, WIDE, shift, planes);
     }
 }
+
+// ANCHOR_END: correlate
 
 /// `V_xi[c, slot] = (B^T d B)[xi]` for every channel and tile of one padded image, with
 /// `d` the tile's 4 x 4 patch and `B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]`; the

@@ -87,6 +87,8 @@ struct KernelRow {
     name: String,
     gemm: KernelTiming,
     direct: KernelTiming,
+    winograd: KernelTiming,
+    winograd_applies: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -409,6 +411,39 @@ pub fn generate(w: &mut Writer) -> GenResult {
         &rows,
     );
     w.snippet("kernels.md", &table, BENCH)?;
+
+    // Winograd's F(2x2, 3x3) against the direct kernels, where it applies.
+    let mut rows = Vec::new();
+    for k in bench.kernels.iter().filter(|k| k.winograd_applies) {
+        let pair = |direct: f64, winograd: f64| {
+            [
+                format!("{direct:.2}"),
+                format!("{winograd:.2}"),
+                format!("{:.2}", direct / winograd),
+            ]
+        };
+        let mut row = vec![k.name.clone()];
+        row.extend(pair(k.direct.forward_ms, k.winograd.forward_ms));
+        row.extend(pair(k.direct.weight_grad_ms, k.winograd.weight_grad_ms));
+        row.extend(pair(k.direct.backward_ms, k.winograd.backward_ms));
+        rows.push(row);
+    }
+    let table = markdown_table(
+        &[
+            "convolution (batch 64, one thread, ms)",
+            "forward: direct",
+            "Winograd",
+            "ratio",
+            "weight gradient: direct",
+            "Winograd",
+            "ratio",
+            "backward: direct",
+            "Winograd",
+            "ratio",
+        ],
+        &rows,
+    );
+    w.snippet("winograd.md", &table, BENCH)?;
 
     // Pooling and batch normalization next to PyTorch.
     let mut rows = Vec::new();
