@@ -337,7 +337,6 @@ fn serve() {
         })
         .collect();
     let mut layers = pool_bn_cases();
-    let pools = [pool(1), pool(2)];
     let mut out = std::io::stdout().lock();
     for line in std::io::stdin().lock().lines() {
         let line = line.expect("a command");
@@ -368,7 +367,9 @@ fn serve() {
             }
             start.elapsed().as_secs_f64() * 1e3
         };
-        let times: Vec<String> = pools[number(threads) - 1].install(|| {
+        // A fresh pool per request, dropped after it: no idle threads of another pool
+        // around while this one runs.
+        let times: Vec<String> = pool(number(threads)).install(|| {
             run();
             (0..number(runs)).map(|_| format!("{:.4}", run())).collect()
         });

@@ -17,10 +17,13 @@
 //! kernels of [`crate::direct_conv`] compute (the channels play the taps, the tiles the
 //! positions).
 //!
-//! The price is rounding: the transforms add and subtract inputs before multiplying, so
-//! the results differ from the direct sums in the last bits (a few units of 1e-7 relative
-//! to the largest term in the tests), and only 2 x 2 blocks of outputs come out, so the
+//! The price: the transforms write and read four times the input (16 numbers per 4 x 4
+//! patch per channel); the rounding changes, since inputs are added and subtracted before
+//! they are multiplied (the tests hold the results to the same tolerance against the
+//! naive loops as every fast path); and only 2 x 2 blocks of outputs come out, so the
 //! output must have an even number of rows and columns here.
+//!
+//! The weight gradient is the same formula differentiated (see [`weight_grad_image`]).
 
 use crate::direct_conv::{self, lanes, wide_sums, wide_sums_len, Bounded, Direct, LANES, WIDE};
 

@@ -1,7 +1,7 @@
 //! Reference solutions for chapter 16 (see `exercises/src/ch16_fast_convolution.rs` for
 //! the exercises). Used by CI with `--features solutions` to prove the checkers right.
 
-use ndarray::Array2;
+use ndarray::{array, Array2};
 
 /// Exercise 16.1: a blocked matrix product.
 pub fn blocked_matmul(a: &Array2<f32>, b: &Array2<f32>, block: usize) -> Option<Array2<f32>> {
@@ -90,4 +90,22 @@ pub fn conv_flops(
     [n, filters, oh, ow, c, field, field]
         .iter()
         .try_fold(2 * passes, |acc, &x| acc.checked_mul(x as u64))
+}
+
+/// Exercise 16.4: one tile of Winograd's F(2 x 2, 3 x 3).
+pub fn winograd_tile(d: &Array2<f32>, g: &Array2<f32>) -> Option<Array2<f32>> {
+    if d.dim() != (4, 4) || g.dim() != (3, 3) {
+        return None;
+    }
+    let bt = array![
+        [1.0, 0.0, -1.0, 0.0],
+        [0.0, 1.0, 1.0, 0.0],
+        [0.0, -1.0, 1.0, 0.0],
+        [0.0, 1.0, 0.0, -1.0]
+    ];
+    let gm = array![[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]];
+    let at = array![[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]];
+    let u = gm.dot(g).dot(&gm.t());
+    let v = bt.dot(d).dot(&bt.t());
+    Some(at.dot(&(u * v)).dot(&at.t()))
 }

@@ -7,9 +7,10 @@
 //! ```
 //!
 //! The chapter makes a convolution fast without changing what it computes: the same
-//! sums, reorganised for the caches and the vector units. These exercises build three of
-//! its pieces: a blocked matrix product, a patch matrix copied by whole shifted rows, and
-//! the FLOP count that turns a measured time into a fraction of the machine's peak.
+//! sums, reorganised for the caches and the vector units. These exercises build four of
+//! its pieces: a blocked matrix product, a patch matrix copied by whole shifted rows, the
+//! FLOP count that turns a measured time into a fraction of the machine's peak, and one
+//! tile of Winograd's algorithm, which gets the same sums from fewer multiplications.
 //! Matrices are `ndarray::Array2<f32>`, indexed `[row, column]`.
 
 // The stubs do not use their arguments yet; this keeps the compiler quiet until they do.
@@ -109,4 +110,30 @@ pub fn conv_flops(
     input_gradient: bool,
 ) -> Option<u64> {
     todo!("Exercise 16.3: FLOPs of forward + backward, or None")
+}
+
+/// Exercise 16.4: one tile of Winograd's F(2 x 2, 3 x 3).
+///
+/// Return the 2 x 2 correlation of the 4 x 4 patch `d` with the 3 x 3 filter `g`,
+/// `Y[i][j] = sum over u, v of d[i + u][j + v] * g[u][v]`, computed as the chapter's step 5
+/// computes it: `Y = A^T [ (G g G^T) * (B^T d B) ] A` with `*` the element-by-element
+/// product, 16 multiplications between transformed numbers instead of 36, and
+///
+/// ```text
+/// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+/// G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+/// A^T = [1 1 1 0; 0 1 -1 -1]
+/// ```
+///
+/// Return `None` unless `d` is 4 x 4 and `g` is 3 x 3. The result may differ from the
+/// direct sums in the last bits.
+///
+/// Worked examples:
+///
+/// - With `g` all zeros except `g[1][1] = 1`, `Y` is the centre of `d`:
+///   `[[d[1][1], d[1][2]], [d[2][1], d[2][2]]]`.
+/// - With `d[i][j] = i + j` (0 to 6) and `g` all ones, every window sums nine numbers
+///   whose average is the centre's: `Y = [[18, 27], [27, 36]]`.
+pub fn winograd_tile(d: &Array2<f32>, g: &Array2<f32>) -> Option<Array2<f32>> {
+    todo!("Exercise 16.4: A^T [(G g G^T) * (B^T d B)] A, or None")
 }

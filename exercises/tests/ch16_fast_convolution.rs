@@ -1,13 +1,17 @@
 //! Checkers for chapter 16: compare the exercises with ndarray's matrix product,
-//! `cnn_book::im2col` and a multiply-add count of the convolution's definition.
+//! `cnn_book::im2col`, a multiply-add count of the convolution's definition and the
+//! library's naive correlation.
 
 mod common;
 
 use cnn_book::conv::{Conv2dConfig, ConvDims};
 use cnn_book::im2col::im2col;
-use cnn_book_exercises::ch16_fast_convolution::{blocked_matmul, conv_flops, im2col_same};
+use cnn_book::conv::conv2d_naive;
+use cnn_book_exercises::ch16_fast_convolution::{
+    blocked_matmul, conv_flops, im2col_same, winograd_tile,
+};
 use common::{array_code, random_array, Checker, Rng};
-use ndarray::{array, Array2, Axis};
+use ndarray::{array, Array2, Array4, Axis};
 
 const FILE: &str = "exercises/src/ch16_fast_convolution.rs";
 
@@ -229,6 +233,69 @@ fn exercise_16_3_conv_flops() {
             rng.chance(1, 2),
         );
         check(&mut checker, args);
+    }
+    checker.finish();
+}
+
+/// The 2 x 2 correlation of a 4 x 4 patch with a 3 x 3 filter by the library's naive
+/// loops (chapter 5), or `None` for other shapes.
+fn expected_winograd_tile(d: &Array2<f32>, g: &Array2<f32>) -> Option<Array2<f32>> {
+    if d.dim() != (4, 4) || g.dim() != (3, 3) {
+        return None;
+    }
+    let x = d.clone().into_shape_with_order((1, 1, 4, 4)).unwrap();
+    let w = g.clone().into_shape_with_order((1, 1, 3, 3)).unwrap();
+    let config = Conv2dConfig {
+        stride: 1,
+        padding: 0,
+    };
+    let y: Array4<f32> = conv2d_naive(x.view(), w.view(), None, config).unwrap();
+    Some(y.into_shape_with_order((2, 2)).unwrap())
+}
+
+#[test]
+fn exercise_16_4_winograd_tile() {
+    let mut checker = Checker::new(
+        "16.4",
+        "winograd_tile",
+        FILE,
+        "Compute V = B^T d B (4 x 4) and U = G g G^T (4 x 4), multiply them entry by entry, \
+         and return A^T (U * V) A (2 x 2). Check your matrices against the two worked \
+         examples; return None unless d is 4 x 4 and g is 3 x 3.",
+    );
+    let check = |checker: &mut Checker, d: &Array2<f32>, g: &Array2<f32>| {
+        checker.check_close(
+            || format!("winograd_tile(&{}, &{})", array_code(d), array_code(g)),
+            expected_winograd_tile(d, g),
+            || winograd_tile(d, g),
+            FLOAT_TOLERANCE,
+        );
+    };
+    // The worked examples, checked by hand: the centre of d, and window sums of i + j.
+    let ramp = Array2::from_shape_fn((4, 4), |(i, j)| (i + j) as f32);
+    let mut centre = Array2::zeros((3, 3));
+    centre[[1, 1]] = 1.0;
+    assert_eq!(
+        expected_winograd_tile(&ramp, &centre),
+        Some(array![[2.0, 3.0], [3.0, 4.0]])
+    );
+    assert_eq!(
+        expected_winograd_tile(&ramp, &Array2::ones((3, 3))),
+        Some(array![[18.0, 27.0], [27.0, 36.0]])
+    );
+    check(&mut checker, &ramp, &centre);
+    check(&mut checker, &ramp, &Array2::ones((3, 3)));
+    // Wrong shapes.
+    check(&mut checker, &Array2::zeros((3, 4)), &Array2::ones((3, 3)));
+    check(&mut checker, &ramp, &Array2::ones((2, 3)));
+    check(&mut checker, &Array2::zeros((0, 0)), &Array2::zeros((0, 0)));
+    // Random patches and filters, integers (exact) and reals.
+    let mut rng = Rng::new(164);
+    for round in 0..500 {
+        let integers = round % 2 == 0;
+        let d = random_array(&mut rng, 4, 4, integers);
+        let g = random_array(&mut rng, 3, 3, integers);
+        check(&mut checker, &d, &g);
     }
     checker.finish();
 }
