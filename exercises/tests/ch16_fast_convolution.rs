@@ -4,9 +4,9 @@
 
 mod common;
 
+use cnn_book::conv::conv2d_naive;
 use cnn_book::conv::{Conv2dConfig, ConvDims};
 use cnn_book::im2col::im2col;
-use cnn_book::conv::conv2d_naive;
 use cnn_book_exercises::ch16_fast_convolution::{
     blocked_matmul, conv_flops, im2col_same, winograd_tile,
 };
