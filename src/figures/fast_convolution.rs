@@ -119,6 +119,43 @@ struct Comparison {
     rows: Vec<CompareRow>,
 }
 
+/// Two kernels' times per pass (forward, weight gradient, backward) and the ratio of the
+/// first to the second, one row per convolution.
+fn kernel_table(rows: &[(&KernelRow, &KernelTiming, &KernelTiming)], a: &str, b: &str) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(k, x, y)| {
+            let mut row = vec![k.name.clone()];
+            for (x, y) in [
+                (x.forward_ms, y.forward_ms),
+                (x.weight_grad_ms, y.weight_grad_ms),
+                (x.backward_ms, y.backward_ms),
+            ] {
+                row.extend([
+                    format!("{x:.2}"),
+                    format!("{y:.2}"),
+                    format!("{:.2}", x / y),
+                ]);
+            }
+            row
+        })
+        .collect();
+    let header = [
+        "convolution (batch 64, one thread, ms)".to_string(),
+        format!("forward: {a}"),
+        b.to_string(),
+        "ratio".to_string(),
+        format!("weight gradient: {a}"),
+        b.to_string(),
+        "ratio".to_string(),
+        format!("backward: {a}"),
+        b.to_string(),
+        "ratio".to_string(),
+    ];
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    markdown_table(&header, &rows)
+}
+
 fn read<T: for<'de> Deserialize<'de>>(relative: &str) -> Result<T, Box<dyn std::error::Error>> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
     let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -379,71 +416,25 @@ pub fn generate(w: &mut Writer) -> GenResult {
         "direct_conv::Direct and offsets on a 4 x 4 image, 3 x 3 filter, padding 1",
     )?;
 
-    // The two kernels side by side, pass by pass.
-    let mut rows = Vec::new();
-    for k in &bench.kernels {
-        let pair = |gemm: f64, direct: f64| {
-            [
-                format!("{gemm:.2}"),
-                format!("{direct:.2}"),
-                format!("{:.2}", gemm / direct),
-            ]
-        };
-        let mut row = vec![k.name.clone()];
-        row.extend(pair(k.gemm.forward_ms, k.direct.forward_ms));
-        row.extend(pair(k.gemm.weight_grad_ms, k.direct.weight_grad_ms));
-        row.extend(pair(k.gemm.backward_ms, k.direct.backward_ms));
-        rows.push(row);
-    }
-    let table = markdown_table(
-        &[
-            "convolution (batch 64, one thread, ms)",
-            "forward: GEMM",
-            "direct",
-            "ratio",
-            "weight gradient: GEMM",
-            "direct",
-            "ratio",
-            "backward: GEMM",
-            "direct",
-            "ratio",
-        ],
-        &rows,
-    );
-    w.snippet("kernels.md", &table, BENCH)?;
-
-    // Winograd's F(2x2, 3x3) against the direct kernels, where it applies.
-    let mut rows = Vec::new();
-    for k in bench.kernels.iter().filter(|k| k.winograd_applies) {
-        let pair = |direct: f64, winograd: f64| {
-            [
-                format!("{direct:.2}"),
-                format!("{winograd:.2}"),
-                format!("{:.2}", direct / winograd),
-            ]
-        };
-        let mut row = vec![k.name.clone()];
-        row.extend(pair(k.direct.forward_ms, k.winograd.forward_ms));
-        row.extend(pair(k.direct.weight_grad_ms, k.winograd.weight_grad_ms));
-        row.extend(pair(k.direct.backward_ms, k.winograd.backward_ms));
-        rows.push(row);
-    }
-    let table = markdown_table(
-        &[
-            "convolution (batch 64, one thread, ms)",
-            "forward: direct",
-            "Winograd",
-            "ratio",
-            "weight gradient: direct",
-            "Winograd",
-            "ratio",
-            "backward: direct",
-            "Winograd",
-            "ratio",
-        ],
-        &rows,
-    );
-    w.snippet("winograd.md", &table, BENCH)?;
+    // The GEMM and the direct kernels side by side, pass by pass; then Winograd's
+    // F(2x2, 3x3) against the direct kernels, where it applies.
+    let all: Vec<_> = bench
+        .kernels
+        .iter()
+        .map(|k| (k, &k.gemm, &k.direct))
+        .collect();
+    w.snippet("kernels.md", &kernel_table(&all, "GEMM", "direct"), BENCH)?;
+    let winograd: Vec<_> = bench
+        .kernels
+        .iter()
+        .filter(|k| k.winograd_applies)
+        .map(|k| (k, &k.direct, &k.winograd))
+        .collect();
+    w.snippet(
+        "winograd.md",
+        &kernel_table(&winograd, "direct", "Winograd"),
+        BENCH,
+    )?;
 
     // Pooling and batch normalization next to PyTorch.
     let mut rows = Vec::new();
