@@ -258,6 +258,13 @@ pub(crate) fn pad_planes_sliced(src: &[f32], g: &Direct, out: &mut [f32]) {
     }
 }
 
+/// The part of `buffer` from its first 64-byte boundary on: vector loads and stores at
+/// multiples of 16 floats from there never straddle two cache lines.
+pub(crate) fn aligned(buffer: &mut [f32]) -> &mut [f32] {
+    let skip = buffer.as_ptr().align_offset(64).min(buffer.len());
+    &mut buffer[skip..]
+}
+
 /// The sum of `xs` in sixteen interleaved partial sums (which the compiler keeps in one
 /// vector register), then added up: many times faster than one running sum, and the same
 /// result on every machine.

@@ -223,8 +223,8 @@ pub enum FastKernel {
     /// wherever they apply (stride 1, padding narrower than the filter, a CPU with
     /// AVX-512); im2col + GEMM elsewhere.
     Direct,
-    /// Winograd's F(2 x 2, 3 x 3) of [`crate::winograd`] for the forward pass and the input
-    /// gradient wherever it applies (3 x 3 filters, stride 1, even output sizes, a
+    /// Winograd's F(2 x 2, 3 x 3) of [`crate::winograd`] for the forward pass and both
+    /// gradients wherever it applies (3 x 3 filters, stride 1, even output sizes, a
     /// multiple of 64 filters, AVX-512); otherwise as [`FastKernel::Direct`].
     Winograd,
 }
@@ -315,13 +315,6 @@ fn sized(buffers: &mut Vec<Vec<f32>>, count: usize, len: usize) {
     for b in buffers.iter_mut() {
         b.resize(len + 16, 0.0);
     }
-}
-
-/// The part of `buffer` from its first 64-byte boundary on: vector loads and stores at
-/// multiples of 16 floats from there never straddle two cache lines.
-fn aligned(buffer: &mut [f32]) -> &mut [f32] {
-    let skip = buffer.as_ptr().align_offset(64).min(buffer.len());
-    &mut buffer[skip..]
 }
 
 /// A zero-filled array, the zeros written by all threads: a batch of activations is
@@ -465,7 +458,7 @@ fn direct_forward_batch(
                 .zip(scratch.winograd.par_iter_mut()),
         )
         .for_each(|((((ys, xs), padded), flat), (sums, transforms))| {
-            let flat = aligned(flat);
+            let flat = direct_conv::aligned(flat);
             for ((yn, xn), padded) in ys
                 .chunks_mut(out_len)
                 .zip(xs.chunks(in_len))
@@ -629,7 +622,7 @@ fn direct_backward_batch(
             )| {
                 dw.fill(0.0);
                 db.fill(0.0);
-                let (flat, flat_dy) = (aligned(flat), aligned(flat_dy));
+                let (flat, flat_dy) = (direct_conv::aligned(flat), direct_conv::aligned(flat_dy));
                 // Wide: one image's transposed output gradient, then the transposed weight
                 // gradient; else the flat output gradients of every image of the chunk.
                 let split = if wide_w {
@@ -656,8 +649,8 @@ fn direct_backward_batch(
                         let padded = if xs.is_empty() { kept } else { &cols[..] };
                         let padded = &padded[n * plen..(n + 1) * plen];
                         direct_conv::transpose(dyn_, d.filters, plane, None, dy_t);
-                        // The bias gradient from the transposed rows, 64 filters at a time
-                        // (each row is one position's gradient for every filter).
+                        // The bias gradient from the transposed rows (each row is one
+                        // position's gradient for every filter).
                         for row in dy_t[..plane * d.filters].chunks_exact(d.filters) {
                             db.iter_mut().zip(row).for_each(|(b, &v)| *b += v);
                         }

@@ -147,10 +147,7 @@ pub(crate) fn correlate(
     let width = th * row_slots(g);
     let plane = g.out_h() * g.out_w();
     assert!(filters.len() >= g.dst_c * XI * c_count && dst.len() >= g.dst_c * plane);
-    scratch.inputs.resize(XI * c_count * width + 16, 0.0);
-    let skip = scratch.inputs.as_ptr().align_offset(64).min(16);
-    let inputs = &mut scratch.inputs[skip..];
-    transform_input(g, padded, inputs);
+    let inputs = transform_input(g, padded, &mut scratch.inputs);
     // Channel c of V_xi starts at c * width: the channels are the "taps" of the products,
     // the tiles' slots the positions.
     let offsets: Vec<usize> = (0..c_count).map(|c| c * width).collect();
@@ -177,16 +174,20 @@ pub(crate) fn correlate(
 
 /// `V_xi[c, slot] = (B^T d B)[xi]` for every channel and tile of one padded image, with
 /// `d` the tile's 4 x 4 patch and `B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]`; the
-/// tiles at their [`slots`], rows of `th * row_slots` slots.
-fn transform_input(g: &Direct, padded: &[f32], v: &mut [f32]) {
+/// tiles at their [`slots`], rows of `th * row_slots` slots. Written into `buffer`
+/// (resized) from its first 64-byte boundary on, which is returned.
+fn transform_input<'a>(g: &Direct, padded: &[f32], buffer: &'a mut Vec<f32>) -> &'a [f32] {
     let (hp, wp) = g.padded();
     assert!(padded.len() >= g.src_c * hp * wp);
+    buffer.resize(XI * g.src_c * tiles(g).0 * row_slots(g) + LANES, 0.0);
+    let v = direct_conv::aligned(buffer);
     assert!(v.len() >= XI * g.src_c * tiles(g).0 * row_slots(g));
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `applies` (checked by the caller) found AVX-512F on this CPU.
     unsafe {
         transform_input_avx512(g, padded, v)
     }
+    v
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -351,10 +352,7 @@ pub(crate) fn weight_grad_image(
     let (count, c_count, k_count) = (th * tw, g.src_c, g.dst_c);
     let width = th * row_slots(g);
     assert!(dy_t.len() >= g.out_h() * g.out_w() * k_count);
-    scratch.inputs.resize(XI * c_count * width + 16, 0.0);
-    let skip = scratch.inputs.as_ptr().align_offset(64).min(16);
-    let inputs = &mut scratch.inputs[skip..];
-    transform_input(g, padded, inputs);
+    let inputs = transform_input(g, padded, &mut scratch.inputs);
     scratch.grads.resize(k_count * XI * count, 0.0);
     transform_grads(g, dy_t, &mut scratch.grads);
     // The tiles are the "taps" (their slots in V_xi, and rows of E_xi), the channels the
