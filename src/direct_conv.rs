@@ -309,21 +309,39 @@ pub(crate) fn pack_filters(
     }
 }
 
-/// Writes the flat outputs of one image into `dst` (`dst_c` planes of `out_h x out_w`),
-/// dropping the garbage columns and adding `bias`.
-pub(crate) fn unflatten(g: &Direct, flat: &[f32], bias: Option<&[f32]>, dst: &mut [f32]) {
+/// Where one vector of 16 flat outputs goes in a dense output plane: the lanes set in
+/// `mask` are real outputs (not a garbage column, not past the last row) and go, packed in
+/// order, to `start..start + mask.count_ones()` of the plane.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Spill {
+    mask: u16,
+    first: u16,
+    start: usize,
+}
+
+/// The [`Spill`] of every vector of a flat plane ([`Direct::flat_len`] / 16 of them).
+///
+/// The real flat outputs before `q` are the whole rows before it, `q / Wp` of `W'` each, and
+/// the first `min(q mod Wp, W')` of its own row: that count is where the vector's first real
+/// output lands in the dense plane, and its real outputs follow one another there, since
+/// the garbage columns are exactly what the dense plane leaves out.
+pub(crate) fn spills(g: &Direct) -> Vec<Spill> {
     let (oh, ow, wp) = (g.out_h(), g.out_w(), g.padded().1);
-    let len = g.flat_len();
-    for k in 0..g.dst_c {
-        let shift = bias.map_or(0.0, |b| b[k]);
-        let rows = Rows {
-            count: oh,
-            width: ow,
-            strides: (wp, ow),
-            dst_width: ow,
-        };
-        rows.copy(&flat[k * len..], &mut dst[k * oh * ow..], shift);
-    }
+    let (flat_end, plane) = (oh * wp, oh * ow);
+    let spill = |q: usize| {
+        let real = |l: usize| q + l < flat_end && (q + l) % wp < ow;
+        let mask = (0..LANES)
+            .filter(|&l| real(l))
+            .map(|l| 1u16 << l)
+            .sum::<u16>();
+        let start = ((q / wp) * ow + (q % wp).min(ow)).min(plane);
+        assert!(start + mask.count_ones() as usize <= plane);
+        let first = ((1u32 << mask.count_ones()) - 1) as u16;
+        Spill { mask, first, start }
+    };
+    (0..g.flat_len() / LANES)
+        .map(|v| spill(v * LANES))
+        .collect()
 }
 
 /// The output gradient of one image (`dst_c` planes of `out_h x out_w`) in the flat layout
@@ -453,23 +471,33 @@ impl<'a> Bounded<'a> {
 
 // ANCHOR: tile
 /// One forward tile: `F` filters (block `block` of `packed`) by `R` vectors of flat outputs
-/// starting at `q0`, summed over every tap, written to `out` (flat planes of `len`).
+/// starting at `q0`, summed over every tap, plus `bias`, written straight into the dense
+/// output planes `out` (planes of `plane`): only the lanes of real outputs, packed by
+/// `spills` (the first `filters` filters; the others of a last, partial block are not
+/// written).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
 fn tile_avx512<const F: usize, const R: usize>(
     padded: &[f32],
-    packed: &[f32],
-    offsets: Bounded,
+    (packed, offsets): (&[f32], Bounded),
     q0: usize,
+    spills: &[Spill],
+    (bias, filters): (&[f32; F], usize),
     out: &mut [f32],
-    len: usize,
+    plane: usize,
 ) {
     use std::arch::x86_64::*;
     // Every load below reads padded[q0 + off..q0 + off + R 16] for a tap offset `off`, and
     // packed[k F..(k + 1) F] for tap k: check the largest once, here.
     let (bound, offsets) = (offsets.bound, offsets.items);
     assert!(q0 + bound + R * LANES <= padded.len() && offsets.len() * F <= packed.len());
-    assert!((F - 1) * len + q0 + R * LANES <= out.len());
+    // Every store writes out[f plane + start..][..count] of a spill: check them too.
+    let spills = &spills[q0 / LANES..][..R];
+    assert!(filters <= F && filters * plane <= out.len());
+    assert!(spills
+        .iter()
+        .all(|s| s.start + s.mask.count_ones() as usize <= plane));
     let (x, w) = (padded.as_ptr(), packed.as_ptr());
     let mut acc = [[_mm512_setzero_ps(); R]; F];
     for (k, &off) in offsets.iter().enumerate() {
@@ -486,11 +514,18 @@ fn tile_avx512<const F: usize, const R: usize>(
             }
         }
     }
+    // The real outputs' lanes, packed to the front of the vector (`vcompressps` between
+    // registers: its form that stores to memory is many times slower), stored to their
+    // place in the output planes.
     let o = out.as_mut_ptr();
-    for (f, acc_f) in acc.iter().enumerate() {
-        for (r, &a) in acc_f.iter().enumerate() {
-            // SAFETY: inside `out` by the check above.
-            unsafe { _mm512_storeu_ps(o.add(f * len + q0 + r * LANES), a) };
+    for (f, acc_f) in acc.iter().enumerate().take(filters) {
+        let b = _mm512_set1_ps(bias[f]);
+        for (&a, s) in acc_f.iter().zip(spills) {
+            // SAFETY: `mask.count_ones()` floats from f plane + start: inside `out` (above).
+            unsafe {
+                let packed = _mm512_maskz_compress_ps(s.mask, _mm512_add_ps(a, b));
+                _mm512_mask_storeu_ps(o.add(f * plane + s.start), s.first, packed);
+            }
         }
     }
 }
@@ -501,18 +536,33 @@ fn tile_avx512<const F: usize, const R: usize>(
 fn correlate_avx512<const F: usize, const R: usize>(
     g: &Direct,
     padded: &[f32],
-    packed: &[f32],
-    offsets: &[usize],
+    (packed, offsets): (&[f32], &[usize]),
+    bias: Option<&[f32]>,
     out: &mut [f32],
 ) {
-    let len = g.flat_len();
     let taps = g.taps();
     let offsets = Bounded::new(offsets);
+    let spills = spills(g);
+    let plane = g.out_h() * g.out_w();
     for b in 0..g.dst_c.div_ceil(F) {
         let w = &packed[b * taps * F..(b + 1) * taps * F];
-        let o = &mut out[b * F * len..(b + 1) * F * len];
+        let filters = F.min(g.dst_c - b * F);
+        let o = &mut out[b * F * plane..(b * F + filters) * plane];
+        let shift: [f32; F] = std::array::from_fn(|f| match bias {
+            Some(bias) if f < filters => bias[b * F + f],
+            _ => 0.0,
+        });
         for q0 in (0..g.vectors()).step_by(R) {
-            tile_avx512::<F, R>(padded, w, offsets, q0 * LANES, o, len);
+            let q0 = q0 * LANES;
+            tile_avx512::<F, R>(
+                padded,
+                (w, offsets),
+                q0,
+                &spills,
+                (&shift, filters),
+                o,
+                plane,
+            );
         }
     }
 }
@@ -522,9 +572,9 @@ pub(crate) fn offsets(g: &Direct) -> Vec<usize> {
     (0..g.taps()).map(|k| g.tap_offset(k)).collect()
 }
 
-/// The correlation of one padded image into flat output planes: `out` gets
-/// `dst_c.next_multiple_of(f)` planes of [`Direct::flat_len`] (see [`unflatten`]).
-/// `packed` comes from [`pack_filters`] with the same `f`, `offsets` from [`offsets`].
+/// The correlation of one padded image, plus `bias`, into `dst` (`dst_c` dense planes of
+/// `out_h x out_w`, every entry written). `packed` comes from [`pack_filters`] with the
+/// same `f`, `offsets` from [`offsets`].
 ///
 /// # Panics
 /// If the CPU has no AVX-512 ([`lanes`] is `None`), or `f` is not 4, 6 or 8: caller bugs.
@@ -532,9 +582,9 @@ pub(crate) fn correlate(
     g: &Direct,
     f: usize,
     padded: &[f32],
-    packed: &[f32],
-    offsets: &[usize],
-    out: &mut [f32],
+    (packed, offsets): (&[f32], &[usize]),
+    bias: Option<&[f32]>,
+    dst: &mut [f32],
 ) {
     assert_eq!(
         lanes(),
@@ -543,14 +593,16 @@ pub(crate) fn correlate(
     );
     assert!(padded.len() >= g.padded_len() && offsets.len() == g.taps());
     assert!(packed.len() >= g.dst_c.div_ceil(f) * g.taps() * f);
-    assert!(out.len() >= g.dst_c.next_multiple_of(f) * g.flat_len());
+    assert!(dst.len() >= g.dst_c * g.out_h() * g.out_w());
+    assert!(bias.is_none_or(|b| b.len() >= g.dst_c));
+    let data = (packed, offsets);
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `lanes()` found AVX-512F on this CPU.
     unsafe {
         match f {
-            8 => correlate_avx512::<8, 3>(g, padded, packed, offsets, out),
-            6 => correlate_avx512::<6, 4>(g, padded, packed, offsets, out),
-            4 => correlate_avx512::<4, 6>(g, padded, packed, offsets, out),
+            8 => correlate_avx512::<8, 3>(g, padded, data, bias, dst),
+            6 => correlate_avx512::<6, 4>(g, padded, data, bias, dst),
+            4 => correlate_avx512::<4, 6>(g, padded, data, bias, dst),
             _ => panic!("no forward tile for {f} filters"),
         }
     }
@@ -1092,6 +1144,44 @@ mod tests {
         assert_eq!(offsets(&g)[9 + 2 * 3 + 1], 36 + 12 + 1);
         // Two vectors of 16 cover the 4 rows of 6 flat outputs (24 of them).
         assert_eq!(g.vectors(), 2);
+    }
+
+    #[test]
+    fn spills_send_every_real_flat_output_to_its_dense_place() {
+        // Outputs narrower and wider than a vector, rows that end inside a vector.
+        for ((h, w), pad, k) in [
+            ((4, 4), 1, 3),
+            ((28, 28), 1, 3),
+            ((14, 14), 0, 5),
+            ((3, 40), 2, 5),
+        ] {
+            let g = Direct::new((1, h, w), (pad, pad), (k, k), 1);
+            let (oh, ow, wp) = (g.out_h(), g.out_w(), g.padded().1);
+            let spills = spills(&g);
+            assert_eq!(spills.len() * LANES, g.flat_len());
+            // By the definition: flat output q = i Wp + j is real when i < H' and j < W',
+            // and its dense index is i W' + j; lane l of vector v holds q = 16 v + l.
+            let mut written = vec![0; oh * ow];
+            for (v, s) in spills.iter().enumerate() {
+                let mut place = s.start;
+                for l in 0..LANES {
+                    let q = v * LANES + l;
+                    let (i, j) = (q / wp, q % wp);
+                    let real = i < oh && j < ow;
+                    assert_eq!(s.mask >> l & 1 == 1, real, "{h}x{w}: vector {v}, lane {l}");
+                    if real {
+                        assert_eq!(place, i * ow + j, "{h}x{w}: vector {v}, lane {l}");
+                        written[place] += 1;
+                        place += 1;
+                    }
+                }
+                assert_eq!(s.first, ((1u32 << s.mask.count_ones()) - 1) as u16);
+            }
+            assert!(
+                written.iter().all(|&n| n == 1),
+                "{h}x{w}: every output once"
+            );
+        }
     }
 
     #[test]

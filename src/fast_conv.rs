@@ -239,7 +239,6 @@ pub struct ConvScratch {
     dcols: Vec<Vec<f32>>,
     dw: Vec<Vec<f32>>,
     db: Vec<Vec<f32>>,
-    flat: Vec<Vec<f32>>,
     dy_padded: Vec<Vec<f32>>,
     packed: Vec<f32>,
     offsets: Vec<usize>,
@@ -431,12 +430,6 @@ fn direct_forward_batch(
         d.filters * d.out_height * d.out_width,
     );
     let per = chunk_size(d.batch);
-    let flat_len = if wide { 0 } else { g.flat_len() };
-    sized(
-        &mut scratch.flat,
-        CHUNKS,
-        d.filters.next_multiple_of(f) * flat_len,
-    );
     // The padded images are kept for the backward pass (see `conv2d_backward_saved`).
     let plen = g.padded_len();
     scratch.saved.resize(d.batch * plen, 0.0);
@@ -450,15 +443,13 @@ fn direct_forward_batch(
         .par_chunks_mut(per * out_len)
         .zip(x.par_chunks(per * in_len))
         .zip(scratch.saved.par_chunks_mut(per * plen))
-        .zip(scratch.flat.par_iter_mut())
         .zip(
             scratch
                 .sums
                 .par_iter_mut()
                 .zip(scratch.winograd.par_iter_mut()),
         )
-        .for_each(|((((ys, xs), padded), flat), (sums, transforms))| {
-            let flat = direct_conv::aligned(flat);
+        .for_each(|(((ys, xs), padded), (sums, transforms))| {
             for ((yn, xn), padded) in ys
                 .chunks_mut(out_len)
                 .zip(xs.chunks(in_len))
@@ -480,8 +471,8 @@ fn direct_forward_batch(
                         sums,
                     );
                 } else {
-                    direct_conv::correlate(&g, f, padded, packed, offsets, flat);
-                    direct_conv::unflatten(&g, flat, bias.as_deref(), yn);
+                    let data = (&packed[..], &offsets[..]);
+                    direct_conv::correlate(&g, f, padded, data, bias.as_deref(), yn);
                 }
             }
         });
@@ -551,16 +542,8 @@ fn direct_backward_batch(
         per * flat_dy_len
     };
     sized(&mut scratch.dcols, CHUNKS, grad_len);
-    let (dx_pad, dx_flat) = match (input_grad, wide_x) {
-        (false, _) => (0, 0),
-        (true, true) => (gx.padded_len(), 0),
-        (true, false) => (
-            gx.padded_len(),
-            d.channels.next_multiple_of(fx) * gx.flat_len(),
-        ),
-    };
+    let dx_pad = if input_grad { gx.padded_len() } else { 0 };
     sized(&mut scratch.dy_padded, CHUNKS, dx_pad);
-    sized(&mut scratch.flat, CHUNKS, dx_flat);
     sized(&mut scratch.dw, CHUNKS, d.filters * g.taps());
     sized(&mut scratch.db, CHUNKS, d.filters);
     let mut dx = input_grad.then(|| zeros4((d.batch, d.channels, d.height, d.width)));
@@ -577,7 +560,6 @@ fn direct_backward_batch(
         dcols,
         dw,
         db,
-        flat,
         dy_padded,
         packed,
         offsets,
@@ -612,17 +594,16 @@ fn direct_backward_batch(
         .zip(dcols.par_iter_mut())
         .zip(dw.par_iter_mut())
         .zip(db.par_iter_mut())
-        .zip(flat.par_iter_mut())
         .zip(dy_padded.par_iter_mut())
         .zip(sums.par_iter_mut().zip(transforms.par_iter_mut()))
         .for_each(
             |(
-                ((((((((dxs, (xs, kept)), dys), cols), flat_dy), dw), db), flat), dy_padded),
+                (((((((dxs, (xs, kept)), dys), cols), flat_dy), dw), db), dy_padded),
                 (sums, transforms),
             )| {
                 dw.fill(0.0);
                 db.fill(0.0);
-                let (flat, flat_dy) = (direct_conv::aligned(flat), direct_conv::aligned(flat_dy));
+                let flat_dy = direct_conv::aligned(flat_dy);
                 // Wide: one image's transposed output gradient, then the transposed weight
                 // gradient; else the flat output gradients of every image of the chunk.
                 let split = if wide_w {
@@ -679,8 +660,8 @@ fn direct_backward_batch(
                                 sums,
                             );
                         } else {
-                            direct_conv::correlate(&gx, fx, dy_padded, packed, offsets, flat);
-                            direct_conv::unflatten(&gx, flat, None, dxn);
+                            let data = (&packed[..], &offsets[..]);
+                            direct_conv::correlate(&gx, fx, dy_padded, data, None, dxn);
                         }
                     }
                 }
