@@ -29,7 +29,8 @@
 //! **Wide layers** (a multiple of 64 filters) turn the tile around (`correlate_wide`,
 //! `weight_grad_wide`): 16 filters per vector, 4 vectors by 6 real output positions
 //! (or, for the weight gradient, by 6 taps), so that no garbage column or rounding is
-//! computed and the weight gradient's sums need no adding across lanes.
+//! computed and the weight gradient's sums need no adding across lanes. The weight
+//! gradient turns around from 32 filters on (2 vectors by 12 taps).
 //!
 //! The kernels are written with the AVX-512 intrinsics of `std::arch` (plain loops over
 //! arrays were vectorized by the compiler along the wrong axis, with gathers, and ran many
@@ -515,8 +516,8 @@ fn tile_avx512<const F: usize, const R: usize>(
         }
     }
     // The real outputs' lanes, packed to the front of the vector (`vcompressps` between
-    // registers: its form that stores to memory is many times slower), stored to their
-    // place in the output planes.
+    // registers: its form that stores to memory measured slower), stored to their place
+    // in the output planes.
     let o = out.as_mut_ptr();
     for (f, acc_f) in acc.iter().enumerate().take(filters) {
         let b = _mm512_set1_ps(bias[f]);
@@ -769,8 +770,6 @@ pub(crate) fn pixels(g: &Direct) -> Vec<usize> {
 
 /// Output positions per wide tile.
 const WIDE_P: usize = 6;
-/// Taps per wide weight-gradient tile.
-const WIDE_T: usize = 6;
 
 /// One wide tile: 64 filters (`packed` holds one block: `taps x 64`) by the `WIDE_P`
 /// positions `pix`, summed over every tap, written to `tile[(p, filter)]`.
@@ -990,35 +989,37 @@ fn transpose_avx512(from: &[f32], rows: usize, cols: usize, shift: Option<&[f32]
 /// slower (the weights no longer fit).
 const WIDE_TAPS: usize = 128;
 
-/// One wide weight-gradient tile for one image: 64 filters (block `b`) by the `WIDE_T`
-/// taps at `offs`, summed over the positions `pixels`, added to the sums in `sums` (row `t`
-/// at `t * filters`: the rows of the transposed weight gradient). `dy_t` holds the output
-/// gradient of those positions transposed, `(position, filter)`, rows of `filters`.
+/// One wide weight-gradient tile for one image: `NV` vectors of 16 filters (block `b` of
+/// `NV 16`) by the `T` taps at `offs`, summed over the positions `pixels`, added to the
+/// sums in `sums` (row `t` at `t * filters`: the rows of the transposed weight gradient).
+/// `dy_t` holds the output gradient of those positions transposed, `(position, filter)`,
+/// rows of `filters`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn wide_grad_tile_avx512(
+fn wide_grad_tile_avx512<const NV: usize, const T: usize>(
     padded: &[f32],
     dy_t: &[f32],
     (filters, b): (usize, usize),
     pixels: Bounded,
-    offs: &[usize; WIDE_T],
+    offs: &[usize; T],
     sums: &mut [f32],
 ) {
     use std::arch::x86_64::*;
-    const NV: usize = WIDE / LANES;
+    let block = NV * LANES;
     let (reach, pixels) = (pixels.bound + offs.iter().max().unwrap_or(&0), pixels.items);
     assert!(reach < padded.len() && pixels.len() * filters <= dy_t.len());
-    assert!((b + 1) * WIDE <= filters && sums.len() >= (WIDE_T - 1) * filters + (b + 1) * WIDE);
+    assert!((b + 1) * block <= filters && sums.len() >= (T - 1) * filters + (b + 1) * block);
     let (x, d, s) = (padded.as_ptr(), dy_t.as_ptr(), sums.as_mut_ptr());
-    let at = |t: usize, v: usize| t * filters + b * WIDE + v * LANES;
+    let at = |t: usize, v: usize| t * filters + b * block + v * LANES;
     // SAFETY: every row of sums is inside `sums` (checked above).
-    let mut acc: [[__m512; NV]; WIDE_T] = std::array::from_fn(|t| {
+    let mut acc: [[__m512; NV]; T] = std::array::from_fn(|t| {
         std::array::from_fn(|v| unsafe { _mm512_loadu_ps(s.add(at(t, v))) })
     });
     for (p, &q) in pixels.iter().enumerate() {
-        // SAFETY: position p's 64 gradients lie inside `dy_t`, the inputs inside `padded`.
+        // SAFETY: position p's gradients of the block lie inside `dy_t`, the inputs inside
+        // `padded`.
         let dv: [__m512; NV] = std::array::from_fn(|v| unsafe {
-            _mm512_loadu_ps(d.add(p * filters + b * WIDE + v * LANES))
+            _mm512_loadu_ps(d.add(p * filters + b * block + v * LANES))
         });
         for (acc_t, &off) in acc.iter_mut().zip(offs) {
             let xv = _mm512_set1_ps(unsafe { *x.add(off + q) });
@@ -1035,10 +1036,27 @@ fn wide_grad_tile_avx512(
     }
 }
 
-/// The tap offsets of `g` in blocks of a wide weight-gradient tile, for
-/// [`weight_grad_wide`]; a last, partial block repeats tap 0 (valid loads, sums unread).
-pub(crate) fn wide_tap_blocks(g: &Direct) -> Vec<[usize; WIDE_T]> {
-    tap_blocks(g)
+/// Filters per block of the wide weight gradient for a layer of `filters` filters: 64 (a
+/// tile of 4 vectors by 6 taps) for a multiple of 64, 32 (2 vectors by 12 taps) for
+/// another multiple of 32, or `None` (the flat kernel).
+pub(crate) fn wide_grad_block(filters: usize) -> Option<usize> {
+    [64, 32].into_iter().find(|&b| filters.is_multiple_of(b))
+}
+
+/// Taps per wide weight-gradient tile of `g`: 24 vector registers of sums in all.
+fn wide_grad_taps(g: &Direct) -> usize {
+    let block = wide_grad_block(g.dst_c).expect("a wide layer");
+    24 * LANES / block
+}
+
+/// The tap offsets of `g` in blocks of a wide weight-gradient tile, one after the other,
+/// for [`weight_grad_wide`]; a last, partial block repeats tap 0 (valid loads, sums
+/// unread).
+pub(crate) fn wide_tap_blocks(g: &Direct) -> Vec<usize> {
+    let taps = g.taps();
+    (0..taps.next_multiple_of(wide_grad_taps(g)))
+        .map(|k| if k < taps { g.tap_offset(k) } else { 0 })
+        .collect()
 }
 
 /// The tap offsets of `g` in blocks of `T`, the last one completed with tap 0.
@@ -1058,29 +1076,31 @@ fn tap_blocks<const T: usize>(g: &Direct) -> Vec<[usize; T]> {
         .collect()
 }
 
-/// Rows of the transposed weight gradient that [`weight_grad_wide`] needs for `taps` taps:
-/// whole blocks of taps (the rows past the last tap collect sums nobody reads).
-pub(crate) fn wide_grad_rows(taps: usize) -> usize {
-    taps.next_multiple_of(WIDE_T)
+/// Rows of the transposed weight gradient that [`weight_grad_wide`] needs for `g`: whole
+/// blocks of taps (the rows past the last tap collect sums nobody reads).
+pub(crate) fn wide_grad_rows(g: &Direct) -> usize {
+    g.taps().next_multiple_of(wide_grad_taps(g))
 }
 
 /// Positions per block of the wide weight gradient, at most: 128 positions of 64
-/// gradients, 32 KB, stay in the first-level cache while every block of taps reads them,
-/// and the sums of a tile are loaded and stored once per 128 positions (64 measured 3%
-/// slower on 14 x 14 images, whose 196 positions then made blocks of 64, 64, 64 and 4).
-const WIDE_POSITIONS: usize = 128;
+/// gradients (256 of 32), 32 KB, stay in the first-level cache while every block of taps
+/// reads them, and the sums of a tile are loaded and stored once per block (blocks of 64
+/// positions of 64 gradients measured 3% slower on 14 x 14 images, whose 196 positions
+/// then made blocks of 64, 64, 64 and 4).
+const WIDE_GRADIENTS: usize = 128 * WIDE;
 
 /// Adds the weight gradient of one image to `dw_t` (`taps x dst_c`, the transpose of the
 /// layout of `W`, with [`wide_grad_rows`] rows) with the wide kernels. `padded` is the
-/// image padded, `dy_t` its output gradient transposed to `(position, filter)`.
+/// image padded, `dy_t` its output gradient transposed to `(position, filter)`, `pixels`
+/// from [`pixels`] and `blocks` from [`wide_tap_blocks`].
 ///
 /// # Panics
-/// If the CPU has no AVX-512 or `dst_c` is not a multiple of 64: caller bugs.
+/// If the CPU has no AVX-512 or `dst_c` is not a multiple of 32: caller bugs.
 pub(crate) fn weight_grad_wide(
     g: &Direct,
     padded: &[f32],
     dy_t: &[f32],
-    (pixels, blocks): (&[usize], &[[usize; WIDE_T]]),
+    (pixels, blocks): (&[usize], &[usize]),
     dw_t: &mut [f32],
 ) {
     assert_eq!(
@@ -1088,31 +1108,41 @@ pub(crate) fn weight_grad_wide(
         Some(LANES),
         "direct kernel on a CPU without AVX-512"
     );
-    let (taps, filters) = (g.taps(), g.dst_c);
-    assert!(is_wide(filters) && dw_t.len() >= wide_grad_rows(taps) * filters);
-    assert_eq!(
-        blocks.len(),
-        taps.div_ceil(WIDE_T),
-        "blocks of taps of another layer"
-    );
-    // Blocks of at most WIDE_POSITIONS positions, all of (nearly) one length: no short
-    // last block whose few positions would not pay for loading and storing the sums.
+    assert!(dw_t.len() >= wide_grad_rows(g) * g.dst_c);
+    assert_eq!(blocks.len(), wide_grad_rows(g), "taps of another layer");
+    let data = (padded, dy_t, pixels, blocks);
+    #[cfg(target_arch = "x86_64")]
+    match wide_grad_block(g.dst_c) {
+        // SAFETY: `lanes()` found AVX-512F on this CPU.
+        Some(64) => unsafe { weight_grad_wide_avx512::<4, 6>(g, data, dw_t) },
+        Some(32) => unsafe { weight_grad_wide_avx512::<2, 12>(g, data, dw_t) },
+        _ => panic!("no wide weight gradient for {} filters", g.dst_c),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn weight_grad_wide_avx512<const NV: usize, const T: usize>(
+    g: &Direct,
+    (padded, dy_t, pixels, blocks): (&[f32], &[f32], &[usize], &[usize]),
+    dw_t: &mut [f32],
+) {
+    let (taps, filters, block) = (g.taps(), g.dst_c, NV * LANES);
+    // Blocks of at most WIDE_GRADIENTS / block positions, all of (nearly) one length: no
+    // short last block whose few positions would not pay for loading and storing the sums.
     let n = pixels.len();
-    let per = n.div_ceil(n.div_ceil(WIDE_POSITIONS).max(1)).max(1);
+    let per = n.div_ceil(n.div_ceil(WIDE_GRADIENTS / block).max(1)).max(1);
     for p0 in (0..n).step_by(per) {
         let p1 = n.min(p0 + per);
         let (pix, dy) = (
             Bounded::new(&pixels[p0..p1]),
             &dy_t[p0 * filters..p1 * filters],
         );
-        for b in 0..filters / WIDE {
-            for (offs, k0) in blocks.iter().zip((0..taps).step_by(WIDE_T)) {
-                let sums = &mut dw_t[k0 * filters..(k0 + WIDE_T) * filters];
-                #[cfg(target_arch = "x86_64")]
-                // SAFETY: `lanes()` found AVX-512F on this CPU.
-                unsafe {
-                    wide_grad_tile_avx512(padded, dy, (filters, b), pix, offs, sums)
-                };
+        for b in 0..filters / block {
+            for (offs, k0) in blocks.chunks_exact(T).zip((0..taps).step_by(T)) {
+                let offs: &[usize; T] = offs.try_into().expect("chunks of T");
+                let sums = &mut dw_t[k0 * filters..(k0 + T) * filters];
+                wide_grad_tile_avx512::<NV, T>(padded, dy, (filters, b), pix, offs, sums);
             }
         }
     }

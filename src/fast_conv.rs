@@ -494,10 +494,10 @@ fn direct_backward_batch(
     let g = direct_forward(d);
     let gx = direct_input_grad(d);
     let f = direct_conv::grad_filter_tile(d.filters);
-    // The wide kernels for multiples of 64: the weight gradient when the filters are, the
-    // input gradient (whose "filters" are the channels) when the channels are.
+    // The wide kernels: the weight gradient for a multiple of 32 filters, the input
+    // gradient (whose "filters" are the channels) for a multiple of 64 channels.
     let (wide_w, wide_x) = (
-        direct_conv::is_wide(d.filters),
+        direct_conv::wide_grad_block(d.filters).is_some(),
         direct_conv::is_wide(d.channels),
     );
     let fx = if wide_x {
@@ -506,7 +506,11 @@ fn direct_backward_batch(
         direct_conv::filter_tile(d.channels)
     };
     let (pixels, pixels_x) = (direct_conv::pixels(&g), direct_conv::pixels(&gx));
-    let tap_blocks = direct_conv::wide_tap_blocks(&g);
+    let tap_blocks = if wide_w {
+        direct_conv::wide_tap_blocks(&g)
+    } else {
+        Vec::new()
+    };
     let (plane, taps) = (d.out_height * d.out_width, g.taps());
     let fast3_x = input_grad && use_winograd(&gx, scratch.kernel);
     let fast3_w = use_winograd(&g, scratch.kernel);
@@ -537,7 +541,7 @@ fn direct_backward_batch(
     // Per chunk: the flat output gradients of its images, or (wide) one image's output
     // gradient transposed and the chunk's weight gradient transposed.
     let grad_len = if wide_w {
-        (plane + direct_conv::wide_grad_rows(taps)) * d.filters
+        (plane + direct_conv::wide_grad_rows(&g)) * d.filters
     } else {
         per * flat_dy_len
     };
@@ -613,7 +617,7 @@ fn direct_backward_batch(
                 };
                 let (dy_t, dw_t) = flat_dy.split_at_mut(split);
                 if wide_w {
-                    dw_t[..direct_conv::wide_grad_rows(taps) * d.filters].fill(0.0);
+                    dw_t[..direct_conv::wide_grad_rows(&g) * d.filters].fill(0.0);
                 }
                 let images = dys.len() / out_len;
                 for (n, dyn_) in dys.chunks(out_len).enumerate() {

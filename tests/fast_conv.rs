@@ -267,7 +267,8 @@ fn bad_shapes_are_errors_not_panics() {
     assert!(err.to_string().contains("(2, 4, 6, 6)"), "{err}");
 }
 
-/// The wide direct kernels (64 filters or channels and more, filters in the vector lanes)
+/// The wide direct kernels (filters in the vector lanes: a multiple of 64 filters or
+/// channels, or of 32 filters for the weight gradient)
 /// against the naive loops, forward and backward, on shapes the random ones do not reach.
 #[test]
 fn wide_layers_equal_the_naive_loops() {
@@ -288,6 +289,13 @@ fn wide_layers_equal_the_naive_loops() {
         (1, 64, 128, 4, 16, 3, 1),
         (2, 3, 64, 6, 6, 3, 1),
         (1, 64, 64, 8, 10, 3, 0),
+        // A multiple of 32 filters: the weight gradient's tile of 2 vectors by 12 taps, with
+        // a partial last block of taps (45 taps), three blocks of filters, and 340
+        // positions in two blocks.
+        (2, 5, 32, 6, 7, 3, 1),
+        (1, 16, 96, 5, 9, 3, 1),
+        (1, 3, 32, 20, 17, 3, 1),
+        (3, 32, 32, 7, 7, 5, 2),
     ] {
         for kernel in KERNELS {
             let mut scratch = scratch(kernel);
