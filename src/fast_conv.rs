@@ -494,10 +494,11 @@ fn direct_backward_batch(
     let g = direct_forward(d);
     let gx = direct_input_grad(d);
     let f = direct_conv::grad_filter_tile(d.filters);
-    // The wide kernels: the weight gradient for a multiple of 32 filters, the input
-    // gradient (whose "filters" are the channels) for a multiple of 64 channels.
+    // The wide kernels: the weight gradient for a multiple of 32 filters (or 16, see
+    // `wide_grad_block`), the input gradient (whose "filters" are the channels) for a
+    // multiple of 64 channels.
     let (wide_w, wide_x) = (
-        direct_conv::wide_grad_block(d.filters).is_some(),
+        direct_conv::wide_grad_block(&g).is_some(),
         direct_conv::is_wide(d.channels),
     );
     let fx = if wide_x {
