@@ -316,13 +316,11 @@ fn sized(buffers: &mut Vec<Vec<f32>>, count: usize, len: usize) {
     }
 }
 
-/// A zero-filled array, the zeros written by all threads: a batch of activations is
-/// megabytes, and one thread writing them while the other waits costs a few percent of a
-/// layer's time on two cores.
+/// A zero-filled array, the zeros written by all threads ([`crate::layer::zeros_par`]).
 fn zeros4(shape: (usize, usize, usize, usize)) -> Array4<f32> {
-    let len = shape.0 * shape.1 * shape.2 * shape.3;
-    let zeros: Vec<f32> = (0..len).into_par_iter().map(|_| 0.0).collect();
-    Array4::from_shape_vec(shape, zeros).expect("length matches the shape")
+    crate::layer::zeros_par(&[shape.0, shape.1, shape.2, shape.3])
+        .into_dimensionality()
+        .expect("four axes")
 }
 
 /// Images per chunk for a batch of `n`.

@@ -21,7 +21,9 @@ pub enum ReluRule {
 #[derive(Debug, Clone, Default)]
 pub struct Relu {
     pub rule: ReluRule,
-    output: Option<Tensor>,
+    /// Where the last forward input was positive: all the backward pass needs (a byte per
+    /// value, where a copy of the output would take four).
+    positive: Option<ndarray::ArrayD<bool>>,
 }
 
 impl Relu {
@@ -36,30 +38,39 @@ impl Layer for Relu {
     }
 
     fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor, ShapeError> {
-        let y = match input.as_slice() {
+        let (y, positive) = match input.as_slice() {
             // One pass over contiguous memory, split between the threads; each thread's
             // part is a loop the compiler vectorizes.
-            Some(xs) => Tensor::from_shape_vec(
-                input.raw_dim(),
-                xs.par_iter().map(|&v| v.max(0.0)).collect(),
-            )
-            .expect("same length"),
-            None => input.mapv(|v| v.max(0.0)),
+            Some(xs) => {
+                let (y, positive): (Vec<f32>, Vec<bool>) =
+                    xs.par_iter().map(|&v| (v.max(0.0), v > 0.0)).unzip();
+                let shape = input.raw_dim();
+                (
+                    Tensor::from_shape_vec(shape.clone(), y).expect("same length"),
+                    ndarray::ArrayD::from_shape_vec(shape, positive).expect("same length"),
+                )
+            }
+            None => (input.mapv(|v| v.max(0.0)), input.mapv(|v| v > 0.0)),
         };
-        // Where the input was positive, the output is too: remembering the output is enough.
-        self.output = Some(y.clone());
+        self.positive = Some(positive);
         Ok(y)
     }
 
     fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
-        let y = self.output.as_ref().ok_or_else(|| no_forward("ReLU"))?;
-        check_same("ReLU", y, grad_output)?;
+        let positive = self.positive.as_ref().ok_or_else(|| no_forward("ReLU"))?;
+        if positive.shape() != grad_output.shape() {
+            return Err(ShapeError::Mismatch(format!(
+                "ReLU backward: gradient of shape {:?} for an output of shape {:?}",
+                grad_output.shape(),
+                positive.shape()
+            )));
+        }
         let rule = self.rule;
-        let pass = move |g: f32, v: f32| {
+        let pass = move |g: f32, p: bool| {
             let keep = match rule {
-                ReluRule::Backprop => v > 0.0,
+                ReluRule::Backprop => p,
                 ReluRule::Deconvnet => g > 0.0,
-                ReluRule::Guided => v > 0.0 && g > 0.0,
+                ReluRule::Guided => p && g > 0.0,
             };
             if keep {
                 g
@@ -67,23 +78,21 @@ impl Layer for Relu {
                 0.0
             }
         };
-        if let (Some(gs), Some(ys)) = (grad_output.as_slice(), y.as_slice()) {
+        if let (Some(gs), Some(ps)) = (grad_output.as_slice(), positive.as_slice()) {
             // One loop per rule, each a branch-free pass the compiler vectorizes.
-            let pairs = gs.par_iter().zip(ys);
+            let pairs = gs.par_iter().zip(ps);
             let dx: Vec<f32> = match rule {
-                ReluRule::Backprop => pairs
-                    .map(|(&g, &v)| if v > 0.0 { g } else { 0.0 })
-                    .collect(),
+                ReluRule::Backprop => pairs.map(|(&g, &p)| if p { g } else { 0.0 }).collect(),
                 ReluRule::Deconvnet => pairs.map(|(&g, _)| g.max(0.0)).collect(),
                 ReluRule::Guided => pairs
-                    .map(|(&g, &v)| if v > 0.0 { g.max(0.0) } else { 0.0 })
+                    .map(|(&g, &p)| if p { g.max(0.0) } else { 0.0 })
                     .collect(),
             };
-            return Ok(Tensor::from_shape_vec(y.raw_dim(), dx).expect("same length"));
+            return Ok(Tensor::from_shape_vec(grad_output.raw_dim(), dx).expect("same length"));
         }
         Ok(ndarray::Zip::from(grad_output)
-            .and(y)
-            .map_collect(|&g, &v| pass(g, v)))
+            .and(positive)
+            .map_collect(|&g, &p| pass(g, p)))
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {

@@ -3,7 +3,7 @@ use rayon::prelude::*;
 
 use super::view4;
 use crate::error::ShapeError;
-use crate::layer::{expect_rank, no_forward, Layer, Mode, Param, Tensor};
+use crate::layer::{expect_rank, no_forward, zeros_par, Layer, Mode, Param, Tensor};
 
 // ANCHOR: batchnorm
 /// Batch normalization over the channels of images (Ioffe & Szegedy, 2015).
@@ -64,7 +64,7 @@ impl Layer for BatchNorm2d {
         let plane = h * w;
         let gamma = self.gamma.value.as_slice().expect("1D");
         let beta = self.beta.value.as_slice().expect("1D");
-        let mut y = Tensor::zeros(input.shape());
+        let mut y = zeros_par(input.shape());
         if mode == Mode::Eval {
             let (scale, shift): (Vec<f32>, Vec<f32>) = (0..c)
                 .map(|k| {
@@ -122,7 +122,7 @@ impl Layer for BatchNorm2d {
             self.running_mean[k] = (1.0 - mo) * self.running_mean[k] + mo * mu as f32;
             self.running_var[k] = (1.0 - mo) * self.running_var[k] + mo * unbiased as f32;
         }
-        let mut x_hat = Tensor::zeros(input.shape());
+        let mut x_hat = zeros_par(input.shape());
         y.as_slice_mut()
             .expect("fresh array")
             .par_chunks_mut(plane)
@@ -193,7 +193,7 @@ impl Layer for BatchNorm2d {
                 (dgamma / m) as f32,
             );
         }
-        let mut dx = Tensor::zeros(s);
+        let mut dx = zeros_par(s);
         dx.as_slice_mut()
             .expect("fresh array")
             .par_chunks_mut(plane)
