@@ -537,13 +537,12 @@ fn tile_avx512<const F: usize, const R: usize>(
 fn correlate_avx512<const F: usize, const R: usize>(
     g: &Direct,
     padded: &[f32],
-    (packed, offsets): (&[f32], &[usize]),
+    (packed, offsets, spills): (&[f32], &[usize], &[Spill]),
     bias: Option<&[f32]>,
     out: &mut [f32],
 ) {
     let taps = g.taps();
     let offsets = Bounded::new(offsets);
-    let spills = spills(g);
     let plane = g.out_h() * g.out_w();
     for b in 0..g.dst_c.div_ceil(F) {
         let w = &packed[b * taps * F..(b + 1) * taps * F];
@@ -559,7 +558,7 @@ fn correlate_avx512<const F: usize, const R: usize>(
                 padded,
                 (w, offsets),
                 q0,
-                &spills,
+                spills,
                 (&shift, filters),
                 o,
                 plane,
@@ -575,7 +574,7 @@ pub(crate) fn offsets(g: &Direct) -> Vec<usize> {
 
 /// The correlation of one padded image, plus `bias`, into `dst` (`dst_c` dense planes of
 /// `out_h x out_w`, every entry written). `packed` comes from [`pack_filters`] with the
-/// same `f`, `offsets` from [`offsets`].
+/// same `f`, `offsets` from [`offsets`] and `spills` from [`spills`], all for `g`.
 ///
 /// # Panics
 /// If the CPU has no AVX-512 ([`lanes`] is `None`), or `f` is not 4, 6 or 8: caller bugs.
@@ -583,7 +582,7 @@ pub(crate) fn correlate(
     g: &Direct,
     f: usize,
     padded: &[f32],
-    (packed, offsets): (&[f32], &[usize]),
+    (packed, offsets, spills): (&[f32], &[usize], &[Spill]),
     bias: Option<&[f32]>,
     dst: &mut [f32],
 ) {
@@ -593,10 +592,15 @@ pub(crate) fn correlate(
         "direct kernel on a CPU without AVX-512"
     );
     assert!(padded.len() >= g.padded_len() && offsets.len() == g.taps());
+    assert_eq!(
+        spills.len() * LANES,
+        g.flat_len(),
+        "spills of another layer"
+    );
     assert!(packed.len() >= g.dst_c.div_ceil(f) * g.taps() * f);
     assert!(dst.len() >= g.dst_c * g.out_h() * g.out_w());
     assert!(bias.is_none_or(|b| b.len() >= g.dst_c));
-    let data = (packed, offsets);
+    let data = (packed, offsets, spills);
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `lanes()` found AVX-512F on this CPU.
     unsafe {

@@ -422,6 +422,7 @@ fn direct_forward_batch(
     }
     scratch.offsets = direct_conv::offsets(&g);
     let pixels = direct_conv::pixels(&g);
+    let spills = direct_conv::spills(&g);
     let bias: Option<Vec<f32>> = bias.map(|b| b.to_vec());
     let (in_len, out_len) = (
         d.channels * d.height * d.width,
@@ -469,7 +470,7 @@ fn direct_forward_batch(
                         sums,
                     );
                 } else {
-                    let data = (&packed[..], &offsets[..]);
+                    let data = (&packed[..], &offsets[..], &spills[..]);
                     direct_conv::correlate(&g, f, padded, data, bias.as_deref(), yn);
                 }
             }
@@ -505,6 +506,7 @@ fn direct_backward_batch(
         direct_conv::filter_tile(d.channels)
     };
     let (pixels, pixels_x) = (direct_conv::pixels(&g), direct_conv::pixels(&gx));
+    let spills_x = direct_conv::spills(&gx);
     let tap_blocks = if wide_w {
         direct_conv::wide_tap_blocks(&g)
     } else {
@@ -663,7 +665,7 @@ fn direct_backward_batch(
                                 sums,
                             );
                         } else {
-                            let data = (&packed[..], &offsets[..]);
+                            let data = (&packed[..], &offsets[..], &spills_x[..]);
                             direct_conv::correlate(&gx, fx, dy_padded, data, None, dxn);
                         }
                     }
