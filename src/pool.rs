@@ -181,7 +181,7 @@ pub fn max_pool2d_fast(
     let shape = (d.batch, d.channels, oh, ow);
     let x = input.as_standard_layout();
     let xs = x.as_slice().expect("standard layout");
-    let mut output = Array4::zeros(shape);
+    let mut output = zeros4_par(shape);
     let mut switches = Array4::from_elem(shape, (0u32, 0u32));
     output
         .as_slice_mut()
@@ -249,7 +249,7 @@ pub fn max_pool2d_backward_fast(
     }
     let g = grad_output.as_standard_layout();
     let s = switches.as_standard_layout();
-    let mut grad_input = Array4::zeros(input_shape);
+    let mut grad_input = zeros4_par(input_shape);
     grad_input
         .as_slice_mut()
         .expect("fresh array")
@@ -264,3 +264,90 @@ pub fn max_pool2d_backward_fast(
     Ok(grad_input)
 }
 // ANCHOR_END: max_pool_fast
+
+/// A zero-filled array, the zeros written by all threads ([`crate::layer::zeros_par`]).
+fn zeros4_par(shape: (usize, usize, usize, usize)) -> Array4<f32> {
+    crate::layer::zeros_par(&[shape.0, shape.1, shape.2, shape.3])
+        .into_dimensionality()
+        .expect("four axes")
+}
+
+/// Average pooling on contiguous planes, threads over the `N C` planes: the same outputs
+/// as [`avg_pool2d`], bit for bit (each window summed in the same order).
+pub fn avg_pool2d_fast(
+    input: ArrayView4<f32>,
+    config: PoolConfig,
+) -> Result<Array4<f32>, ShapeError> {
+    use rayon::prelude::*;
+    let d = config.dims(input.dim())?;
+    let (h, w, oh, ow) = (d.height, d.width, d.out_height, d.out_width);
+    let (field, stride) = (config.field, config.stride);
+    let area = (field * field) as f32;
+    let x = input.as_standard_layout();
+    let xs = x.as_slice().expect("standard layout");
+    let mut output = zeros4_par((d.batch, d.channels, oh, ow));
+    output
+        .as_slice_mut()
+        .expect("fresh array")
+        .par_chunks_mut(oh * ow)
+        .zip(xs.par_chunks(h * w))
+        .for_each(|(out, plane)| {
+            // Row by row of windows: each output's sum grows by the window's rows in
+            // order, its entries left to right, as in the loops of `avg_pool2d`.
+            for (i, out) in out.chunks_exact_mut(ow).enumerate() {
+                out.fill(0.0);
+                for r in i * stride..i * stride + field {
+                    let row = &plane[r * w..(r + 1) * w];
+                    for (j, sum) in out.iter_mut().enumerate() {
+                        for &v in &row[j * stride..j * stride + field] {
+                            *sum += v;
+                        }
+                    }
+                }
+                out.iter_mut().for_each(|sum| *sum /= area);
+            }
+        });
+    Ok(output)
+}
+
+/// The backward pass of [`avg_pool2d_fast`]: [`avg_pool2d_backward`] plane by plane, bit
+/// for bit (every input's shares added in the same order).
+pub fn avg_pool2d_backward_fast(
+    grad_output: ArrayView4<f32>,
+    input_shape: (usize, usize, usize, usize),
+    config: PoolConfig,
+) -> Result<Array4<f32>, ShapeError> {
+    use rayon::prelude::*;
+    let d = config.dims(input_shape)?;
+    let (h, w, oh, ow) = (d.height, d.width, d.out_height, d.out_width);
+    let expected = (d.batch, d.channels, oh, ow);
+    if grad_output.dim() != expected {
+        return Err(ShapeError::Mismatch(format!(
+            "avg-pool backward: gradient {:?}, but pooling {input_shape:?} gives {expected:?}",
+            grad_output.dim()
+        )));
+    }
+    let (field, stride) = (config.field, config.stride);
+    let share = 1.0 / (field * field) as f32;
+    let g = grad_output.as_standard_layout();
+    let mut grad_input = zeros4_par(input_shape);
+    grad_input
+        .as_slice_mut()
+        .expect("fresh array")
+        .par_chunks_mut(h * w)
+        .zip(g.as_slice().expect("standard layout").par_chunks(oh * ow))
+        .for_each(|(plane, g)| {
+            for i in 0..oh {
+                for j in 0..ow {
+                    let (r0, q0) = (i * stride, j * stride);
+                    let gs = g[i * ow + j] * share;
+                    for r in r0..r0 + field {
+                        plane[r * w + q0..r * w + q0 + field]
+                            .iter_mut()
+                            .for_each(|x| *x += gs);
+                    }
+                }
+            }
+        });
+    Ok(grad_input)
+}

@@ -7,7 +7,7 @@ use cnn_book::conv::Conv2dConfig;
 use cnn_book::init::Init;
 use cnn_book::layer::{param_count, Layer, Mode, Tensor};
 use cnn_book::layers::{
-    AvgPool2d, Conv2d, ConvAlgorithm, Dropout, Flatten, Linear, MaxPool2d, Relu, ReluRule,
+    tanh, AvgPool2d, Conv2d, ConvAlgorithm, Dropout, Flatten, Linear, MaxPool2d, Relu, ReluRule,
     Sequential, Sigmoid, Tanh,
 };
 use cnn_book::loss::{argmax_rows, softmax_cross_entropy};
@@ -83,6 +83,36 @@ fn activations_backward_match_finite_differences() {
     assert_gradients(&mut Relu::new(), &x, 1e-3);
     assert_gradients(&mut Sigmoid::new(), &x, 1e-3);
     assert_gradients(&mut Tanh::new(), &x, 1e-3);
+}
+
+/// The rational `tanh` against the math library's, in `f64`: on a fine grid over
+/// [-10, 10], near 0 (where `tanh(x)` is `x` to within `x^3 / 3`), and on the special
+/// values; and its odd symmetry, exact since `p` and `q` take `x^2`.
+#[test]
+fn rational_tanh_matches_the_math_library() {
+    let mut worst: f64 = 0.0;
+    for i in -200_000..=200_000 {
+        let x = i as f32 * 5e-5;
+        let exact = (x as f64).tanh();
+        let got = tanh(x) as f64;
+        worst = worst.max((got - exact).abs());
+        assert_eq!(tanh(-x), -tanh(x), "odd at {x}");
+    }
+    // A few units in the last place of numbers just below 1 (one unit there is 6e-8).
+    assert!(worst < 5e-7, "largest error {worst:e}");
+    for x in [1e-30f32, 1e-12, 1e-6, 3e-4, 1e-3] {
+        let relative = (tanh(x) as f64 / (x as f64).tanh() - 1.0).abs();
+        assert!(relative < 1e-6, "tanh({x:e}): relative error {relative:e}");
+    }
+    assert_eq!(tanh(0.0), 0.0);
+    assert!(tanh(f32::NAN).is_nan());
+    for (x, limit) in [
+        (f32::INFINITY, 1.0f32),
+        (f32::NEG_INFINITY, -1.0),
+        (40.0, 1.0),
+    ] {
+        assert!((tanh(x) - limit).abs() <= 1e-7, "tanh({x}) = {}", tanh(x));
+    }
 }
 
 #[test]

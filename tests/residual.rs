@@ -12,7 +12,8 @@ use cnn_book::layers::{
 };
 use cnn_book::models::{lenet, resnet_small};
 use cnn_book::pool::{
-    max_pool2d, max_pool2d_backward, max_pool2d_backward_fast, max_pool2d_fast, PoolConfig,
+    avg_pool2d, avg_pool2d_backward, avg_pool2d_backward_fast, avg_pool2d_fast, max_pool2d,
+    max_pool2d_backward, max_pool2d_backward_fast, max_pool2d_fast, PoolConfig,
 };
 use ndarray::Array4;
 use rand::{Rng, SeedableRng};
@@ -188,6 +189,40 @@ fn fast_max_pooling_equals_chapter_7s_loops_ties_included() {
         let dxf = max_pool2d_backward_fast(dy.view(), s.view(), shape).unwrap();
         assert_eq!(dx, dxf);
     }
+}
+
+#[test]
+fn fast_average_pooling_equals_chapter_7s_loops_bit_for_bit() {
+    let mut r = ChaCha8Rng::seed_from_u64(51);
+    let mut tested = 0;
+    while tested < 200 {
+        let (field, stride) = (r.random_range(1..4), r.random_range(1..4));
+        let (h, w) = (r.random_range(field..12), r.random_range(field..12));
+        if (h - field) % stride != 0 || (w - field) % stride != 0 {
+            continue;
+        }
+        tested += 1;
+        // Overlapping windows (stride below the field) share inputs in the backward pass.
+        let shape = (r.random_range(1..4), r.random_range(1..4), h, w);
+        let x = Array4::from_shape_fn(shape, |_| r.random_range(-1.0f32..1.0));
+        let config = PoolConfig { field, stride };
+        let y = avg_pool2d(x.view(), config).unwrap();
+        assert_eq!(y, avg_pool2d_fast(x.view(), config).unwrap());
+        let dy = Array4::from_shape_fn(y.dim(), |_| r.random_range(-1.0f32..1.0));
+        let dx = avg_pool2d_backward(dy.view(), shape, config).unwrap();
+        assert_eq!(
+            dx,
+            avg_pool2d_backward_fast(dy.view(), shape, config).unwrap()
+        );
+    }
+    // A gradient of the wrong shape is an error, not a panic.
+    let config = PoolConfig {
+        field: 2,
+        stride: 2,
+    };
+    let dy = Array4::<f32>::zeros((1, 1, 3, 3));
+    let err = avg_pool2d_backward_fast(dy.view(), (1, 1, 4, 4), config).unwrap_err();
+    assert!(err.to_string().contains("(1, 1, 2, 2)"), "{err}");
 }
 
 #[test]

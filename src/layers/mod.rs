@@ -13,7 +13,7 @@ mod pooling;
 mod residual;
 mod sequential;
 
-pub use activation::{Relu, ReluRule, Sigmoid, Tanh};
+pub use activation::{tanh, Relu, ReluRule, Sigmoid, Tanh};
 pub use batchnorm::BatchNorm2d;
 pub use conv2d::{Conv2d, ConvAlgorithm};
 pub use dropout::Dropout;

@@ -4,7 +4,8 @@ use super::as4;
 use crate::error::ShapeError;
 use crate::layer::{expect_rank, no_forward, Layer, Mode, Tensor};
 use crate::pool::{
-    avg_pool2d, avg_pool2d_backward, max_pool2d_backward_fast, max_pool2d_fast, PoolConfig,
+    avg_pool2d_backward_fast, avg_pool2d_fast, max_pool2d_backward_fast, max_pool2d_fast,
+    PoolConfig,
 };
 use crate::shape::Window;
 
@@ -107,13 +108,13 @@ impl Layer for AvgPool2d {
     fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor, ShapeError> {
         let x = as4("AvgPool2d", input)?;
         self.input_shape = Some(x.dim());
-        Ok(avg_pool2d(x.view(), self.config)?.into_dyn())
+        Ok(avg_pool2d_fast(x.view(), self.config)?.into_dyn())
     }
 
     fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
         let shape = self.input_shape.ok_or_else(|| no_forward("AvgPool2d"))?;
         let dy = as4("AvgPool2d backward", grad_output)?;
-        Ok(avg_pool2d_backward(dy.view(), shape, self.config)?.into_dyn())
+        Ok(avg_pool2d_backward_fast(dy.view(), shape, self.config)?.into_dyn())
     }
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
