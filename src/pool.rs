@@ -120,6 +120,22 @@ pub fn max_pool2d_backward(
 }
 // ANCHOR_END: max_pool
 
+/// The sizes of pooling `input_shape`, checked against the shape of the output gradient.
+fn grad_dims(
+    grad: (usize, usize, usize, usize),
+    input_shape: (usize, usize, usize, usize),
+    config: PoolConfig,
+) -> Result<ConvDims, ShapeError> {
+    let d = config.dims(input_shape)?;
+    let expected = (d.batch, d.channels, d.out_height, d.out_width);
+    if grad != expected {
+        return Err(ShapeError::Mismatch(format!(
+            "avg-pool backward: gradient {grad:?}, but pooling {input_shape:?} gives {expected:?}"
+        )));
+    }
+    Ok(d)
+}
+
 // ANCHOR: avg_pool
 /// Average pooling: the mean of each window.
 pub fn avg_pool2d(input: ArrayView4<f32>, config: PoolConfig) -> Result<Array4<f32>, ShapeError> {
@@ -145,14 +161,7 @@ pub fn avg_pool2d_backward(
     input_shape: (usize, usize, usize, usize),
     config: PoolConfig,
 ) -> Result<Array4<f32>, ShapeError> {
-    let d = config.dims(input_shape)?;
-    let expected = (d.batch, d.channels, d.out_height, d.out_width);
-    if grad_output.dim() != expected {
-        return Err(ShapeError::Mismatch(format!(
-            "avg-pool backward: gradient {:?}, but pooling {input_shape:?} gives {expected:?}",
-            grad_output.dim()
-        )));
-    }
+    grad_dims(grad_output.dim(), input_shape, config)?;
     let share = 1.0 / (config.field * config.field) as f32;
     let mut grad_input = Array4::zeros(input_shape);
     for ((n, c, i, j), &g) in grad_output.indexed_iter() {
@@ -318,15 +327,8 @@ pub fn avg_pool2d_backward_fast(
     config: PoolConfig,
 ) -> Result<Array4<f32>, ShapeError> {
     use rayon::prelude::*;
-    let d = config.dims(input_shape)?;
+    let d = grad_dims(grad_output.dim(), input_shape, config)?;
     let (h, w, oh, ow) = (d.height, d.width, d.out_height, d.out_width);
-    let expected = (d.batch, d.channels, oh, ow);
-    if grad_output.dim() != expected {
-        return Err(ShapeError::Mismatch(format!(
-            "avg-pool backward: gradient {:?}, but pooling {input_shape:?} gives {expected:?}",
-            grad_output.dim()
-        )));
-    }
     let (field, stride) = (config.field, config.stride);
     let share = 1.0 / (field * field) as f32;
     let g = grad_output.as_standard_layout();
