@@ -708,8 +708,46 @@ fn compare_kernels() -> Vec<serde_json::Value> {
     rows
 }
 
+/// The parts of the benchmark that `--only` and `--skip` name.
+const PARTS: [&str; 7] = [
+    "peak", "lowering", "conv", "kernels", "pool", "profile", "epoch",
+];
+
+const USAGE: &str = "\
+cargo bench --bench fast -- [OPTIONS]
+
+    (no option)        every part, printed; about ten minutes
+    --save             also write book/generated/16-fast-convolution/bench.json
+    --out FILE         write the results to FILE instead
+    --only PART        one part: peak, lowering, conv, kernels, pool, profile or epoch
+    --skip PART        leave a part out (may be repeated)
+    --quick            fewer repetitions (and the LeNet epoch only)
+    --fast-only        leave out the slow reference implementations
+    --model MODEL      the epoch of one model only (lenet, lenet-classic, resnet-small)
+    --kernels          im2col + GEMM against the direct kernels, pass by pass
+    --profile MODEL|block [--threads T]
+                       every layer of a model (or of one residual block), timed
+    --serve            answer timing requests on standard input (for pytorch_compare.py)
+";
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{USAGE}");
+        return;
+    }
+    // A misspelt part would otherwise run nothing and say nothing.
+    for w in args.windows(2) {
+        if (w[0] == "--only" || w[0] == "--skip") && !PARTS.contains(&w[1].as_str()) {
+            eprintln!(
+                "unknown part '{}' for {}: one of {}",
+                w[1],
+                w[0],
+                PARTS.join(", ")
+            );
+            std::process::exit(2);
+        }
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let fast_only = args.iter().any(|a| a == "--fast-only");
     let only = args

@@ -18,7 +18,7 @@ COMMANDS:
                 (book/generated/<slug>/) of every chapter, or of the chapters named
                 with --chapter (e.g. --chapter 2 or --chapter 02-local-connectivity).
                 Chapter 9 draws from the committed training results and weights; with
-                --retrain it first repeats both training runs (about 20 minutes).
+                --retrain it first repeats both training runs (a few minutes).
     train       Train MODEL (lenet, lenet-classic or resnet-small) on Fashion-MNIST, found in --data DIR,
                 else $FASHION_MNIST_DIR, else /usr/share/datasets/fashion-mnist. Writes
                 the run's results into OUT/results.json (default book/generated/09-lenet)
@@ -44,6 +44,12 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &[String]) -> Result<(), String> {
+    // `--help` anywhere (`cnn-book train --help`, `cnn-book train lenet -h`) asks for the
+    // usage, not for a model called "--help".
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{USAGE}");
+        return Ok(());
+    }
     let Some((command, rest)) = args.split_first() else {
         print!("{USAGE}");
         return Ok(());

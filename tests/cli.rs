@@ -58,13 +58,22 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
 
 #[test]
 fn help_lists_the_commands() {
-    let out = cnn_book(&["help"]);
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("figures") && text.contains("--chapter"),
-        "{text}"
-    );
+    // Asked for in any position: `--help` is never taken for a model or a value.
+    for args in [
+        &["help"][..],
+        &["--help"],
+        &["train", "--help"],
+        &["train", "lenet", "-h"],
+        &["figures", "--help"],
+    ] {
+        let out = cnn_book(args);
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("figures") && text.contains("--chapter") && text.contains("--epochs"),
+            "{args:?}: {text}"
+        );
+    }
 }
 
 #[test]
