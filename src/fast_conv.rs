@@ -34,6 +34,7 @@ use rayon::prelude::*;
 use crate::conv::{check_bias, Conv2dConfig, ConvDims};
 use crate::direct_conv::{self, Direct};
 use crate::error::ShapeError;
+use crate::layer::zeros4_par;
 use crate::winograd;
 
 /// The number of pieces a batch is cut into for the threads. Fixed, so that the partial
@@ -316,13 +317,6 @@ fn sized(buffers: &mut Vec<Vec<f32>>, count: usize, len: usize) {
     }
 }
 
-/// A zero-filled array, the zeros written by all threads ([`crate::layer::zeros_par`]).
-fn zeros4(shape: (usize, usize, usize, usize)) -> Array4<f32> {
-    crate::layer::zeros_par(&[shape.0, shape.1, shape.2, shape.3])
-        .into_dimensionality()
-        .expect("four axes")
-}
-
 /// Images per chunk for a batch of `n`.
 fn chunk_size(n: usize) -> usize {
     n.div_ceil(CHUNKS).max(1)
@@ -351,7 +345,7 @@ pub fn conv2d_fast(
     let w_mat = w.to_shape((d.filters, rows)).expect("(K, C KH KW)");
     let positions = d.out_height * d.out_width;
     let (in_len, out_len) = (d.channels * d.height * d.width, d.filters * positions);
-    let mut y = zeros4(d.output_shape());
+    let mut y = zeros4_par(d.output_shape());
     let per = chunk_size(d.batch);
     let pointwise = is_pointwise(&d);
     sized(
@@ -435,7 +429,7 @@ fn direct_forward_batch(
     scratch.saved_for = Some(*d);
     scratch.sums.resize_with(CHUNKS, Vec::new);
     scratch.winograd.resize_with(CHUNKS, Default::default);
-    let mut y = zeros4(d.output_shape());
+    let mut y = zeros4_par(d.output_shape());
     let (packed, offsets) = (&scratch.packed, &scratch.offsets);
     y.as_slice_mut()
         .expect("fresh array")
@@ -551,7 +545,7 @@ fn direct_backward_batch(
     sized(&mut scratch.dy_padded, CHUNKS, dx_pad);
     sized(&mut scratch.dw, CHUNKS, d.filters * g.taps());
     sized(&mut scratch.db, CHUNKS, d.filters);
-    let mut dx = input_grad.then(|| zeros4((d.batch, d.channels, d.height, d.width)));
+    let mut dx = input_grad.then(|| zeros4_par((d.batch, d.channels, d.height, d.width)));
     let dx_chunks: Vec<&mut [f32]> = match dx.as_mut() {
         Some(a) => a
             .as_slice_mut()
@@ -817,7 +811,7 @@ pub fn conv2d_backward_fast(
     );
     sized(&mut scratch.dw, CHUNKS, d.filters * rows);
     sized(&mut scratch.db, CHUNKS, d.filters);
-    let mut dx = input_grad.then(|| zeros4(input.dim()));
+    let mut dx = input_grad.then(|| zeros4_par(input.dim()));
     let mut empty: Vec<f32> = Vec::new();
     let dxs: &mut [f32] = match dx.as_mut() {
         Some(a) => a.as_slice_mut().expect("fresh array"),

@@ -101,6 +101,13 @@ pub(crate) fn zeros_par(shape: &[usize]) -> Tensor {
     Tensor::from_shape_vec(shape, zeros).expect("length matches the shape")
 }
 
+/// [`zeros_par`] with four axes.
+pub(crate) fn zeros4_par(shape: (usize, usize, usize, usize)) -> ndarray::Array4<f32> {
+    zeros_par(&[shape.0, shape.1, shape.2, shape.3])
+        .into_dimensionality()
+        .expect("four axes")
+}
+
 pub(crate) fn no_forward(name: &str) -> ShapeError {
     ShapeError::Mismatch(format!(
         "{name}: backward called before forward (nothing cached)"

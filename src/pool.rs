@@ -20,6 +20,7 @@ use ndarray::{Array4, ArrayView4};
 
 use crate::conv::{Conv2dConfig, ConvDims};
 use crate::error::ShapeError;
+use crate::layer::zeros4_par;
 
 // ANCHOR: config
 /// Window size and stride of a pooling layer (no padding, the same along both axes).
@@ -273,13 +274,6 @@ pub fn max_pool2d_backward_fast(
     Ok(grad_input)
 }
 // ANCHOR_END: max_pool_fast
-
-/// A zero-filled array, the zeros written by all threads ([`crate::layer::zeros_par`]).
-fn zeros4_par(shape: (usize, usize, usize, usize)) -> Array4<f32> {
-    crate::layer::zeros_par(&[shape.0, shape.1, shape.2, shape.3])
-        .into_dimensionality()
-        .expect("four axes")
-}
 
 /// Average pooling on contiguous planes, threads over the `N C` planes: the same outputs
 /// as [`avg_pool2d`], bit for bit (each window summed in the same order).

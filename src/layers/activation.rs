@@ -58,13 +58,7 @@ impl Layer for Relu {
 
     fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
         let positive = self.positive.as_ref().ok_or_else(|| no_forward("ReLU"))?;
-        if positive.shape() != grad_output.shape() {
-            return Err(ShapeError::Mismatch(format!(
-                "ReLU backward: gradient of shape {:?} for an output of shape {:?}",
-                grad_output.shape(),
-                positive.shape()
-            )));
-        }
+        check_same("ReLU", positive.shape(), grad_output)?;
         let rule = self.rule;
         let pass = move |g: f32, p: bool| {
             let keep = match rule {
@@ -101,12 +95,11 @@ impl Layer for Relu {
 }
 // ANCHOR_END: relu
 
-pub(crate) fn check_same(name: &str, cached: &Tensor, grad: &Tensor) -> Result<(), ShapeError> {
-    if cached.shape() != grad.shape() {
+pub(crate) fn check_same(name: &str, cached: &[usize], grad: &Tensor) -> Result<(), ShapeError> {
+    if cached != grad.shape() {
         return Err(ShapeError::Mismatch(format!(
-            "{name} backward: gradient of shape {:?} for an output of shape {:?}",
-            grad.shape(),
-            cached.shape()
+            "{name} backward: gradient of shape {:?} for an output of shape {cached:?}",
+            grad.shape()
         )));
     }
     Ok(())
@@ -193,7 +186,7 @@ impl Layer for Sigmoid {
 
     fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
         let y = self.output.as_ref().ok_or_else(|| no_forward("Sigmoid"))?;
-        check_same("Sigmoid", y, grad_output)?;
+        check_same("Sigmoid", y.shape(), grad_output)?;
         Ok(zip_map_par(grad_output, y, |g, s| g * s * (1.0 - s)))
     }
 
@@ -227,7 +220,7 @@ impl Layer for Tanh {
 
     fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
         let y = self.output.as_ref().ok_or_else(|| no_forward("Tanh"))?;
-        check_same("Tanh", y, grad_output)?;
+        check_same("Tanh", y.shape(), grad_output)?;
         Ok(zip_map_par(grad_output, y, |g, t| g * (1.0 - t * t)))
     }
 

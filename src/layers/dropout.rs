@@ -59,7 +59,7 @@ impl Layer for Dropout {
 
     fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
         let mask = self.mask.as_ref().ok_or_else(|| no_forward("Dropout"))?;
-        super::activation::check_same("Dropout", mask, grad_output)?;
+        super::activation::check_same("Dropout", mask.shape(), grad_output)?;
         Ok(grad_output * mask)
     }
 
