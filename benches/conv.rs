@@ -48,10 +48,7 @@ fn main() {
         let x = Array4::from_shape_fn((n, c, hw, hw), |_| rng.random_range(-1.0f32..1.0));
         let w = Array4::from_shape_fn((k, c, f, f), |_| rng.random_range(-1.0f32..1.0));
         let b = Array1::from_shape_fn(k, |_| rng.random_range(-1.0f32..1.0));
-        let config = Conv2dConfig {
-            stride: 1,
-            padding: p,
-        };
+        let config = Conv2dConfig::new(1, p);
         let naive = median_ms(1, 5, || {
             black_box(conv2d_naive(x.view(), w.view(), Some(b.view()), config).unwrap());
         });

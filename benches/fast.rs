@@ -18,7 +18,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use cnn_book::conv::{Conv2dConfig, ConvDims};
-use cnn_book::fast_conv::im2col_image;
+use cnn_book::fast::conv::im2col_image;
 use cnn_book::init::Init;
 use cnn_book::layer::{Layer, Mode, Tensor};
 use cnn_book::layers::{BatchNorm2d, Conv2d, ConvAlgorithm, MaxPool2d};
@@ -156,11 +156,7 @@ fn conv_case(case: &ConvCase, rng: &mut ChaCha8Rng) -> (Conv2d, Tensor, Tensor) 
         rng.random_range(-1.0f32..1.0)
     })
     .into_dyn();
-    let config = Conv2dConfig {
-        stride: 1,
-        padding: case.p,
-    };
-    let layer = Conv2d::new(case.c, case.k, case.f, config, Init::He, rng);
+    let layer = Conv2d::new(case.c, case.k, case.f, Init::He, rng).padding(case.p);
     let out = layer.output_shape(x.shape()).unwrap();
     let dy: Tensor = Tensor::from_shape_fn(out, |_| rng.random_range(-1.0f32..1.0));
     (layer, x, dy)
@@ -236,10 +232,7 @@ fn bench_lowering(quick: bool) -> Vec<serde_json::Value> {
         let x = Array4::from_shape_fn((BATCH, case.c, case.hw, case.hw), |_| {
             rng.random_range(-1.0f32..1.0)
         });
-        let config = Conv2dConfig {
-            stride: 1,
-            padding: case.p,
-        };
+        let config = Conv2dConfig::new(1, case.p);
         let d = ConvDims::new(x.dim(), (case.k, case.c, case.f, case.f), config).unwrap();
         let len = case.c * case.f * case.f * d.out_height * d.out_width;
         let mut cols = vec![0.0f32; len];
@@ -383,7 +376,7 @@ fn serve() {
 /// the training pass.
 fn bench_epochs(models: &[&str], threads: &[usize]) -> Vec<serde_json::Value> {
     use cnn_book::data::fashion_mnist::{load, locate, Split};
-    use cnn_book::train::{pixel_statistics, standardise, train, TrainConfig};
+    use cnn_book::train::{pixel_statistics, standardise, train, Examples, TrainConfig};
     let dir = match locate(None) {
         Ok(dir) => dir,
         Err(e) => {
@@ -410,15 +403,16 @@ fn bench_epochs(models: &[&str], threads: &[usize]) -> Vec<serde_json::Value> {
         for &t in threads {
             let mut net = cnn_book::models::by_name(model, config.seed).unwrap();
             let started = Instant::now();
+            let mut training = config.training();
+            training.test = Some(Examples::new(&test_x, &test_y).unwrap());
             let stats = pool(t)
                 .install(|| {
                     train(
                         &mut net,
-                        (&train_x, &train_y),
-                        (&test_x, &test_y),
-                        &config,
+                        &mut config.optimizer().unwrap(),
+                        Examples::new(&train_x, &train_y).unwrap(),
+                        &training,
                         |_| {},
-                        false,
                     )
                 })
                 .unwrap();
@@ -441,17 +435,12 @@ fn bench_epochs(models: &[&str], threads: &[usize]) -> Vec<serde_json::Value> {
 fn bench_profile(model: &str, threads: usize) -> Vec<serde_json::Value> {
     let mut rng = ChaCha8Rng::seed_from_u64(19);
     let (mut net, x): (cnn_book::layers::Sequential, Tensor) = if model == "block" {
-        let same = Conv2dConfig {
-            stride: 1,
-            padding: 1,
-        };
-        let net = cnn_book::layers::Sequential::new(vec![
-            Box::new(Conv2d::new(16, 16, 3, same, Init::He, &mut rng)),
-            Box::new(BatchNorm2d::new(16)),
-            Box::new(cnn_book::layers::Relu::new()),
-            Box::new(Conv2d::new(16, 16, 3, same, Init::He, &mut rng)),
-            Box::new(BatchNorm2d::new(16)),
-        ]);
+        let net = cnn_book::layers::Sequential::new()
+            .add(Conv2d::new(16, 16, 3, Init::He, &mut rng).padding(1))
+            .add(BatchNorm2d::new(16))
+            .add(cnn_book::layers::Relu::new())
+            .add(Conv2d::new(16, 16, 3, Init::He, &mut rng).padding(1))
+            .add(BatchNorm2d::new(16));
         (
             net,
             Array4::from_shape_fn((BATCH, 16, 28, 28), |_| rng.random_range(-1.0f32..1.0))
@@ -469,7 +458,8 @@ fn bench_profile(model: &str, threads: usize) -> Vec<serde_json::Value> {
         let mut out = Vec::new();
         let mut inputs = vec![x.clone()];
         let mut forward = Vec::new();
-        for layer in net.layers.iter_mut() {
+        for i in 0..net.len() {
+            let layer = net.layer_mut(i).unwrap();
             let input = inputs.last().unwrap().clone();
             let mut y = None;
             forward.push(min_ms(15, || {
@@ -479,7 +469,8 @@ fn bench_profile(model: &str, threads: usize) -> Vec<serde_json::Value> {
         }
         let mut grad: Tensor = Tensor::from_shape_fn(inputs.last().unwrap().raw_dim(), |_| 0.01);
         let mut rows = Vec::new();
-        for (i, layer) in net.layers.iter_mut().enumerate().rev() {
+        for i in (0..net.len()).rev() {
+            let layer = net.layer_mut(i).unwrap();
             layer.forward(&inputs[i], Mode::Train).unwrap();
             let mut dx = None;
             let back = min_ms(15, || dx = Some(layer.backward(&grad).unwrap()));
@@ -653,7 +644,7 @@ fn machine() -> serde_json::Value {
 /// taking turns so that all see the same machine. Where Winograd's F(2 x 2, 3 x 3) does
 /// not apply, its column times the direct kernels again (`winograd_applies` is false).
 fn compare_kernels() -> Vec<serde_json::Value> {
-    use cnn_book::fast_conv::FastKernel;
+    use cnn_book::fast::conv::FastKernel;
     const KERNELS: [FastKernel; 3] = [FastKernel::Gemm, FastKernel::Direct, FastKernel::Winograd];
     let mut rows = Vec::new();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
@@ -688,13 +679,10 @@ fn compare_kernels() -> Vec<serde_json::Value> {
         let d = ConvDims::new(
             (BATCH, case.c, case.hw, case.hw),
             (case.k, case.c, case.f, case.f),
-            Conv2dConfig {
-                stride: 1,
-                padding: case.p,
-            },
+            Conv2dConfig::new(1, case.p),
         )
         .unwrap();
-        let winograd = cnn_book::fast_conv::uses_winograd(&d, FastKernel::Winograd);
+        let winograd = cnn_book::fast::conv::uses_winograd(&d, FastKernel::Winograd);
         let mut json = serde_json::json!({ "name": case.name, "winograd_applies": winograd });
         for (kernel, [f, p, b]) in KERNELS.iter().zip(best) {
             let b = if first { p } else { b };

@@ -1,17 +1,20 @@
-//! Saving and loading parameters in the safetensors format (chapter `09-lenet`).
+//! Saving and loading a model's state in the safetensors format (chapter `09-lenet`).
 //!
 //! A safetensors file is: an 8-byte little-endian header length `n`; `n` bytes of JSON
 //! mapping each tensor's name to `{"dtype": "F32", "shape": [...], "data_offsets": [start,
 //! end]}`; then the raw little-endian data, offsets counted from the end of the header. The
 //! format (Hugging Face, 2022) is simple enough to read without a library, and Python reads
-//! it with `safetensors.numpy.load_file`. Names here are `<layer index>.<param name>`.
+//! it with `safetensors.numpy.load_file`. The tensors are the model's state dict
+//! ([`crate::model::state_dict`]): parameters and buffers under their full names.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, Result};
 use crate::layer::{Layer, Tensor};
+use crate::model::{load_state_dict, state_dict, StateDict};
 
 #[derive(Serialize, Deserialize)]
 struct Entry {
@@ -20,11 +23,8 @@ struct Entry {
     data_offsets: [usize; 2],
 }
 
-/// Named tensors in a stable order.
-pub type TensorMap = BTreeMap<String, Tensor>;
-
-/// Encodes tensors as safetensors bytes.
-pub fn encode(tensors: &TensorMap) -> Vec<u8> {
+/// Encodes tensors as safetensors bytes, in name order.
+pub fn encode(tensors: &StateDict) -> Vec<u8> {
     let mut header = serde_json::Map::new();
     let mut data = Vec::new();
     for (name, t) in tensors {
@@ -52,9 +52,10 @@ pub fn encode(tensors: &TensorMap) -> Vec<u8> {
     out
 }
 
-/// Decodes safetensors bytes (F32 tensors only), checking every offset and length.
-pub fn decode(bytes: &[u8], name: &str) -> Result<TensorMap, String> {
-    let fail = |why: String| format!("{name}: not a valid safetensors file: {why}");
+/// Decodes safetensors bytes (F32 tensors only), checking every offset and length;
+/// `name` (the file's) appears in the errors.
+pub fn decode(bytes: &[u8], name: &str) -> Result<StateDict> {
+    let fail = |why: String| Error::State(format!("{name}: not a valid safetensors file: {why}"));
     if bytes.len() < 8 {
         return Err(fail(format!(
             "{} bytes, shorter than the 8-byte header length",
@@ -68,7 +69,7 @@ pub fn decode(bytes: &[u8], name: &str) -> Result<TensorMap, String> {
     let data = &bytes[8 + n..];
     let header: BTreeMap<String, serde_json::Value> =
         serde_json::from_slice(body).map_err(|e| fail(format!("header is not JSON: {e}")))?;
-    let mut out = TensorMap::new();
+    let mut out = StateDict::new();
     for (key, value) in header {
         if key == "__metadata__" {
             continue;
@@ -102,54 +103,20 @@ pub fn decode(bytes: &[u8], name: &str) -> Result<TensorMap, String> {
     Ok(out)
 }
 
-// ANCHOR: state
-/// The parameters of `model`, named `<index>.<name>` in the order of `params()`.
-pub fn state(model: &dyn Layer) -> TensorMap {
-    model
-        .params()
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (format!("{i:02}.{}", p.name), p.value.clone()))
-        .collect()
+// ANCHOR: save_load
+/// Saves `model`'s state (parameters and buffers, by name) to `path`.
+pub fn save(model: &dyn Layer, path: &Path) -> Result<()> {
+    std::fs::write(path, encode(&state_dict(model))).map_err(|e| Error::io(path, &e))
 }
 
-/// Copies saved parameters into `model`, which must have exactly the same parameters.
-pub fn load_state(model: &mut dyn Layer, saved: &TensorMap) -> Result<(), String> {
-    let mut params = model.params_mut();
-    if params.len() != saved.len() {
-        return Err(format!(
-            "the model has {} parameter tensors, the file {}",
-            params.len(),
-            saved.len()
-        ));
-    }
-    for (i, p) in params.iter_mut().enumerate() {
-        let key = format!("{i:02}.{}", p.name);
-        let t = saved
-            .get(&key)
-            .ok_or_else(|| format!("the file has no tensor '{key}'"))?;
-        if t.shape() != p.value.shape() {
-            return Err(format!(
-                "'{key}': the model has shape {:?}, the file {:?}",
-                p.value.shape(),
-                t.shape()
-            ));
-        }
-        p.value.assign(t);
-    }
-    Ok(())
+/// Loads a state saved by [`save`] into `model`: every tensor the model has must be in
+/// the file, with its shape, and nothing else.
+pub fn load(model: &mut dyn Layer, path: &Path) -> Result<()> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
+    let state = decode(&bytes, &path.display().to_string())?;
+    load_state_dict(model, &state).map_err(|e| match e {
+        Error::State(why) => Error::State(format!("{}: {why}", path.display())),
+        other => other,
+    })
 }
-
-// ANCHOR_END: state
-
-/// Saves `model`'s parameters to `path`.
-pub fn save(model: &dyn Layer, path: &Path) -> Result<(), String> {
-    std::fs::write(path, encode(&state(model)))
-        .map_err(|e| format!("writing {}: {e}", path.display()))
-}
-
-/// Loads parameters saved by [`save`] into `model`.
-pub fn load(model: &mut dyn Layer, path: &Path) -> Result<(), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    load_state(model, &decode(&bytes, &path.display().to_string())?)
-}
+// ANCHOR_END: save_load

@@ -10,24 +10,41 @@
 
 use ndarray::{Array1, Array2, Array4, ArrayView1, ArrayView2, ArrayView4};
 
-use crate::error::ShapeError;
-use crate::shape::Window;
+use crate::error::Error;
+use crate::shape::{Rounding, Window};
 
 // ANCHOR: config
-/// Stride and zero-padding of a 2D convolution, the same along height and width.
+/// Stride and zero-padding of a 2D convolution, the same along height and width, and what
+/// to do when the stride does not tile the padded input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Conv2dConfig {
     pub stride: usize,
     pub padding: usize,
+    /// [`Rounding::Exact`] refuses such a stride (the rule of chapter 2);
+    /// [`Rounding::Floor`] drops the inputs the last window cannot reach, as PyTorch does.
+    pub rounding: Rounding,
+}
+
+impl Conv2dConfig {
+    /// Stride `stride` and `padding` zeros on each side; windows must tile exactly.
+    pub fn new(stride: usize, padding: usize) -> Self {
+        Conv2dConfig {
+            stride,
+            padding,
+            rounding: Rounding::Exact,
+        }
+    }
+
+    /// The same stride and padding, with another rule for strides that do not tile.
+    pub fn with_rounding(self, rounding: Rounding) -> Self {
+        Conv2dConfig { rounding, ..self }
+    }
 }
 
 impl Default for Conv2dConfig {
-    /// Stride 1, no padding.
+    /// Stride 1, no padding (so every window fits).
     fn default() -> Self {
-        Conv2dConfig {
-            stride: 1,
-            padding: 0,
-        }
+        Conv2dConfig::new(1, 0)
     }
 }
 // ANCHOR_END: config
@@ -60,24 +77,24 @@ impl ConvDims {
         input: (usize, usize, usize, usize),
         weight: (usize, usize, usize, usize),
         config: Conv2dConfig,
-    ) -> Result<ConvDims, ShapeError> {
+    ) -> Result<ConvDims, Error> {
         let (n, c, h, w) = input;
         let (k, wc, kh, kw) = weight;
         if c != wc {
-            return Err(ShapeError::Mismatch(format!(
+            return Err(Error::Shape(format!(
                 "the input has {c} channels but the filters expect {wc}: \
                  input (N, C, H, W) = {input:?}, filters (K, C, KH, KW) = {weight:?}"
             )));
         }
         if n == 0 || c == 0 || k == 0 {
-            return Err(ShapeError::Mismatch(format!(
+            return Err(Error::Shape(format!(
                 "empty batch, channels or filters: input {input:?}, filters {weight:?}"
             )));
         }
         let along = |size: usize, field: usize, axis: &str| {
             Window::new(field, config.padding, config.stride)?
-                .output_size(size)
-                .map_err(|e| ShapeError::Mismatch(format!("along the {axis}: {e}")))
+                .output_size_with(size, config.rounding)
+                .map_err(|e| Error::Shape(format!("along the {axis}: {e}")))
         };
         Ok(ConvDims {
             batch: n,
@@ -107,7 +124,9 @@ impl ConvDims {
     /// or `None` if it falls in the zero padding.
     #[inline]
     pub fn source(&self, i: usize, j: usize, u: usize, v: usize) -> Option<(usize, usize)> {
-        let Conv2dConfig { stride, padding } = self.config;
+        let Conv2dConfig {
+            stride, padding, ..
+        } = self.config;
         let r = (i * stride + u).checked_sub(padding)?;
         let q = (j * stride + v).checked_sub(padding)?;
         (r < self.height && q < self.width).then_some((r, q))
@@ -115,9 +134,9 @@ impl ConvDims {
 }
 
 /// Checks that a bias, if any, has one value per filter.
-pub(crate) fn check_bias(bias: Option<ArrayView1<f32>>, filters: usize) -> Result<(), ShapeError> {
+pub(crate) fn check_bias(bias: Option<ArrayView1<f32>>, filters: usize) -> Result<(), Error> {
     match bias {
-        Some(b) if b.len() != filters => Err(ShapeError::Mismatch(format!(
+        Some(b) if b.len() != filters => Err(Error::Shape(format!(
             "the bias has {} values but there are {filters} filters",
             b.len()
         ))),
@@ -137,7 +156,7 @@ pub fn conv2d_naive(
     weight: ArrayView4<f32>,
     bias: Option<ArrayView1<f32>>,
     config: Conv2dConfig,
-) -> Result<Array4<f32>, ShapeError> {
+) -> Result<Array4<f32>, Error> {
     let d = ConvDims::new(input.dim(), weight.dim(), config)?;
     check_bias(bias, d.filters)?;
     let mut output = Array4::zeros(d.output_shape());
@@ -170,7 +189,7 @@ pub fn conv2d_single(
     image: ArrayView2<f32>,
     kernel: ArrayView2<f32>,
     config: Conv2dConfig,
-) -> Result<Array2<f32>, ShapeError> {
+) -> Result<Array2<f32>, Error> {
     let (h, w) = image.dim();
     let (kh, kw) = kernel.dim();
     let x = image
@@ -205,10 +224,10 @@ pub fn conv2d_backward_naive(
     weight: ArrayView4<f32>,
     grad_output: ArrayView4<f32>,
     config: Conv2dConfig,
-) -> Result<Conv2dGrads, ShapeError> {
+) -> Result<Conv2dGrads, Error> {
     let d = ConvDims::new(input.dim(), weight.dim(), config)?;
     if grad_output.dim() != d.output_shape() {
-        return Err(ShapeError::Mismatch(format!(
+        return Err(Error::Shape(format!(
             "the output gradient has shape {:?} but the convolution's output is {:?}",
             grad_output.dim(),
             d.output_shape()

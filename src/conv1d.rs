@@ -13,7 +13,7 @@
 //! `-tau` steps in the future (`tau < 0`). Everything is `f64`: this chapter is about
 //! identities, and they should hold to the last bit where the arithmetic allows.
 
-use crate::error::ShapeError;
+use crate::error::Error;
 
 // ANCHOR: sequence
 /// A finite discrete signal: `values[i]` is the value at time `start + i`; zero elsewhere.
@@ -105,25 +105,25 @@ pub fn correlate(f: &Sequence, g: &Sequence) -> Sequence {
 
 // ANCHOR: kernels
 /// The moving average over the past `k` values: `g(tau) = 1/k` for `0 <= tau < k`.
-pub fn moving_average_kernel(k: usize) -> Result<Sequence, ShapeError> {
+pub fn moving_average_kernel(k: usize) -> Result<Sequence, Error> {
     if k == 0 {
-        return Err(ShapeError::ZeroField);
+        return Err(Error::ZeroField);
     }
     Ok(Sequence::causal(vec![1.0 / k as f64; k]))
 }
 
 /// The exponential moving average `g(tau) = alpha (1 - alpha)^tau` for `tau >= 0`,
 /// truncated after `len` terms (the weights left out sum to `(1 - alpha)^len`).
-pub fn ema_kernel(alpha: f64, len: usize) -> Result<Sequence, ShapeError> {
+pub fn ema_kernel(alpha: f64, len: usize) -> Result<Sequence, Error> {
     if !(alpha > 0.0 && alpha <= 1.0) {
-        return Err(ShapeError::BadHyperparameter {
+        return Err(Error::BadHyperparameter {
             name: "alpha",
             value: alpha,
             expected: "0 < alpha <= 1",
         });
     }
     if len == 0 {
-        return Err(ShapeError::ZeroField);
+        return Err(Error::ZeroField);
     }
     let values = (0..len)
         .map(|tau| alpha * (1.0 - alpha).powi(tau as i32))
@@ -136,9 +136,9 @@ pub fn ema_kernel(alpha: f64, len: usize) -> Result<Sequence, ShapeError> {
 /// Filters a signal `x(0), x(1), ...` with a causal kernel (`g.start >= 0`), keeping the
 /// signal's length: `y(t) = sum_tau x(t - tau) g(tau)`, with `x` zero before time 0.
 /// This is the first `len(x)` values of `x * g`.
-pub fn causal_filter(x: &[f64], g: &Sequence) -> Result<Vec<f64>, ShapeError> {
+pub fn causal_filter(x: &[f64], g: &Sequence) -> Result<Vec<f64>, Error> {
     if g.start < 0 {
-        return Err(ShapeError::BadHyperparameter {
+        return Err(Error::BadHyperparameter {
             name: "kernel start",
             value: g.start as f64,
             expected: "a causal kernel, starting at time 0 or later",

@@ -10,7 +10,7 @@
 use ndarray::{s, Array2, Array4, ArrayView2, ArrayView4};
 
 use crate::conv::{Conv2dConfig, ConvDims};
-use crate::error::ShapeError;
+use crate::error::Error;
 
 // ANCHOR: conv_matrix
 /// The matrix `C` of a single-channel convolution of an `height x width` input with
@@ -20,7 +20,7 @@ pub fn conv_matrix(
     width: usize,
     kernel: ArrayView2<f32>,
     config: Conv2dConfig,
-) -> Result<Array2<f32>, ShapeError> {
+) -> Result<Array2<f32>, Error> {
     let (kh, kw) = kernel.dim();
     let d = ConvDims::new((1, 1, height, width), (1, 1, kh, kw), config)?;
     let mut c = Array2::zeros((d.out_height * d.out_width, height * width));
@@ -52,10 +52,10 @@ pub fn flip_filters(weight: ArrayView4<f32>) -> Array4<f32> {
 
 /// Inserts `stride - 1` zeros between neighbouring values along height and width:
 /// the "dilated" error map whose full correlation gives a strided convolution's gradient.
-pub fn dilate(x: ArrayView4<f32>, stride: usize) -> Result<Array4<f32>, ShapeError> {
+pub fn dilate(x: ArrayView4<f32>, stride: usize) -> Result<Array4<f32>, Error> {
     let (n, c, h, w) = x.dim();
     if stride == 0 {
-        return Err(ShapeError::ZeroStride);
+        return Err(Error::ZeroStride);
     }
     if stride == 1 || h == 0 || w == 0 {
         return Ok(x.to_owned());
@@ -81,7 +81,7 @@ pub fn conv_transpose2d(
     weight: ArrayView4<f32>,
     config: Conv2dConfig,
     output_size: (usize, usize),
-) -> Result<Array4<f32>, ShapeError> {
+) -> Result<Array4<f32>, Error> {
     let (n, k, oh, ow) = input.dim();
     let (wk, c, kh, kw) = weight.dim();
     let d = ConvDims::new(
@@ -90,7 +90,7 @@ pub fn conv_transpose2d(
         config,
     )?;
     if (k, oh, ow) != (d.filters, d.out_height, d.out_width) {
-        return Err(ShapeError::Mismatch(format!(
+        return Err(Error::Shape(format!(
             "transposed convolution: input {:?} does not match a convolution of a {:?} image \
              with filters {:?}, whose output is {:?}",
             input.dim(),
@@ -131,28 +131,25 @@ pub fn input_gradient_by_flipped_kernel(
     weight: ArrayView4<f32>,
     config: Conv2dConfig,
     input_size: (usize, usize),
-) -> Result<Array4<f32>, ShapeError> {
+) -> Result<Array4<f32>, Error> {
     let (_, _, kh, kw) = weight.dim();
     if kh != kw {
-        return Err(ShapeError::Mismatch(format!(
+        return Err(Error::Shape(format!(
             "the flipped-kernel form is written for square kernels, got {kh}x{kw}"
         )));
     }
     if config.padding > kh - 1 {
-        return Err(ShapeError::Mismatch(format!(
+        return Err(Error::Shape(format!(
             "padding {} > kernel size - 1 = {}: the gradient would need negative padding",
             config.padding,
             kh - 1
         )));
     }
     let dilated = dilate(grad_output, config.stride)?;
-    let full = Conv2dConfig {
-        stride: 1,
-        padding: kh - 1 - config.padding,
-    };
+    let full = Conv2dConfig::new(1, kh - 1 - config.padding);
     let dx = crate::conv::conv2d_naive(dilated.view(), flip_filters(weight).view(), None, full)?;
     if (dx.dim().2, dx.dim().3) != input_size {
-        return Err(ShapeError::Mismatch(format!(
+        return Err(Error::Shape(format!(
             "the flipped-kernel correlation gives {:?}, not the input size {input_size:?}",
             (dx.dim().2, dx.dim().3)
         )));

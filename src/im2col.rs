@@ -11,7 +11,7 @@
 use ndarray::{Array2, Array4, ArrayView1, ArrayView2, ArrayView4, Axis};
 
 use crate::conv::{Conv2dConfig, ConvDims};
-use crate::error::ShapeError;
+use crate::error::Error;
 
 // ANCHOR: im2col
 /// The patch matrix of `input` `(N, C, H, W)` for `kh x kw` windows: shape
@@ -22,7 +22,7 @@ pub fn im2col(
     kh: usize,
     kw: usize,
     config: Conv2dConfig,
-) -> Result<Array2<f32>, ShapeError> {
+) -> Result<Array2<f32>, Error> {
     let (_, c, _, _) = input.dim();
     let d = ConvDims::new(input.dim(), (1, c, kh, kw), config)?;
     let positions = d.out_height * d.out_width;
@@ -55,12 +55,12 @@ pub fn col2im(
     kh: usize,
     kw: usize,
     config: Conv2dConfig,
-) -> Result<Array4<f32>, ShapeError> {
+) -> Result<Array4<f32>, Error> {
     let (_, c, _, _) = input_shape;
     let d = ConvDims::new(input_shape, (1, c, kh, kw), config)?;
     let positions = d.out_height * d.out_width;
     if cols.dim() != (c * kh * kw, d.batch * positions) {
-        return Err(ShapeError::Mismatch(format!(
+        return Err(Error::Shape(format!(
             "col2im: a patch matrix of shape {:?} does not come from an input {input_shape:?} \
              with {kh}x{kw} windows, which gives {:?}",
             cols.dim(),
@@ -95,7 +95,7 @@ pub fn conv2d_im2col(
     weight: ArrayView4<f32>,
     bias: Option<ArrayView1<f32>>,
     config: Conv2dConfig,
-) -> Result<Array4<f32>, ShapeError> {
+) -> Result<Array4<f32>, Error> {
     let d = ConvDims::new(input.dim(), weight.dim(), config)?;
     crate::conv::check_bias(bias, d.filters)?;
     let cols = im2col(input, d.kernel_height, d.kernel_width, config)?;
@@ -117,3 +117,53 @@ pub fn conv2d_im2col(
         .into_owned())
 }
 // ANCHOR_END: conv2d_im2col
+
+/// The backward pass of [`conv2d_im2col`], as matrix products with the same patch matrix:
+/// `dW = dY_mat X_col^T`, `db` = the row sums of `dY_mat`, and `dX_col = W_mat^T dY_mat`
+/// folded back onto the image by [`col2im`]; the same gradients as
+/// [`crate::conv::conv2d_backward_naive`].
+pub fn conv2d_backward_im2col(
+    input: ArrayView4<f32>,
+    weight: ArrayView4<f32>,
+    grad_output: ArrayView4<f32>,
+    config: Conv2dConfig,
+) -> Result<crate::conv::Conv2dGrads, Error> {
+    let d = ConvDims::new(input.dim(), weight.dim(), config)?;
+    if grad_output.dim() != d.output_shape() {
+        return Err(Error::Shape(format!(
+            "the output gradient has shape {:?} but the convolution's output is {:?}",
+            grad_output.dim(),
+            d.output_shape()
+        )));
+    }
+    let cols = im2col(input, d.kernel_height, d.kernel_width, config)?;
+    let rows = d.channels * d.kernel_height * d.kernel_width;
+    // (N, K, H', W') -> (K, N H' W'), matching the columns of the patch matrix.
+    let dy_mat = grad_output
+        .permuted_axes([1, 0, 2, 3])
+        .as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((d.filters, cols.ncols()))
+        .expect("(K, N, H', W') flattens");
+    let w_mat = weight
+        .to_shape((d.filters, rows))
+        .expect("(K, C, KH, KW) flattens")
+        .into_owned();
+    let dw = dy_mat
+        .dot(&cols.t())
+        .into_shape_with_order(weight.dim())
+        .expect("same size");
+    let dx_cols = w_mat.t().dot(&dy_mat);
+    let dx = col2im(
+        dx_cols.view(),
+        input.dim(),
+        d.kernel_height,
+        d.kernel_width,
+        config,
+    )?;
+    Ok(crate::conv::Conv2dGrads {
+        input: dx,
+        weight: dw,
+        bias: dy_mat.sum_axis(Axis(1)),
+    })
+}

@@ -3,7 +3,7 @@
 
 use rand::Rng;
 
-use crate::layer::Tensor;
+use crate::tensor::Tensor;
 
 // ANCHOR: init
 /// How to draw initial weights, given a layer's fan-in (inputs per unit) and fan-out.

@@ -3,15 +3,14 @@
 //! (chapter `08-backprop`). No autograd: every layer writes its own backward pass, and
 //! every backward pass is checked by finite differences in the tests.
 //!
-//! Tensors are dynamic-dimensional `f32` arrays: `(N, C, H, W)` for images, `(N, D)` for
-//! vectors, batch first.
+//! A layer also says what it holds, so that tools can work on any model without knowing
+//! its type: its learnable parameters, its buffers (state that evaluation needs but
+//! gradient descent does not touch, like batch normalization's running statistics) and
+//! the layers inside it. [`crate::model`] walks these to name every tensor of a model
+//! (`layer2.0.shortcut.1.running_var`), to save and load it, and to reach one layer.
 
-use ndarray::ArrayD;
-
-use crate::error::ShapeError;
-
-/// A batch of activations or gradients of any rank, batch first.
-pub type Tensor = ArrayD<f32>;
+use crate::error::{Error, Result};
+pub use crate::tensor::Tensor;
 
 /// Training or evaluation: dropout and batch normalization behave differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -19,6 +18,18 @@ pub enum Mode {
     #[default]
     Train,
     Eval,
+}
+
+/// Which code computes a layer: the plain loops its chapter explains, or chapter 16's fast
+/// kernels. Both give the same numbers (up to the rounding of a different summation
+/// order); the tests hold every fast layer to its reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Implementation {
+    /// Loops that read like the formula: the version the chapters include.
+    Reference,
+    /// Threads, vector instructions and reused buffers (chapter `16-fast-convolution`).
+    #[default]
+    Fast,
 }
 
 // ANCHOR: param
@@ -45,85 +56,121 @@ impl Param {
 
 // ANCHOR: layer
 /// One layer of a network. `Send`, so that a network can be trained inside a thread pool.
-pub trait Layer: Send {
+pub trait Layer: std::any::Any + Send {
     /// A short description, e.g. `Conv2d(1 -> 6, 5x5, stride 1, padding 2)`.
     fn name(&self) -> String;
 
-    /// Computes the output for `input`, remembering what `backward` will need.
-    fn forward(&mut self, input: &Tensor, mode: Mode) -> Result<Tensor, ShapeError>;
+    /// Computes the output for `input`, remembering what `backward` will need (in both
+    /// modes: saliency maps need input gradients of a network in evaluation mode).
+    fn forward(&mut self, input: &Tensor, mode: Mode) -> Result<Tensor>;
 
     /// Given `dL/d(output)` for the last forward pass, returns `dL/d(input)` and adds the
     /// parameters' gradients into their `grad` fields.
-    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError>;
+    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor>;
 
     /// Like [`Layer::backward`], but only the parameter gradients are wanted: the first
     /// layer of a network has nobody to send an input gradient to. Layers for which the
     /// input gradient is real work (convolutions) skip it.
-    fn backward_params(&mut self, grad_output: &Tensor) -> Result<(), ShapeError> {
+    fn backward_params(&mut self, grad_output: &Tensor) -> Result<()> {
         self.backward(grad_output).map(|_| ())
     }
 
     /// The output shape for an input of shape `input` (batch included).
-    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError>;
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>>;
 
-    /// The learnable parameters (none by default).
+    /// The layer's own learnable parameters (none by default).
     fn params(&self) -> Vec<&Param> {
         Vec::new()
     }
 
-    /// The learnable parameters, mutably: for the optimizer and for loading weights.
+    /// The same, mutably: for the optimizer and for loading weights.
     fn params_mut(&mut self) -> Vec<&mut Param> {
         Vec::new()
     }
+
+    /// State that is not learned by gradient descent but that evaluation needs, by name
+    /// (batch normalization's running statistics; none by default).
+    fn buffers(&self) -> Vec<(&'static str, &Tensor)> {
+        Vec::new()
+    }
+
+    /// The same, mutably: for loading a checkpoint.
+    fn buffers_mut(&mut self) -> Vec<(&'static str, &mut Tensor)> {
+        Vec::new()
+    }
+
+    /// The layers inside this one, each with its name (none by default).
+    fn children(&self) -> Vec<(String, &dyn Layer)> {
+        Vec::new()
+    }
+
+    /// The same, mutably.
+    fn children_mut(&mut self) -> Vec<(String, &mut dyn Layer)> {
+        Vec::new()
+    }
+
+    /// Chooses the reference loops or the fast kernels (layers with one implementation
+    /// ignore it; [`crate::model::set_implementation`] sets a whole model).
+    fn set_implementation(&mut self, _implementation: Implementation) {}
 }
 // ANCHOR_END: layer
 
-/// Sets every parameter gradient of `layer` to zero (before a new backward pass).
-pub fn zero_grads(layer: &mut dyn Layer) {
-    for p in layer.params_mut() {
-        p.grad.fill(0.0);
+impl dyn Layer {
+    /// This layer as its concrete type `T`, if it is one: `layer.downcast_ref::<Conv2d>()`.
+    pub fn downcast_ref<T: Layer>(&self) -> Option<&T> {
+        (self as &dyn std::any::Any).downcast_ref()
+    }
+
+    /// The same, mutably: `layer.downcast_mut::<Relu>()` to change a ReLU's rule.
+    pub fn downcast_mut<T: Layer>(&mut self) -> Option<&mut T> {
+        (self as &mut dyn std::any::Any).downcast_mut()
     }
 }
 
-/// The number of learnable numbers in `layer`.
+impl std::fmt::Debug for dyn Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// Sets every parameter gradient of `layer`, and of the layers inside it, to zero (before
+/// a new backward pass).
+pub fn zero_grads(layer: &mut dyn Layer) {
+    crate::model::visit_params_mut(layer, &mut |_, p| p.grad.fill(0.0));
+}
+
+/// The number of learnable numbers in `layer` and the layers inside it.
 pub fn param_count(layer: &dyn Layer) -> usize {
-    layer.params().iter().map(|p| p.value.len()).sum()
+    crate::model::named_params(layer)
+        .iter()
+        .map(|(_, p)| p.value.len())
+        .sum()
 }
 
 /// An error for a backward pass called before any forward pass.
-/// A zero-filled tensor whose zeros are written by all threads: a batch of activations is
-/// megabytes, and one thread writing them while the others wait costs a few percent of a
-/// layer's time on two cores.
-pub(crate) fn zeros_par(shape: &[usize]) -> Tensor {
-    use rayon::prelude::*;
-    let len = shape.iter().product();
-    let zeros: Vec<f32> = (0..len).into_par_iter().map(|_| 0.0).collect();
-    Tensor::from_shape_vec(shape, zeros).expect("length matches the shape")
-}
-
-/// [`zeros_par`] with four axes.
-pub(crate) fn zeros4_par(shape: (usize, usize, usize, usize)) -> ndarray::Array4<f32> {
-    zeros_par(&[shape.0, shape.1, shape.2, shape.3])
-        .into_dimensionality()
-        .expect("four axes")
-}
-
-pub(crate) fn no_forward(name: &str) -> ShapeError {
-    ShapeError::Mismatch(format!(
+pub(crate) fn no_forward(name: &str) -> Error {
+    Error::Shape(format!(
         "{name}: backward called before forward (nothing cached)"
     ))
 }
 
 /// Checks that `shape` has `rank` dimensions, naming the layer and the shape otherwise.
-pub(crate) fn expect_rank(
-    name: &str,
-    shape: &[usize],
-    rank: usize,
-    what: &str,
-) -> Result<(), ShapeError> {
+pub(crate) fn expect_rank(name: &str, shape: &[usize], rank: usize, what: &str) -> Result<()> {
     if shape.len() != rank {
-        return Err(ShapeError::Mismatch(format!(
+        return Err(Error::Shape(format!(
             "{name} expects {what} (rank {rank}), got shape {shape:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks that the gradient handed to `name`'s backward pass has the shape of the output
+/// its forward pass produced.
+pub(crate) fn check_grad_shape(name: &str, output: &[usize], grad: &Tensor) -> Result<()> {
+    if output != grad.shape() {
+        return Err(Error::Shape(format!(
+            "{name} backward: gradient of shape {:?} for an output of shape {output:?}",
+            grad.shape()
         )));
     }
     Ok(())

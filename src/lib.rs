@@ -14,10 +14,18 @@
 //! | `06-conv-as-matrix` | [`conv_matrix`], [`im2col`] |
 //! | `07-pooling` | [`pool`], [`layers`] (`MaxPool2d`, `AvgPool2d`) |
 //! | `08-backprop` | [`layer`], [`layers`], [`loss`], [`gradcheck`], [`init`] |
-//! | `09-lenet` | [`models`], [`train`], [`optim`], [`checkpoint`], [`data`] |
-//! | `16-fast-convolution` | [`fast_conv`], [`direct_conv`], [`pool`] (`max_pool2d_fast`) |
+//! | `09-lenet` | [`models`], [`train`], [`optim`], [`checkpoint`], [`model`], [`data`] |
+//! | `10-normalization` | [`norm`], [`layers`] (`BatchNorm2d`) |
+//! | `16-fast-convolution` | [`fast`]: [`fast::conv`], [`fast::direct`], [`fast::winograd`], [`fast::pool`], [`fast::batchnorm`], [`fast::elementwise`] |
 //!
-//! Shared machinery: [`error`] (errors that name the offending values), [`data`] (IDX
+//! The layout says which code is the reference and which is for speed: the modules at the
+//! top level are plain loops that read like the chapters' formulas; [`fast`] computes the
+//! same numbers with threads and vector instructions, and every fast function is tested
+//! equal to its reference. A layer's `implementation` chooses between the two.
+//!
+//! Shared machinery: [`error`] (the one error type, whose messages name the offending
+//! values), [`tensor`] (the array type layers pass around), [`model`] (walking a model,
+//! its state by name), [`records`] (results of training runs), [`data`] (IDX
 //! files and the Fashion-MNIST sample), [`format`] (numbers as the book prints them),
 //! [`plot`] (SVG charts and diagrams), [`raster`] (PNG images and GIF animations),
 //! [`figures`] (the generator that writes the book's figures and numbers).
@@ -27,9 +35,8 @@ pub mod conv;
 pub mod conv1d;
 pub mod conv_matrix;
 pub mod data;
-pub mod direct_conv;
 pub mod error;
-pub mod fast_conv;
+pub mod fast;
 pub mod figures;
 pub mod format;
 pub mod fully_connected;
@@ -39,17 +46,20 @@ pub mod init;
 pub mod layer;
 pub mod layers;
 pub mod loss;
+pub mod model;
 pub mod models;
+pub mod norm;
 pub mod optim;
 pub mod plot;
 pub mod pool;
 pub mod raster;
+pub mod records;
 pub mod shape;
 pub mod sharing;
+pub mod tensor;
 pub mod train;
-pub mod winograd;
 
-pub use error::ShapeError;
+pub use error::{Error, Result};
 pub use shape::{ConvGeometry, Volume, Window};
 
 /// The chapters' code blocks, compiled and run as doctests so the book cannot drift.

@@ -2,7 +2,7 @@
 
 use ndarray::{Array2, Axis};
 
-use crate::error::ShapeError;
+use crate::error::Error;
 
 // ANCHOR: softmax_cross_entropy
 /// The mean cross-entropy of `softmax(logits)` against integer `labels`, and its gradient
@@ -17,16 +17,16 @@ use crate::error::ShapeError;
 pub fn softmax_cross_entropy(
     logits: &Array2<f32>,
     labels: &[usize],
-) -> Result<(f32, Array2<f32>), ShapeError> {
+) -> Result<(f32, Array2<f32>), Error> {
     let (n, k) = logits.dim();
     if labels.len() != n {
-        return Err(ShapeError::Mismatch(format!(
+        return Err(Error::Shape(format!(
             "{n} rows of logits but {} labels",
             labels.len()
         )));
     }
     if let Some(&bad) = labels.iter().find(|&&l| l >= k) {
-        return Err(ShapeError::Mismatch(format!(
+        return Err(Error::Shape(format!(
             "label {bad} is not one of the {k} classes"
         )));
     }

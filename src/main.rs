@@ -95,23 +95,27 @@ fn figures(args: &[String]) -> Result<(), String> {
             book.display()
         ));
     }
-    let chapters = cnn_book::figures::select(&selection)?;
-    if retrain && chapters.iter().any(|c| c.slug == "09-lenet") {
-        // Repeat the committed training runs, with their recorded epochs and seeds.
-        for model in ["lenet", "lenet-classic"] {
-            let results = std::fs::read_to_string(book.join("generated/09-lenet/results.json"))
-                .unwrap_or_default();
-            let results: serde_json::Value = serde_json::from_str(&results).unwrap_or_default();
-            let epochs = results[model]["epochs"].as_u64().unwrap_or(10).to_string();
-            let seed = results[model]["seed"].as_u64().unwrap_or(9).to_string();
-            println!("retraining {model}: {epochs} epochs, seed {seed}");
-            train(&[
-                model.to_string(),
-                "--epochs".into(),
-                epochs,
-                "--seed".into(),
-                seed,
-            ])?;
+    let chapters = cnn_book::figures::select(&selection).map_err(|e| e.to_string())?;
+    if retrain {
+        // Repeat each chapter's committed training runs, with their recorded epochs and
+        // seeds, into the chapter's results.
+        for chapter in chapters.iter().filter(|c| !c.runs.is_empty()) {
+            let out = book.join("generated").join(chapter.slug);
+            let results = cnn_book::records::read_results_or_empty(&out.join("results.json"))
+                .map_err(|e| e.to_string())?;
+            for model in chapter.runs {
+                let (epochs, seed) = results.get(*model).map_or((10, 9), |r| (r.epochs, r.seed));
+                println!("retraining {model}: {epochs} epochs, seed {seed}");
+                train(&[
+                    model.to_string(),
+                    "--epochs".into(),
+                    epochs.to_string(),
+                    "--seed".into(),
+                    seed.to_string(),
+                    "--out".into(),
+                    out.display().to_string(),
+                ])?;
+            }
         }
     }
     for chapter in &chapters {
@@ -124,7 +128,10 @@ fn figures(args: &[String]) -> Result<(), String> {
 
 fn train(args: &[String]) -> Result<(), String> {
     use cnn_book::data::fashion_mnist::{load, locate, Split};
-    use cnn_book::train::{pixel_statistics, standardise, train, TrainConfig};
+    use cnn_book::records::{
+        cpu_description, read_results_or_empty, write_results, Normalisation, RunRecord,
+    };
+    use cnn_book::train::{pixel_statistics, standardise, train, Examples, TrainConfig};
     let Some((model_name, rest)) = args.split_first() else {
         return Err(format!("train needs a model name\n\n{USAGE}"));
     };
@@ -167,8 +174,9 @@ fn train(args: &[String]) -> Result<(), String> {
             other => return Err(format!("unknown option '{other}' for 'train'\n\n{USAGE}")),
         }
     }
-    let mut model = cnn_book::models::by_name(model_name, config.seed)?;
-    let dir = locate(data.as_deref())?;
+    let mut model =
+        cnn_book::models::by_name(model_name, config.seed).map_err(|e| e.to_string())?;
+    let dir = locate(data.as_deref()).map_err(|e| e.to_string())?;
     println!("loading Fashion-MNIST from {}", dir.display());
     let mut train_set = load(&dir, Split::Train).map_err(|e| e.to_string())?;
     let test_set = load(&dir, Split::Test).map_err(|e| e.to_string())?;
@@ -195,54 +203,55 @@ fn train(args: &[String]) -> Result<(), String> {
             s.learning_rate,
             s.train_loss,
             100.0 * s.train_accuracy,
-            100.0 * s.test_accuracy,
+            100.0 * s.test_accuracy.unwrap_or(f32::NAN),
             s.seconds
         )
     };
+    let err = |e: cnn_book::Error| e.to_string();
+    let mut optimizer = config.optimizer().map_err(err)?;
+    let mut training = config.training();
+    training.test = Some(Examples::new(&test_x, &test_y).map_err(err)?);
+    training.show_progress = true;
     let history = train(
         &mut model,
-        (&train_x, &train_y),
-        (&test_x, &test_y),
-        &config,
+        &mut optimizer,
+        Examples::new(&train_x, &train_y).map_err(err)?,
+        &training,
         report,
-        true,
-    )?;
+    )
+    .map_err(err)?;
     let seconds = started.elapsed().as_secs_f32();
     let last = history.last().expect("at least one epoch");
+    let test_accuracy = last.test_accuracy.expect("a test set was given");
     println!(
         "{model_name}: test accuracy {:.2}% after {} epochs, {seconds:.0} s",
-        100.0 * last.test_accuracy,
+        100.0 * test_accuracy,
         history.len()
     );
 
     std::fs::create_dir_all(&weights)
         .map_err(|e| format!("creating {}: {e}", weights.display()))?;
     let weights_file = weights.join(format!("{model_name}.safetensors"));
-    cnn_book::checkpoint::save(&model, &weights_file)?;
+    cnn_book::checkpoint::save(&model, &weights_file).map_err(err)?;
     std::fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;
     let results_file = out.join("results.json");
-    let mut results: serde_json::Map<String, serde_json::Value> =
-        std::fs::read_to_string(&results_file)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default();
-    let entry = serde_json::json!({
-        "test_accuracy": last.test_accuracy,
-        "epochs": history.len(),
-        "seconds": seconds,
-        "seed": config.seed,
-        "train_examples": train_y.len(),
-        "test_examples": test_y.len(),
-        "normalisation": { "mean": mean, "std": std },
-        "config": config,
-        "history": history,
-        "weights": weights_file.display().to_string(),
-        "command": format!("cnn-book train {}", args.join(" ")),
-    });
-    results.insert(model_name.clone(), entry);
-    let text = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())? + "\n";
-    std::fs::write(&results_file, text)
-        .map_err(|e| format!("writing {}: {e}", results_file.display()))?;
+    let mut results = read_results_or_empty(&results_file).map_err(err)?;
+    let record = RunRecord {
+        test_accuracy,
+        epochs: history.len(),
+        seconds,
+        seed: config.seed,
+        train_examples: train_y.len(),
+        test_examples: test_y.len(),
+        normalisation: Normalisation { mean, std },
+        config,
+        history,
+        weights: weights_file.display().to_string(),
+        command: format!("cnn-book train {}", args.join(" ")),
+        cpu: Some(cpu_description()),
+    };
+    results.insert(model_name.clone(), record);
+    write_results(&results_file, &results).map_err(err)?;
     println!(
         "wrote {} and {}",
         results_file.display(),

@@ -3,7 +3,7 @@
 //! Everything here is pure: numbers in, an [`Svg`] out. Writing files is the job of
 //! [`crate::figures`]; showing a chart in a notebook is [`Svg::evcxr_display`].
 
-use std::error::Error;
+use crate::error::Error;
 
 use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
@@ -39,7 +39,7 @@ impl Svg {
 }
 
 /// What drawing can fail with (plotters reports backend and layout errors).
-pub type PlotResult = Result<Svg, Box<dyn Error>>;
+pub type PlotResult = Result<Svg, Error>;
 
 /// The book's palette: colour-blind safe (Okabe & Ito).
 pub const PALETTE: [RGBColor; 6] = [
@@ -62,7 +62,7 @@ fn draw_title(
     width: u32,
     y: i32,
     size: u32,
-) -> Result<(), Box<dyn Error>> {
+) -> Result<(), Error> {
     root.draw(&Text::new(
         title.to_string(),
         (width as i32 / 2, y),
@@ -76,7 +76,7 @@ fn draw_title(
 
 fn draw_svg(
     size: (u32, u32),
-    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), Box<dyn Error>>,
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), Error>,
 ) -> PlotResult {
     crate::raster::ensure_font(); // text sizes for layout come from the bundled font
     let mut text = String::new();
@@ -201,7 +201,7 @@ pub fn line_chart(spec: &ChartSpec, series: &[Series]) -> PlotResult {
 /// [`line_chart`] with a choice of legend corner, stems, and headroom for the legend.
 pub fn line_chart_styled(spec: &ChartSpec, series: &[Series], style: ChartStyle) -> PlotResult {
     if series.iter().all(|s| s.points.is_empty()) {
-        return Err("line_chart needs at least one point".into());
+        return Err(Error::Figure("line_chart needs at least one point".into()));
     }
     let all = || series.iter().flat_map(|s| s.points.iter());
     let (x0, x1) = bounds(all().map(|p| p.0), spec.log_x, false);
@@ -321,7 +321,7 @@ fn bar_axes<'a, 'b>(
     y_label: &str,
     slots: usize,
     (y0, y1): (f64, f64),
-) -> Result<BarChart<'a, 'b>, Box<dyn Error>> {
+) -> Result<BarChart<'a, 'b>, Error> {
     let mut chart = ChartBuilder::on(root)
         .caption(title, (FONT, 20))
         .margin(16)
@@ -354,9 +354,9 @@ pub fn grouped_log_bar_chart(
             .iter()
             .any(|(_, v)| v.len() != groups.len() || v.iter().any(|&x| x <= 0.0))
     {
-        return Err(
+        return Err(Error::Figure(
             "grouped_log_bar_chart needs one positive value per group in every series".into(),
-        );
+        ));
     }
     let (y0, y1) = bounds(
         series.iter().flat_map(|(_, v)| v.iter().copied()),
@@ -426,7 +426,9 @@ pub fn grouped_log_bar_chart(
 /// A bar chart with a logarithmic value axis, one bar per `(label, value)`.
 pub fn log_bar_chart(title: &str, y_label: &str, bars: &[(String, f64)]) -> PlotResult {
     if bars.is_empty() || bars.iter().any(|(_, v)| *v <= 0.0) {
-        return Err("log_bar_chart needs at least one bar, all positive".into());
+        return Err(Error::Figure(
+            "log_bar_chart needs at least one bar, all positive".into(),
+        ));
     }
     let (y0, y1) = bounds(bars.iter().map(|b| b.1), true, true);
     let n = bars.len();
@@ -488,11 +490,10 @@ pub fn connectivity_diagram(
     if let Highlight::Output(i) = highlight {
         let top = widths.len() - 1;
         if i >= widths[top] {
-            return Err(format!(
+            return Err(Error::Figure(format!(
                 "output {i} does not exist: the top row has {} neurons",
                 widths[top]
-            )
-            .into());
+            )));
         }
         lit[top][i] = true;
         for r in (0..top).rev() {
@@ -614,10 +615,9 @@ pub fn window_grid(
         .iter()
         .find(|&&(r, c)| r >= out_rows || c >= out_cols)
     {
-        return Err(format!(
+        return Err(Error::Figure(format!(
             "output ({r}, {c}) does not exist: the output is {out_rows}x{out_cols}"
-        )
-        .into());
+        )));
     }
     let p = window.padding as i32;
     let cell = 40i32;
@@ -803,7 +803,7 @@ pub fn im2col_picture(input: ndarray::ArrayView2<f32>, field: usize, stride: usi
     let window = Window::new(field, 0, stride)?;
     let (oh, ow) = (window.output_size(h)?, window.output_size(w)?);
     let x4 = input.to_owned().into_shape_with_order((1, 1, h, w))?;
-    let config = crate::conv::Conv2dConfig { stride, padding: 0 };
+    let config = crate::conv::Conv2dConfig::new(stride, 0);
     let cols = crate::im2col::im2col(x4.view(), field, field, config)?;
     let cell = 40i32;
     let (left, top) = (20i32, 80i32);

@@ -4,7 +4,7 @@
 //! Text is drawn with the DejaVu Sans font from the `dejavu` crate (Bitstream Vera licence),
 //! registered with plotters before each drawing: no system fonts are needed.
 
-use std::error::Error;
+use crate::error::Error;
 
 use ndarray::{Array2, ArrayView2, ArrayView3, ArrayView4};
 use plotters::coord::Shift;
@@ -85,13 +85,10 @@ impl Gif {
 }
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
-type DrawResult = Result<(), Box<dyn Error>>;
+type DrawResult = Result<(), Error>;
 
 /// Draws into an RGB buffer of `size` pixels on a white background.
-fn draw_rgb(
-    size: (u32, u32),
-    draw: impl FnOnce(&Area) -> DrawResult,
-) -> Result<Vec<u8>, Box<dyn Error>> {
+fn draw_rgb(size: (u32, u32), draw: impl FnOnce(&Area) -> DrawResult) -> Result<Vec<u8>, Error> {
     ensure_font();
     let mut rgb = vec![255u8; size.0 as usize * size.1 as usize * 3];
     {
@@ -103,7 +100,7 @@ fn draw_rgb(
     Ok(rgb)
 }
 
-fn encode_png(size: (u32, u32), rgb: &[u8]) -> Result<Png, Box<dyn Error>> {
+fn encode_png(size: (u32, u32), rgb: &[u8]) -> Result<Png, Error> {
     let mut bytes = Vec::new();
     {
         let mut encoder = png::Encoder::new(&mut bytes, size.0, size.1);
@@ -115,7 +112,7 @@ fn encode_png(size: (u32, u32), rgb: &[u8]) -> Result<Png, Box<dyn Error>> {
     Ok(Png(bytes))
 }
 
-fn encode_gif(size: (u32, u32), frames: &[(Vec<u8>, u16)]) -> Result<Gif, Box<dyn Error>> {
+fn encode_gif(size: (u32, u32), frames: &[(Vec<u8>, u16)]) -> Result<Gif, Error> {
     let mut bytes = Vec::new();
     {
         let mut encoder = gif::Encoder::new(&mut bytes, size.0 as u16, size.1 as u16, &[])?;
@@ -185,11 +182,11 @@ pub struct Panel {
 /// Images in a grid of `columns` panels with their titles above them, scaled up
 /// (nearest neighbour) so that the largest is `scale` times its size and the others as
 /// large as it.
-pub fn image_grid(panels: &[Panel], columns: usize, scale: u32) -> Result<Png, Box<dyn Error>> {
+pub fn image_grid(panels: &[Panel], columns: usize, scale: u32) -> Result<Png, Error> {
     if panels.is_empty() || columns == 0 || scale == 0 {
-        return Err(
+        return Err(Error::Figure(
             "image_grid needs panels, at least one column and a scale of at least 1".into(),
-        );
+        ));
     }
     let cell_w = panels
         .iter()
@@ -334,11 +331,15 @@ pub fn conv_animation(
     weight: ArrayView4<f32>,
     bias: &[f32],
     config: Conv2dConfig,
-) -> Result<Gif, Box<dyn Error>> {
+) -> Result<Gif, Error> {
     let (c, h, w) = input.dim();
     let d = ConvDims::new((1, c, h, w), weight.dim(), config)?;
     if bias.len() != d.filters {
-        return Err(format!("{} biases for {} filters", bias.len(), d.filters).into());
+        return Err(Error::Shape(format!(
+            "{} biases for {} filters",
+            bias.len(),
+            d.filters
+        )));
     }
     let x4 = input.to_owned().into_shape_with_order((1, c, h, w))?;
     let b = ndarray::Array1::from(bias.to_vec());

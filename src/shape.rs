@@ -12,16 +12,20 @@
 //! outputs, provided the division is exact. Dumoulin & Visin, "A guide to convolution
 //! arithmetic for deep learning" (2016), works through every case.
 
-use crate::error::ShapeError;
+use crate::error::Error;
 
 /// How to treat a stride that does not tile the input exactly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Rounding {
     /// Refuse: `(W - F + 2P)` must be a multiple of `S` (the textbook rule).
+    #[default]
     Exact,
-    /// Drop the inputs the last window cannot reach (what PyTorch and most frameworks do).
+    /// Drop the inputs the last window cannot reach (what PyTorch and most frameworks do):
+    /// `floor((W - F + 2P)/S) + 1` outputs.
     Floor,
-    /// Let the last window hang over the edge (Caffe's pooling; `ceil_mode=True` in PyTorch).
+    /// Let the last window hang over the edge (Caffe's pooling; `ceil_mode=True` in
+    /// PyTorch): `ceil((W - F + 2P)/S) + 1` outputs, less one if the last window would
+    /// start beyond the input and its left padding, as both frameworks rule.
     Ceil,
 }
 
@@ -43,12 +47,12 @@ impl Window {
     /// `(W - F + 2P)/S + 1`, like every function of the library that takes all three.
     ///
     /// Fails if the field or the stride is zero.
-    pub fn new(field: usize, padding: usize, stride: usize) -> Result<Self, ShapeError> {
+    pub fn new(field: usize, padding: usize, stride: usize) -> Result<Self, Error> {
         if field == 0 {
-            return Err(ShapeError::ZeroField);
+            return Err(Error::ZeroField);
         }
         if stride == 0 {
-            return Err(ShapeError::ZeroStride);
+            return Err(Error::ZeroStride);
         }
         Ok(Window {
             field,
@@ -62,25 +66,25 @@ impl Window {
     ///
     /// Errors name the values: a zero stride or field, a field larger than the padded
     /// input, or a stride that does not tile the input.
-    pub fn output_size(&self, input: usize) -> Result<usize, ShapeError> {
+    pub fn output_size(&self, input: usize) -> Result<usize, Error> {
         self.output_size_with(input, Rounding::Exact)
     }
 
     /// Like [`Window::output_size`], choosing what to do when the stride does not tile.
-    pub fn output_size_with(&self, input: usize, rounding: Rounding) -> Result<usize, ShapeError> {
+    pub fn output_size_with(&self, input: usize, rounding: Rounding) -> Result<usize, Error> {
         let (w, f, p, s) = (input, self.field, self.padding, self.stride);
         if f == 0 {
-            return Err(ShapeError::ZeroField);
+            return Err(Error::ZeroField);
         }
         if s == 0 {
-            return Err(ShapeError::ZeroStride);
+            return Err(Error::ZeroStride);
         }
         if w == 0 {
-            return Err(ShapeError::ZeroInput { what: "input size" });
+            return Err(Error::ZeroInput { what: "input size" });
         }
         let padded = w + 2 * p;
         if f > padded {
-            return Err(ShapeError::FieldTooLarge {
+            return Err(Error::FieldTooLarge {
                 input: w,
                 field: f,
                 padding: p,
@@ -89,7 +93,7 @@ impl Window {
         let span = padded - f; // how far the window can travel
         let steps = match rounding {
             Rounding::Exact if span % s != 0 => {
-                return Err(ShapeError::StrideDoesNotTile {
+                return Err(Error::StrideDoesNotTile {
                     input: w,
                     field: f,
                     padding: p,
@@ -97,7 +101,16 @@ impl Window {
                 })
             }
             Rounding::Exact | Rounding::Floor => span / s,
-            Rounding::Ceil => span.div_ceil(s),
+            Rounding::Ceil => {
+                // The last window must start inside the input or its left padding, so that
+                // it holds a real input (PyTorch's and Caffe's rule).
+                let steps = span.div_ceil(s);
+                if steps * s >= w + p {
+                    steps - 1
+                } else {
+                    steps
+                }
+            }
         };
         Ok(steps + 1)
     }
@@ -144,7 +157,7 @@ pub fn conv_output_size(
     field: usize,
     padding: usize,
     stride: usize,
-) -> Result<usize, ShapeError> {
+) -> Result<usize, Error> {
     Window::new(field, padding, stride)?.output_size(input)
 }
 
@@ -213,19 +226,19 @@ pub struct ConvGeometry {
 
 impl ConvGeometry {
     /// The window this layer slides along each spatial axis.
-    pub fn window(&self) -> Result<Window, ShapeError> {
+    pub fn window(&self) -> Result<Window, Error> {
         Window::new(self.field, self.padding, self.stride)
     }
 
     /// The output volume for `input`: the formula along width and height, depth = filters.
-    pub fn output(&self, input: Volume) -> Result<Volume, ShapeError> {
+    pub fn output(&self, input: Volume) -> Result<Volume, Error> {
         if self.filters == 0 {
-            return Err(ShapeError::ZeroInput {
+            return Err(Error::ZeroInput {
                 what: "number of filters",
             });
         }
         if input.depth == 0 {
-            return Err(ShapeError::ZeroInput {
+            return Err(Error::ZeroInput {
                 what: "input depth",
             });
         }
@@ -267,14 +280,14 @@ impl ReceptiveField {
 /// ```text
 /// size' = size + (F - 1) * jump     jump' = jump * S     start' = start - P * jump
 /// ```
-pub fn receptive_field(layers: &[Window]) -> Result<ReceptiveField, ShapeError> {
+pub fn receptive_field(layers: &[Window]) -> Result<ReceptiveField, Error> {
     let mut rf = ReceptiveField {
         size: 1,
         jump: 1,
         start: 0,
     };
     // The recurrence above, with overflow reported instead of wrapped around.
-    let too_deep = || ShapeError::Overflow {
+    let too_deep = || Error::Overflow {
         what: "receptive field",
     };
     for layer in layers {
@@ -293,7 +306,7 @@ pub fn receptive_field(layers: &[Window]) -> Result<ReceptiveField, ShapeError> 
 // ANCHOR_END: receptive_field
 
 /// Output sizes after each of `layers` applied in turn to an input of width `input`.
-pub fn output_sizes(input: usize, layers: &[Window]) -> Result<Vec<usize>, ShapeError> {
+pub fn output_sizes(input: usize, layers: &[Window]) -> Result<Vec<usize>, Error> {
     let mut sizes = Vec::with_capacity(layers.len());
     let mut width = input;
     for layer in layers {

@@ -8,7 +8,7 @@
 //! "ImageNet Classification with Deep Convolutional Neural Networks" (NIPS 2012) supplies
 //! the running example.
 
-use crate::error::ShapeError;
+use crate::error::Error;
 use crate::shape::{ConvGeometry, Volume};
 
 // ANCHOR: layer_counts
@@ -30,9 +30,9 @@ pub struct LayerCounts {
 }
 
 /// Neurons and parameters of a layer with `geometry` applied to `input`.
-pub fn layer_counts(input: Volume, geometry: ConvGeometry) -> Result<LayerCounts, ShapeError> {
+pub fn layer_counts(input: Volume, geometry: ConvGeometry) -> Result<LayerCounts, Error> {
     let output = geometry.output(input)?;
-    let neurons = output.checked_len().ok_or(ShapeError::Overflow {
+    let neurons = output.checked_len().ok_or(Error::Overflow {
         what: "neuron count",
     })?;
     let weights_per_neuron = mul(
@@ -51,8 +51,8 @@ pub fn layer_counts(input: Volume, geometry: ConvGeometry) -> Result<LayerCounts
 }
 // ANCHOR_END: layer_counts
 
-fn mul(a: u64, b: u64) -> Result<u64, ShapeError> {
-    a.checked_mul(b).ok_or(ShapeError::Overflow {
+fn mul(a: u64, b: u64) -> Result<u64, Error> {
+    a.checked_mul(b).ok_or(Error::Overflow {
         what: "parameter count",
     })
 }

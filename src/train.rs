@@ -1,5 +1,7 @@
-//! Training and evaluation: normalised mini-batches, SGD steps, per-epoch statistics, a
-//! progress bar, and a clear stop when the loss diverges (chapter `09-lenet`).
+//! Training and evaluation: one loop for any model, loss and optimizer, over shuffled
+//! mini-batches, with an optional per-batch transform (augmentation), a validation set,
+//! per-epoch records, a progress bar, and a clear stop when the loss diverges (chapter
+//! `09-lenet`).
 
 use std::time::Instant;
 
@@ -7,17 +9,18 @@ use ndarray::{s, Array2, Array4, Axis, Ix2};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::data::fashion_mnist::Dataset;
+use crate::error::{Error, Result};
 use crate::layer::{zero_grads, Layer, Mode};
-use crate::layers::Sequential;
 use crate::loss::{argmax_rows, softmax_cross_entropy};
-use crate::optim::{Sgd, StepSchedule};
+use crate::optim::{Optimizer, Sgd, StepSchedule};
 
 // ANCHOR: config
-/// Everything that decides a training run.
-#[derive(Debug, Clone, Serialize)]
+/// Everything that decides a training run of `cnn-book train`: SGD with momentum and
+/// weight decay, and a step schedule.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TrainConfig {
     pub epochs: usize,
     pub batch_size: usize,
@@ -47,15 +50,106 @@ impl Default for TrainConfig {
 }
 // ANCHOR_END: config
 
-/// What one epoch did.
-#[derive(Debug, Clone, Serialize)]
+impl TrainConfig {
+    /// The optimizer this configuration describes.
+    pub fn optimizer(&self) -> Result<Sgd> {
+        Sgd::new(self.learning_rate, self.momentum, self.weight_decay)
+    }
+
+    /// The loop's settings, with softmax cross-entropy and the step schedule.
+    pub fn training(&self) -> Training<'static> {
+        Training {
+            schedule: Some(StepSchedule {
+                base: self.learning_rate,
+                gamma: self.lr_gamma,
+                every: self.lr_step,
+            }),
+            ..Training::new(self.epochs, self.batch_size, self.seed)
+        }
+    }
+}
+
+/// Images `(N, C, H, W)` and their classes: a training, validation or test set.
+#[derive(Debug, Clone, Copy)]
+pub struct Examples<'a> {
+    pub images: &'a Array4<f32>,
+    pub labels: &'a [usize],
+}
+
+impl<'a> Examples<'a> {
+    /// Checks that there is one label per image.
+    pub fn new(images: &'a Array4<f32>, labels: &'a [usize]) -> Result<Self> {
+        if images.len_of(Axis(0)) != labels.len() {
+            return Err(Error::Shape(format!(
+                "{} images but {} labels",
+                images.len_of(Axis(0)),
+                labels.len()
+            )));
+        }
+        Ok(Examples { images, labels })
+    }
+}
+
+/// The loss the loop minimises: `(loss, dL/dlogits)` for a batch of logits and labels.
+pub type LossFn<'a> = &'a (dyn Fn(&Array2<f32>, &[usize]) -> Result<(f32, Array2<f32>)> + Sync);
+
+/// Changes a training batch in place before the forward pass (augmentation), with a
+/// generator of its own, seeded from the run's seed.
+pub type Transform<'a> = &'a (dyn Fn(&mut Array4<f32>, &mut ChaCha8Rng) + Sync);
+
+/// How the loop runs: epochs, batches, what it minimises, and what else it does.
+#[derive(Clone, Copy)]
+pub struct Training<'a> {
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Seeds the shuffling of the training set (and, through `seed + 1`, the transform).
+    pub seed: u64,
+    /// The learning rate per epoch; `None` keeps the optimizer's.
+    pub schedule: Option<StepSchedule>,
+    pub loss: LossFn<'a>,
+    /// Applied to every training batch; `None` trains on the images as they are.
+    pub transform: Option<Transform<'a>>,
+    /// Evaluated after every epoch, its loss and accuracy recorded.
+    pub validation: Option<Examples<'a>>,
+    /// Evaluated after every epoch too (the book's curves); not for choosing anything.
+    pub test: Option<Examples<'a>>,
+    pub show_progress: bool,
+}
+
+impl<'a> Training<'a> {
+    /// `epochs` epochs of batches of `batch_size`, softmax cross-entropy, no schedule, no
+    /// transform, no validation or test set, no progress bar.
+    pub fn new(epochs: usize, batch_size: usize, seed: u64) -> Self {
+        Training {
+            epochs,
+            batch_size,
+            seed,
+            schedule: None,
+            loss: &softmax_cross_entropy,
+            transform: None,
+            validation: None,
+            test: None,
+            show_progress: false,
+        }
+    }
+}
+
+/// What one epoch did. The running averages over the epoch's batches for the training
+/// set; a full evaluation for the validation and test sets, if given.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct EpochStats {
     pub epoch: usize,
     pub learning_rate: f32,
     pub train_loss: f32,
     pub train_accuracy: f32,
-    pub test_loss: f32,
-    pub test_accuracy: f32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_loss: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_accuracy: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_loss: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_accuracy: Option<f32>,
     pub seconds: f32,
 }
 
@@ -80,28 +174,111 @@ pub fn pixel_statistics(data: &Dataset) -> (f32, f32) {
     (mean as f32, var.sqrt() as f32)
 }
 
-/// Loss, accuracy and predictions of `model` on `images` (evaluation mode, in batches).
+/// Mean and standard deviation of each channel of `images` `(N, C, H, W)`: for
+/// standardising colour images channel by channel.
+pub fn channel_statistics(images: &Array4<f32>) -> Vec<(f32, f32)> {
+    images
+        .axis_iter(Axis(1))
+        .map(|c| {
+            let n = c.len() as f64;
+            let mean = c.iter().map(|&p| p as f64).sum::<f64>() / n;
+            let var = c.iter().map(|&p| (p as f64 - mean).powi(2)).sum::<f64>() / n;
+            (mean as f32, var.sqrt() as f32)
+        })
+        .collect()
+}
+
+/// Standardises each channel of `images` with its `(mean, std)`.
+pub fn standardise_channels(images: &mut Array4<f32>, stats: &[(f32, f32)]) -> Result<()> {
+    if images.len_of(Axis(1)) != stats.len() {
+        return Err(Error::Shape(format!(
+            "{} channels but statistics for {}",
+            images.len_of(Axis(1)),
+            stats.len()
+        )));
+    }
+    for (mut c, &(mean, std)) in images.axis_iter_mut(Axis(1)).zip(stats) {
+        c.mapv_inplace(|p| (p - mean) / std);
+    }
+    Ok(())
+}
+
+/// Images and labels of one's own: a part of a data set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labelled {
+    pub images: Array4<f32>,
+    pub labels: Vec<usize>,
+}
+
+impl Labelled {
+    /// Borrowed, for [`train`] and [`Training`].
+    pub fn examples(&self) -> Examples<'_> {
+        Examples {
+            images: &self.images,
+            labels: &self.labels,
+        }
+    }
+}
+
+/// Splits off `count` examples, chosen at random with `seed`, as a validation set:
+/// returns `(train, validation)`.
+pub fn split_validation(data: Examples, count: usize, seed: u64) -> Result<(Labelled, Labelled)> {
+    let n = data.labels.len();
+    if count == 0 || count >= n {
+        return Err(Error::Shape(format!(
+            "a validation set of {count} from {n} examples leaves nothing to train on or \
+             to validate with"
+        )));
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let (train, validation) = order.split_at(n - count);
+    let take = |idx: &[usize]| Labelled {
+        images: data.images.select(Axis(0), idx),
+        labels: idx.iter().map(|&i| data.labels[i]).collect(),
+    };
+    Ok((take(train), take(validation)))
+}
+
+/// Loss, accuracy and predictions of `model` on `data` (evaluation mode, in batches of
+/// `batch`, softmax cross-entropy).
 pub fn evaluate(
-    model: &mut Sequential,
+    model: &mut dyn Layer,
     images: &Array4<f32>,
     labels: &[usize],
     batch: usize,
-) -> Result<(f32, f32, Vec<usize>), String> {
+) -> Result<(f32, f32, Vec<usize>)> {
+    evaluate_with(
+        model,
+        Examples::new(images, labels)?,
+        batch,
+        &softmax_cross_entropy,
+    )
+}
+
+/// [`evaluate`] with any loss.
+pub fn evaluate_with(
+    model: &mut dyn Layer,
+    data: Examples,
+    batch: usize,
+    loss: LossFn,
+) -> Result<(f32, f32, Vec<usize>)> {
+    let labels = data.labels;
+    if labels.is_empty() {
+        return Err(Error::Data("nothing to evaluate: no examples".into()));
+    }
     let mut predictions = Vec::with_capacity(labels.len());
     let mut loss_sum = 0.0f64;
     for start in (0..labels.len()).step_by(batch.max(1)) {
         let end = (start + batch).min(labels.len());
-        let x = images
+        let x = data
+            .images
             .slice(s![start..end, .., .., ..])
             .to_owned()
             .into_dyn();
-        let logits = model.forward(&x, Mode::Eval).map_err(|e| e.to_string())?;
-        let logits: Array2<f32> = logits
-            .into_dimensionality::<Ix2>()
-            .map_err(|_| "the model must output (N, classes)".to_string())?;
-        let (loss, _) =
-            softmax_cross_entropy(&logits, &labels[start..end]).map_err(|e| e.to_string())?;
-        loss_sum += loss as f64 * (end - start) as f64;
+        let logits = logits(model.forward(&x, Mode::Eval)?)?;
+        let (l, _) = loss(&logits, &labels[start..end])?;
+        loss_sum += l as f64 * (end - start) as f64;
         predictions.extend(argmax_rows(&logits));
     }
     let correct = predictions
@@ -116,63 +293,69 @@ pub fn evaluate(
     ))
 }
 
+/// The model's output as `(N, classes)` scores.
+fn logits(output: crate::layer::Tensor) -> Result<Array2<f32>> {
+    let shape = output.shape().to_vec();
+    output.into_dimensionality::<Ix2>().map_err(|_| {
+        Error::Shape(format!(
+            "the model must output (N, classes) scores, got shape {shape:?}"
+        ))
+    })
+}
+
 // ANCHOR: train
-/// Trains `model` on `(train_x, train_y)`, evaluating on `(test_x, test_y)` after each epoch.
-/// Stops with an error that says where, if the loss stops being a finite number.
+/// Trains `model` on `data` with `optimizer`, as `training` says, calling `on_epoch` after
+/// every epoch. Stops with an error that says where, if the loss stops being a finite
+/// number.
 pub fn train(
-    model: &mut Sequential,
-    (train_x, train_y): (&Array4<f32>, &[usize]),
-    (test_x, test_y): (&Array4<f32>, &[usize]),
-    config: &TrainConfig,
+    model: &mut dyn Layer,
+    optimizer: &mut dyn Optimizer,
+    data: Examples,
+    training: &Training,
     mut on_epoch: impl FnMut(&EpochStats),
-    show_progress: bool,
-) -> Result<Vec<EpochStats>, String> {
-    if config.batch_size == 0 || config.epochs == 0 {
-        return Err(format!(
-            "batch size {} and epochs {} must be at least 1",
-            config.batch_size, config.epochs
-        ));
+) -> Result<Vec<EpochStats>> {
+    let Training {
+        epochs, batch_size, ..
+    } = *training;
+    if batch_size == 0 || epochs == 0 || data.labels.is_empty() {
+        return Err(Error::Training(format!(
+            "batch size {batch_size}, epochs {epochs} and examples {} must all be at least 1",
+            data.labels.len()
+        )));
     }
-    let schedule = StepSchedule {
-        base: config.learning_rate,
-        gamma: config.lr_gamma,
-        every: config.lr_step,
-    };
-    let mut sgd = Sgd::new(config.learning_rate, config.momentum, config.weight_decay)
-        .map_err(|e| e.to_string())?;
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
-    let mut order: Vec<usize> = (0..train_y.len()).collect();
-    let batches = train_y.len().div_ceil(config.batch_size);
+    let mut rng = ChaCha8Rng::seed_from_u64(training.seed);
+    let mut transform_rng = ChaCha8Rng::seed_from_u64(training.seed.wrapping_add(1));
+    let mut order: Vec<usize> = (0..data.labels.len()).collect();
+    let batches = data.labels.len().div_ceil(batch_size);
     let mut history = Vec::new();
-    for epoch in 0..config.epochs {
+    for epoch in 0..epochs {
         let started = Instant::now();
-        sgd.learning_rate = schedule.at(epoch);
+        if let Some(schedule) = training.schedule {
+            optimizer.set_learning_rate(schedule.at(epoch));
+        }
         order.shuffle(&mut rng);
-        let bar = progress_bar(show_progress, batches as u64, epoch, config.epochs);
+        let bar = progress_bar(training.show_progress, batches as u64, epoch, epochs);
         let (mut loss_sum, mut correct) = (0.0f64, 0usize);
-        for (b, chunk) in order.chunks(config.batch_size).enumerate() {
-            let x = train_x.select(Axis(0), chunk).into_dyn();
-            let y: Vec<usize> = chunk.iter().map(|&i| train_y[i]).collect();
+        for (b, chunk) in order.chunks(batch_size).enumerate() {
+            let mut x = data.images.select(Axis(0), chunk);
+            if let Some(transform) = training.transform {
+                transform(&mut x, &mut transform_rng);
+            }
+            let y: Vec<usize> = chunk.iter().map(|&i| data.labels[i]).collect();
             zero_grads(model);
-            let logits = model.forward(&x, Mode::Train).map_err(|e| e.to_string())?;
-            let logits: Array2<f32> = logits
-                .into_dimensionality::<Ix2>()
-                .map_err(|_| "the model must output (N, classes)".to_string())?;
-            let (loss, grad) = softmax_cross_entropy(&logits, &y).map_err(|e| e.to_string())?;
+            let logits = logits(model.forward(&x.into_dyn(), Mode::Train)?)?;
+            let (loss, grad) = (training.loss)(&logits, &y)?;
             if !loss.is_finite() {
-                return Err(format!(
+                return Err(Error::Training(format!(
                     "the loss became {loss} at epoch {}, batch {} of {batches} (learning rate {}): \
                      training diverged; try a smaller learning rate",
                     epoch + 1,
                     b + 1,
-                    sgd.learning_rate
-                ));
+                    optimizer.learning_rate()
+                )));
             }
-            model
-                .backward_params(&grad.into_dyn())
-                .map_err(|e| e.to_string())?;
-            sgd.step(&mut model.params_mut())
-                .map_err(|e| e.to_string())?;
+            model.backward_params(&grad.into_dyn())?;
+            optimizer.step(model)?;
             loss_sum += loss as f64 * chunk.len() as f64;
             correct += argmax_rows(&logits)
                 .iter()
@@ -184,27 +367,39 @@ pub fn train(
                 if b % 20 == 0 {
                     bar.set_message(format!(
                         "loss {:.3}",
-                        loss_sum / ((b + 1) * config.batch_size) as f64
+                        loss_sum / ((b + 1) * batch_size) as f64
                     ));
                 }
             }
         }
-        let (test_loss, test_accuracy, _) = evaluate(model, test_x, test_y, 500)?;
+        let mut eval = |set: Option<Examples>| -> Result<(Option<f32>, Option<f32>)> {
+            Ok(match set {
+                Some(set) => {
+                    let (loss, accuracy, _) = evaluate_with(model, set, 500, training.loss)?;
+                    (Some(loss), Some(accuracy))
+                }
+                None => (None, None),
+            })
+        };
+        let (validation_loss, validation_accuracy) = eval(training.validation)?;
+        let (test_loss, test_accuracy) = eval(training.test)?;
+        let n = data.labels.len();
         let stats = EpochStats {
             epoch: epoch + 1,
-            learning_rate: sgd.learning_rate,
-            train_loss: (loss_sum / train_y.len() as f64) as f32,
-            train_accuracy: correct as f32 / train_y.len() as f32,
+            learning_rate: optimizer.learning_rate(),
+            train_loss: (loss_sum / n as f64) as f32,
+            train_accuracy: correct as f32 / n as f32,
+            validation_loss,
+            validation_accuracy,
             test_loss,
             test_accuracy,
             seconds: started.elapsed().as_secs_f32(),
         };
         if let Some(bar) = bar {
             bar.finish_with_message(format!(
-                "loss {:.3}, train {:.2}%, test {:.2}%",
+                "loss {:.3}, train {:.2}%",
                 stats.train_loss,
                 100.0 * stats.train_accuracy,
-                100.0 * stats.test_accuracy
             ));
         }
         on_epoch(&stats);
@@ -239,18 +434,21 @@ pub fn confusion_matrix(
     predictions: &[usize],
     labels: &[usize],
     classes: usize,
-) -> Result<Array2<usize>, String> {
+) -> Result<Array2<usize>> {
     if predictions.len() != labels.len() {
-        return Err(format!(
+        return Err(Error::Shape(format!(
             "{} predictions for {} labels",
             predictions.len(),
             labels.len()
-        ));
+        )));
     }
     let mut m = Array2::zeros((classes, classes));
     for (&p, &l) in predictions.iter().zip(labels) {
         if p >= classes || l >= classes {
-            return Err(format!("class {} is not below {classes}", p.max(l)));
+            return Err(Error::Shape(format!(
+                "class {} is not below {classes}",
+                p.max(l)
+            )));
         }
         m[[l, p]] += 1;
     }

@@ -4,7 +4,7 @@
 use cnn_book::conv::{
     classic_filters, conv2d_backward_naive, conv2d_naive, conv2d_single, Conv2dConfig,
 };
-use cnn_book::ShapeError;
+use cnn_book::Error;
 use ndarray::{array, s, Array1, Array2, Array4};
 use rand::Rng;
 
@@ -12,7 +12,7 @@ mod common;
 use common::{assert_close, random4};
 
 fn cfg(stride: usize, padding: usize) -> Conv2dConfig {
-    Conv2dConfig { stride, padding }
+    Conv2dConfig::new(stride, padding)
 }
 
 #[test]
@@ -258,7 +258,7 @@ fn shape_errors_name_the_shapes() {
     );
 
     let err = conv2d_naive(x.view(), w.view(), None, cfg(0, 0)).unwrap_err();
-    assert_eq!(err, ShapeError::ZeroStride);
+    assert_eq!(err, Error::ZeroStride);
 
     let dy = Array4::<f32>::zeros((1, 2, 4, 4));
     let err = conv2d_backward_naive(x.view(), w.view(), dy.view(), cfg(1, 0))

@@ -3,7 +3,7 @@
 use cnn_book::conv1d::{
     causal_filter, convolve, correlate, ema_kernel, ema_recursive, moving_average_kernel, Sequence,
 };
-use cnn_book::ShapeError;
+use cnn_book::Error;
 use rand::Rng;
 
 mod common;
@@ -110,7 +110,7 @@ fn moving_average_by_hand() {
     for (a, b) in y.iter().zip(expected) {
         assert!((a - b).abs() < 1e-12, "{y:?}");
     }
-    assert_eq!(moving_average_kernel(0), Err(ShapeError::ZeroField));
+    assert_eq!(moving_average_kernel(0), Err(Error::ZeroField));
 }
 
 #[test]

@@ -13,7 +13,7 @@ mod common;
 use common::{assert_close, random4};
 
 fn cfg(stride: usize, padding: usize) -> Conv2dConfig {
-    Conv2dConfig { stride, padding }
+    Conv2dConfig::new(stride, padding)
 }
 
 #[test]

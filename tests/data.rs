@@ -5,6 +5,7 @@ use std::io::Write;
 
 use cnn_book::data::fashion_mnist::{self, sample, Dataset, CLASS_NAMES};
 use cnn_book::data::idx::{encode_idx, parse_idx, read_idx, IdxError};
+use cnn_book::Error;
 
 fn scratch(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("cnn-book-data-{name}-{}", std::process::id()));
@@ -103,11 +104,20 @@ fn gzip_and_raw_files_read_the_same_and_a_corrupt_gzip_is_an_error() {
     std::fs::write(dir.join("cut.gz"), &gz[..gz.len() / 2]).unwrap();
     let err = read_idx(&dir.join("cut.gz"), 1).unwrap_err();
     assert!(
-        matches!(err, IdxError::Io { .. }) && err.to_string().contains("cut.gz"),
+        matches!(err, Error::Idx(IdxError::Gzip { .. })) && err.to_string().contains("cut.gz"),
         "{err}"
     );
     let err = read_idx(&dir.join("missing"), 1).unwrap_err();
-    assert!(err.to_string().contains("missing"), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Io {
+                kind: std::io::ErrorKind::NotFound,
+                ..
+            }
+        ) && err.to_string().contains("missing"),
+        "{err}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -157,8 +167,8 @@ fn the_embedded_sample_is_the_start_of_the_test_set() {
 fn a_missing_data_set_says_how_to_get_it() {
     let err = fashion_mnist::locate(Some(std::path::Path::new("/nonexistent/fmnist"))).unwrap_err();
     assert!(
-        err.contains("/nonexistent/fmnist")
-            && err.contains("apt-get install dataset-fashion-mnist"),
+        matches!(&err, Error::Data(m) if m.contains("/nonexistent/fmnist")
+            && m.contains("apt-get install dataset-fashion-mnist")),
         "{err}"
     );
 }

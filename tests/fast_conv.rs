@@ -4,7 +4,7 @@
 mod common;
 
 use cnn_book::conv::{conv2d_backward_naive, conv2d_naive, Conv2dConfig, ConvDims};
-use cnn_book::fast_conv::{
+use cnn_book::fast::conv::{
     col2im_image, conv2d_backward_fast, conv2d_backward_saved, conv2d_fast, im2col_image,
     use_direct, ConvScratch, FastKernel,
 };
@@ -30,7 +30,7 @@ use rand::Rng;
 use common::{assert_close, random4};
 
 fn cfg(stride: usize, padding: usize) -> Conv2dConfig {
-    Conv2dConfig { stride, padding }
+    Conv2dConfig::new(stride, padding)
 }
 
 /// Random convolution shapes `(n, c, k, h, w, kh, kw, stride, padding)` that tile exactly,

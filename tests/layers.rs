@@ -3,11 +3,11 @@
 
 mod common;
 
-use cnn_book::conv::Conv2dConfig;
+use cnn_book::fast::elementwise::tanh;
 use cnn_book::init::Init;
-use cnn_book::layer::{param_count, Layer, Mode, Tensor};
+use cnn_book::layer::{param_count, Implementation, Layer, Mode, Tensor};
 use cnn_book::layers::{
-    tanh, AvgPool2d, Conv2d, ConvAlgorithm, Dropout, Flatten, Linear, MaxPool2d, Relu, ReluRule,
+    AvgPool2d, Conv2d, ConvAlgorithm, Dropout, Flatten, Linear, MaxPool2d, Relu, ReluRule,
     Sequential, Sigmoid, Tanh,
 };
 use cnn_book::loss::{argmax_rows, softmax_cross_entropy};
@@ -35,14 +35,9 @@ fn conv2d_backward_matches_finite_differences_for_both_algorithms() {
         ConvAlgorithm::Fast,
     ] {
         for (stride, padding) in [(1, 0), (1, 1), (2, 1)] {
-            let mut layer = Conv2d::new(
-                2,
-                3,
-                3,
-                Conv2dConfig { stride, padding },
-                Init::He,
-                &mut rng(3),
-            );
+            let mut layer = Conv2d::new(2, 3, 3, Init::He, &mut rng(3))
+                .stride(stride)
+                .padding(padding);
             layer.algorithm = algorithm;
             assert_gradients(&mut layer, &random(&[2, 2, 7, 7], 4), 1e-2);
         }
@@ -51,11 +46,12 @@ fn conv2d_backward_matches_finite_differences_for_both_algorithms() {
 
 #[test]
 fn im2col_fast_and_naive_layers_agree_forward_and_backward() {
-    let config = Conv2dConfig {
-        stride: 2,
-        padding: 1,
+    let conv = || {
+        Conv2d::new(3, 4, 3, Init::He, &mut rng(5))
+            .stride(2)
+            .padding(1)
     };
-    let mut a = Conv2d::new(3, 4, 3, config, Init::He, &mut rng(5));
+    let mut a = conv();
     a.algorithm = ConvAlgorithm::Naive;
     let x = random(&[2, 3, 9, 9], 6);
     let ya = a.forward(&x, Mode::Train).unwrap();
@@ -63,14 +59,15 @@ fn im2col_fast_and_naive_layers_agree_forward_and_backward() {
     let da = a.backward(&dy).unwrap();
     let close = |p: &Tensor, q: &Tensor| p.iter().zip(q).all(|(x, y)| (x - y).abs() < 1e-4);
     for algorithm in [ConvAlgorithm::Im2col, ConvAlgorithm::Fast] {
-        let mut b = Conv2d::new(3, 4, 3, config, Init::He, &mut rng(5));
+        let mut b = conv();
         b.algorithm = algorithm;
         let yb = b.forward(&x, Mode::Train).unwrap();
         assert!(close(&ya, &yb), "{algorithm:?} forward");
         let db = b.backward(&dy).unwrap();
         assert!(close(&da, &db), "{algorithm:?} input gradient");
+        let (ab, bb) = (a.bias.as_ref().unwrap(), b.bias.as_ref().unwrap());
         assert!(
-            close(&a.weight.grad, &b.weight.grad) && close(&a.bias.grad, &b.bias.grad),
+            close(&a.weight.grad, &b.weight.grad) && close(&ab.grad, &bb.grad),
             "{algorithm:?} parameter gradients"
         );
     }
@@ -240,23 +237,12 @@ fn tiny_cnn(seed: u64, pool_max: bool) -> Sequential {
     } else {
         Box::new(AvgPool2d::new(2, 2))
     };
-    Sequential::new(vec![
-        Box::new(Conv2d::new(
-            1,
-            2,
-            3,
-            Conv2dConfig {
-                stride: 1,
-                padding: 1,
-            },
-            Init::He,
-            &mut r,
-        )),
-        Box::new(Tanh::new()),
-        pool,
-        Box::new(Flatten::new()),
-        Box::new(Linear::new(2 * 3 * 3, 3, Init::Xavier, &mut r)),
-    ])
+    Sequential::new()
+        .add(Conv2d::new(1, 2, 3, Init::He, &mut r).padding(1))
+        .add(Tanh::new())
+        .add(pool)
+        .add(Flatten::new())
+        .add(Linear::new(2 * 3 * 3, 3, Init::Xavier, &mut r))
 }
 
 #[test]
@@ -286,4 +272,108 @@ fn sequential_reports_shapes_and_parameters_and_names_the_failing_layer() {
         err.contains("layer 4 (Linear(18 -> 3))") && err.contains("32"),
         "{err}"
     );
+}
+
+/// Every layer of the library, with an input it takes.
+fn every_layer() -> Vec<(Box<dyn Layer>, Vec<usize>)> {
+    let mut r = rng(70);
+    vec![
+        (
+            Box::new(Linear::new(6, 4, Init::Xavier, &mut r)),
+            vec![3, 6],
+        ),
+        (
+            Box::new(Conv2d::new(2, 3, 3, Init::He, &mut r).stride(2).padding(1)),
+            vec![2, 2, 7, 7],
+        ),
+        (Box::new(MaxPool2d::new(3, 2).padding(1)), vec![2, 2, 6, 6]),
+        (Box::new(AvgPool2d::new(3, 2).padding(1)), vec![2, 2, 6, 6]),
+        (Box::new(Relu::new()), vec![4, 5]),
+        (Box::new(Sigmoid::new()), vec![4, 5]),
+        (Box::new(Tanh::new()), vec![4, 5]),
+        (Box::new(Flatten::new()), vec![2, 3, 2, 2]),
+        (Box::new(Dropout::new(0.5, 3).unwrap()), vec![4, 5]),
+        (
+            Box::new(cnn_book::layers::GlobalAvgPool::new()),
+            vec![2, 3, 3, 3],
+        ),
+        (
+            Box::new(cnn_book::layers::BatchNorm2d::new(2)),
+            vec![3, 2, 3, 3],
+        ),
+    ]
+}
+
+#[test]
+fn every_layer_gives_input_gradients_after_an_evaluation_pass() {
+    // Evaluation mode is deterministic for every layer (dropout keeps everything), so the
+    // backward pass after an Eval forward must be the derivative of the Eval function.
+    for (mut layer, shape) in every_layer() {
+        let x = random(&shape, 71).mapv(|v| if v.abs() < 0.05 { v + 0.1 } else { v });
+        for implementation in [Implementation::Reference, Implementation::Fast] {
+            layer.set_implementation(implementation);
+            common::assert_gradients_in(layer.as_mut(), &x, Mode::Eval, 1e-2, 1e-2);
+        }
+    }
+}
+
+#[test]
+fn no_layer_uses_a_cache_from_another_forward_pass() {
+    // A forward pass that fails leaves nothing a backward pass could use, whatever an
+    // earlier pass cached.
+    for (mut layer, shape) in every_layer() {
+        let name = layer.name();
+        let x = random(&shape, 72);
+        layer.forward(&x, Mode::Train).unwrap();
+        // An input of another rank fails every layer but the element-wise ones.
+        let bad = random(&[1, 2, 3, 4, 5], 73);
+        if layer.forward(&bad, Mode::Train).is_ok() {
+            continue;
+        }
+        let dy = random(&layer.output_shape(&shape).unwrap(), 74);
+        assert!(layer.backward(&dy).is_err(), "{name} used a stale cache");
+    }
+    // And a backward pass answers for the last forward pass: after an Eval pass, dropout
+    // passes the gradient whole, whatever mask the training pass before it drew.
+    let mut d = Dropout::new(0.5, 1).unwrap();
+    let x = Tensor::ones(IxDyn(&[10, 10]));
+    d.forward(&x, Mode::Train).unwrap();
+    d.forward(&x, Mode::Eval).unwrap();
+    assert_eq!(d.backward(&x).unwrap(), x);
+}
+
+#[test]
+fn reference_and_fast_layers_agree() {
+    // The activations' reference loops against chapter 16's parallel maps (and, for tanh,
+    // the rational function against the math library: within its stated 5e-7).
+    for (layer, shape) in every_layer() {
+        let name = layer.name();
+        if name == "Dropout(p = 0.5)" {
+            continue;
+        }
+        let x = random(&shape, 75);
+        let run = |implementation| {
+            let (mut layer, _) = every_layer()
+                .into_iter()
+                .find(|(l, _)| l.name() == name)
+                .unwrap();
+            layer.set_implementation(implementation);
+            let y = layer.forward(&x, Mode::Train).unwrap();
+            let dx = layer.backward(&random(y.shape(), 76)).unwrap();
+            let grads: Vec<Tensor> = cnn_book::model::named_params(layer.as_ref())
+                .into_iter()
+                .map(|(_, p)| p.grad.clone())
+                .collect();
+            (y, dx, grads)
+        };
+        let (y, dx, g) = run(Implementation::Reference);
+        let (yf, dxf, gf) = run(Implementation::Fast);
+        let close = |a: &Tensor, b: &Tensor| approx::abs_diff_eq!(a, b, epsilon = 1e-4);
+        assert!(close(&y, &yf), "{name} forward");
+        assert!(close(&dx, &dxf), "{name} input gradient");
+        assert!(
+            g.iter().zip(&gf).all(|(a, b)| close(a, b)),
+            "{name} parameter gradients"
+        );
+    }
 }

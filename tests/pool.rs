@@ -3,7 +3,7 @@
 use cnn_book::pool::{
     avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward, PoolConfig,
 };
-use cnn_book::ShapeError;
+use cnn_book::Error;
 use ndarray::{array, Array4};
 use rand::Rng;
 
@@ -15,7 +15,7 @@ fn image(rows: Vec<Vec<f32>>) -> Array4<f32> {
 }
 
 fn pool(field: usize, stride: usize) -> PoolConfig {
-    PoolConfig { field, stride }
+    PoolConfig::new(field, stride)
 }
 
 #[test]
@@ -161,7 +161,7 @@ fn bad_pooling_shapes_are_named() {
     assert!(err.contains("stride 2") && err.contains("size 5"), "{err}");
     assert_eq!(
         max_pool2d(x.view(), pool(2, 0)).unwrap_err(),
-        ShapeError::ZeroStride
+        Error::ZeroStride
     );
     let dy = Array4::<f32>::zeros((1, 1, 3, 3));
     let err = avg_pool2d_backward(dy.view(), (1, 1, 4, 4), pool(2, 2))
@@ -171,4 +171,195 @@ fn bad_pooling_shapes_are_named() {
         err.contains("(1, 1, 3, 3)") && err.contains("(1, 1, 2, 2)"),
         "{err}"
     );
+}
+
+// Padding and rounding, as PyTorch has them; and the fast planes of chapter 16 against the
+// loops above.
+
+use cnn_book::fast;
+use cnn_book::shape::Rounding;
+use proptest::prelude::*;
+
+#[test]
+fn padded_max_pooling_never_picks_the_padding() {
+    // All inputs negative: a zero from the padding would win if padding counted.
+    let x = image(vec![
+        vec![-1., -2., -3.],
+        vec![-4., -5., -6.],
+        vec![-7., -8., -9.],
+    ]);
+    let config = PoolConfig::new(3, 2).with_padding(1);
+    let (y, switches) = max_pool2d(x.view(), config).unwrap();
+    // Windows start at -1 and 1: rows/columns {-1, 0, 1} and {1, 2, 3}, clipped to the
+    // image. Maxima: top-left {-1,-2,-4,-5} -> -1, top-right {-2,-3,-5,-6} -> -2,
+    // bottom-left {-4,-5,-7,-8} -> -4, bottom-right {-5,-6,-8,-9} -> -5.
+    assert_eq!(
+        y.into_shape_with_order((2, 2)).unwrap(),
+        array![[-1., -2.], [-4., -5.]]
+    );
+    assert_eq!(switches[[0, 0, 1, 1]], (1, 1));
+}
+
+#[test]
+fn padded_average_pooling_counts_the_padding_or_not() {
+    let x = image(vec![vec![1., 2.], vec![3., 4.]]);
+    // One 3x3 window centred on each of the four pixels (stride 1, padding 1): the
+    // top-left window holds 1, 2, 3, 4 and five zeros of padding.
+    let with = PoolConfig::new(3, 1).with_padding(1);
+    let y = avg_pool2d(x.view(), with).unwrap();
+    assert_eq!(y[[0, 0, 0, 0]], 10.0 / 9.0);
+    let without = with.excluding_padding();
+    let y = avg_pool2d(x.view(), without).unwrap();
+    assert_eq!(y[[0, 0, 0, 0]], 10.0 / 4.0);
+    // Backward shares each output's gradient among the real inputs by the same divisor.
+    let dy = Array4::ones((1, 1, 2, 2));
+    let dx = avg_pool2d_backward(dy.view(), x.dim(), without).unwrap();
+    assert!(dx.iter().all(|&g| (g - 1.0).abs() < 1e-6), "{dx:?}");
+    let dx = avg_pool2d_backward(dy.view(), x.dim(), with).unwrap();
+    assert!(dx.iter().all(|&g| (g - 4.0 / 9.0).abs() < 1e-6), "{dx:?}");
+}
+
+#[test]
+fn googlenets_ceil_mode_pooling() {
+    // GoogLeNet pools 112 x 112 with 3 x 3 windows, stride 2, rounding up: 56, where
+    // rounding down gives 55 (Szegedy et al., 2015, Table 1; Caffe's pooling rounds up).
+    let x = Array4::<f32>::zeros((1, 1, 112, 112));
+    let ceil = PoolConfig::new(3, 2).with_rounding(Rounding::Ceil);
+    assert_eq!(max_pool2d(x.view(), ceil).unwrap().0.dim(), (1, 1, 56, 56));
+    let floor = PoolConfig::new(3, 2).with_rounding(Rounding::Floor);
+    assert_eq!(max_pool2d(x.view(), floor).unwrap().0.dim(), (1, 1, 55, 55));
+    assert!(max_pool2d(x.view(), PoolConfig::new(3, 2)).is_err());
+    // The last window of the ceil mode hangs over the edge: it averages what it holds.
+    let x = image(vec![vec![1., 2., 3., 4.]]);
+    let config = PoolConfig::new(1, 1).with_rounding(Rounding::Ceil);
+    assert_eq!(avg_pool2d(x.view(), config).unwrap().len(), 4);
+    let x = image(vec![vec![1., 2., 3.], vec![4., 5., 6.], vec![7., 8., 9.]]);
+    let config = PoolConfig::new(2, 2).with_rounding(Rounding::Ceil);
+    let y = avg_pool2d(x.view(), config).unwrap();
+    // Windows {1,2,4,5}, {3,6}, {7,8}, {9}: the overhang is not counted.
+    assert_eq!(
+        y.into_shape_with_order((2, 2)).unwrap(),
+        array![[3.0, 4.5], [7.5, 9.0]]
+    );
+}
+
+#[test]
+fn padding_more_than_half_the_window_is_refused() {
+    let x = Array4::<f32>::zeros((1, 1, 4, 4));
+    let err = max_pool2d(x.view(), PoolConfig::new(2, 2).with_padding(2))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("padding 2") && err.contains("window 2"),
+        "{err}"
+    );
+}
+
+/// The output size PyTorch's `pooling_output_shape` gives (aten/src/ATen/native/Pool.h):
+/// `(W + 2P - F + (ceil ? S - 1 : 0)) / S + 1`, less one in ceil mode if the last window
+/// would start at or beyond `W + P`.
+fn pytorch_size(w: usize, f: usize, p: usize, s: usize, ceil: bool) -> usize {
+    let mut out = (w + 2 * p - f + if ceil { s - 1 } else { 0 }) / s + 1;
+    if ceil && (out - 1) * s >= w + p {
+        out -= 1;
+    }
+    out
+}
+
+/// A pooling configuration and an input it fits: field 1..5, stride 1..4, padding up to
+/// half the field, a rounding, and sizes from the field to 13.
+fn pooling_case() -> impl Strategy<Value = (PoolConfig, (usize, usize, usize, usize))> {
+    (1usize..5, 1usize..4, 0usize..3, 0usize..3, any::<bool>()).prop_flat_map(
+        |(field, stride, padding, rounding, exclude)| {
+            let padding = padding.min(field / 2);
+            let rounding = [Rounding::Exact, Rounding::Floor, Rounding::Ceil][rounding];
+            let mut config = PoolConfig::new(field, stride)
+                .with_padding(padding)
+                .with_rounding(rounding);
+            if exclude {
+                config = config.excluding_padding();
+            }
+            let low = field.saturating_sub(2 * padding).max(1);
+            (Just(config), 1usize..3, 1usize..3, low..13, low..13)
+                .prop_map(|(config, n, c, h, w)| (config, (n, c, h, w)))
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    /// Floor and ceil output sizes against PyTorch's formula, and exact against divisibility.
+    #[test]
+    fn output_sizes_follow_pytorch(w in 1usize..40, f in 1usize..8, p in 0usize..4, s in 1usize..6) {
+        prop_assume!(f <= w + 2 * p && 2 * p <= f);
+        let window = cnn_book::Window::new(f, p, s).unwrap();
+        prop_assert_eq!(window.output_size_with(w, Rounding::Floor).unwrap(), pytorch_size(w, f, p, s, false));
+        prop_assert_eq!(window.output_size_with(w, Rounding::Ceil).unwrap(), pytorch_size(w, f, p, s, true));
+        let exact = window.output_size_with(w, Rounding::Exact);
+        if (w + 2 * p - f) % s == 0 {
+            prop_assert_eq!(exact.unwrap(), pytorch_size(w, f, p, s, false));
+        } else {
+            prop_assert!(exact.is_err());
+        }
+    }
+
+    /// On random shapes, paddings and roundings: every output is the max (or the mean, by
+    /// the stated divisor) of the real inputs of its window, computed here from the window
+    /// formula directly; and the fast planes give the same numbers and switches, bit for bit.
+    #[test]
+    fn pooling_values_follow_the_window_formula_and_fast_equals_reference(
+        (config, shape) in pooling_case(), seed in 0u64..1000,
+    ) {
+        let mut rng = common::rng(seed);
+        // Values from a small set: many ties, which the first maximum must win.
+        let x = Array4::from_shape_fn(shape, |_| rng.random_range(-3..3) as f32 / 2.0);
+        let Ok((y, switches)) = max_pool2d(x.view(), config) else {
+            // Only the exact rounding refuses a shape (the strategy keeps the field inside).
+            prop_assert_eq!(config.rounding, Rounding::Exact);
+            return Ok(());
+        };
+        let (_, _, h, w) = shape;
+        let (f, s, p) = (config.field as i64, config.stride as i64, config.padding as i64);
+        let avg = avg_pool2d(x.view(), config).unwrap();
+        for ((n, c, i, j), &value) in y.indexed_iter() {
+            let (r0, q0) = (i as i64 * s - p, j as i64 * s - p);
+            let rows = r0.max(0)..(r0 + f).min(h as i64);
+            let cols = q0.max(0)..(q0 + f).min(w as i64);
+            let mut best = f32::NEG_INFINITY;
+            let mut at = (0, 0);
+            let mut sum = 0.0f32;
+            for r in rows.clone() {
+                for q in cols.clone() {
+                    let v = x[[n, c, r as usize, q as usize]];
+                    if v > best {
+                        (best, at) = (v, (r as u32, q as u32));
+                    }
+                    sum += v;
+                }
+            }
+            prop_assert_eq!(value, best);
+            prop_assert_eq!(switches[[n, c, i, j]], at);
+            let divisor = if config.count_include_pad {
+                let span = |start: i64, size: usize| (start + f).min(size as i64 + p) - start;
+                span(r0, h) * span(q0, w)
+            } else {
+                (rows.end - rows.start) * (cols.end - cols.start)
+            };
+            prop_assert_eq!(avg[[n, c, i, j]], sum / divisor as f32);
+        }
+        let (yf, sf) = fast::pool::max_pool2d(x.view(), config).unwrap();
+        prop_assert_eq!(&y, &yf);
+        prop_assert_eq!(&switches, &sf);
+        prop_assert_eq!(&avg, &fast::pool::avg_pool2d(x.view(), config).unwrap());
+        let dy = Array4::from_shape_fn(y.dim(), |_| rng.random_range(-1.0f32..1.0));
+        prop_assert_eq!(
+            max_pool2d_backward(dy.view(), switches.view(), shape).unwrap(),
+            fast::pool::max_pool2d_backward(dy.view(), switches.view(), shape).unwrap()
+        );
+        prop_assert_eq!(
+            avg_pool2d_backward(dy.view(), shape, config).unwrap(),
+            fast::pool::avg_pool2d_backward(dy.view(), shape, config).unwrap()
+        );
+    }
 }

@@ -3,9 +3,9 @@
 use cnn_book::shape::{
     conv_output_size, output_sizes, receptive_field, ConvGeometry, Rounding, Volume, Window,
 };
-use cnn_book::ShapeError;
+use cnn_book::Error;
 
-fn size(w: usize, f: usize, p: usize, s: usize) -> Result<usize, ShapeError> {
+fn size(w: usize, f: usize, p: usize, s: usize) -> Result<usize, Error> {
     conv_output_size(w, f, p, s)
 }
 
@@ -35,17 +35,17 @@ fn padding_p_equals_f_minus_1_over_2_keeps_the_size() {
 
 #[test]
 fn zero_stride_is_refused() {
-    assert_eq!(Window::new(3, 1, 0), Err(ShapeError::ZeroStride));
+    assert_eq!(Window::new(3, 1, 0), Err(Error::ZeroStride));
     let err = size(5, 3, 1, 0).unwrap_err();
     assert!(err.to_string().contains("stride 0"), "{err}");
 }
 
 #[test]
 fn zero_field_and_zero_input_are_refused() {
-    assert_eq!(Window::new(0, 0, 1), Err(ShapeError::ZeroField));
+    assert_eq!(Window::new(0, 0, 1), Err(Error::ZeroField));
     assert_eq!(
         size(0, 3, 1, 1),
-        Err(ShapeError::ZeroInput { what: "input size" })
+        Err(Error::ZeroInput { what: "input size" })
     );
     assert!(size(0, 3, 1, 1).unwrap_err().to_string().contains("got 0"));
 }
@@ -55,7 +55,7 @@ fn field_larger_than_padded_input_names_the_values() {
     let err = size(4, 7, 1, 1).unwrap_err();
     assert_eq!(
         err,
-        ShapeError::FieldTooLarge {
+        Error::FieldTooLarge {
             input: 4,
             field: 7,
             padding: 1
@@ -74,7 +74,7 @@ fn stride_that_does_not_tile_names_the_values() {
     let err = size(5, 3, 0, 3).unwrap_err();
     assert_eq!(
         err,
-        ShapeError::StrideDoesNotTile {
+        Error::StrideDoesNotTile {
             input: 5,
             field: 3,
             padding: 0,
@@ -235,7 +235,7 @@ fn volumes_and_geometry() {
     // (32 - 5 + 4)/2 = 31/2
     assert!(matches!(
         bad.output(cifar),
-        Err(ShapeError::StrideDoesNotTile { input: 32, .. })
+        Err(Error::StrideDoesNotTile { input: 32, .. })
     ));
 }
 
@@ -250,7 +250,7 @@ fn output_sizes_through_a_stack_stop_at_the_first_error() {
     // 7 does not halve.
     assert!(matches!(
         output_sizes(28, &[conv, pool, conv, pool, pool]),
-        Err(ShapeError::StrideDoesNotTile { input: 7, .. })
+        Err(Error::StrideDoesNotTile { input: 7, .. })
     ));
 }
 
@@ -260,7 +260,7 @@ fn receptive_field_of_an_absurd_stack_is_an_error_not_a_wraparound() {
     let halving = Window::new(2, 0, 2).unwrap();
     assert_eq!(
         receptive_field(&[halving; 70]),
-        Err(ShapeError::Overflow {
+        Err(Error::Overflow {
             what: "receptive field"
         })
     );

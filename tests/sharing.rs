@@ -5,7 +5,7 @@ use cnn_book::sharing::{
     layer_counts, tiling_widths, ALEXNET_CONV1, ALEXNET_INPUT, ALEXNET_PAPER_CONV1_NEURONS,
     ALEXNET_PAPER_INPUT,
 };
-use cnn_book::ShapeError;
+use cnn_book::Error;
 
 #[test]
 fn alexnet_first_layer_counts() {
@@ -32,7 +32,7 @@ fn the_papers_224_does_not_tile() {
     // (224 - 11)/4 = 213/4 = 53.25
     assert!(matches!(
         layer_counts(ALEXNET_PAPER_INPUT, ALEXNET_CONV1),
-        Err(ShapeError::StrideDoesNotTile {
+        Err(Error::StrideDoesNotTile {
             input: 224,
             field: 11,
             padding: 0,
@@ -139,7 +139,7 @@ fn counts_that_overflow_are_errors() {
     };
     assert_eq!(
         layer_counts(one_filter_deep, geometry).unwrap_err(),
-        ShapeError::Overflow {
+        Error::Overflow {
             what: "neuron count"
         }
     );
@@ -154,7 +154,7 @@ fn counts_that_overflow_are_errors() {
     };
     assert_eq!(
         layer_counts(deep, many).unwrap_err(),
-        ShapeError::Overflow {
+        Error::Overflow {
             what: "parameter count"
         }
     );

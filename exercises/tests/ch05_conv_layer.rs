@@ -51,7 +51,7 @@ fn exercise_5_1_conv2d_one_channel() {
                  stride: usize,
                  padding: usize,
                  tolerance: f64| {
-        let config = Conv2dConfig { stride, padding };
+        let config = Conv2dConfig::new(stride, padding);
         checker.check_close(
             || {
                 format!(

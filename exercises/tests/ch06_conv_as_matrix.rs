@@ -21,7 +21,7 @@ fn as_row(kernel: &[f32]) -> ArrayView2<'_, f32> {
 
 /// The library's answer to exercise 6.1.
 ///
-/// `conv_matrix(1, length, kernel as a 1 x k row, Conv2dConfig { stride, padding })` is
+/// `conv_matrix(1, length, kernel as a 1 x k row, Conv2dConfig::new(stride, padding))` is
 /// *not* the 1D matrix when `padding > 0`: the config pads the height as well. The image
 /// then has `1 + 2P` rows, of which only row `P` is real, and the kernel (one row tall)
 /// slides down them at stride `S` too. That gives `2P/S + 1` rows of windows, so `C` has
@@ -32,7 +32,7 @@ fn as_row(kernel: &[f32]) -> ArrayView2<'_, f32> {
 ///
 /// So pad the signal explicitly instead. With padding `P`, the convolution of `x` is the
 /// padding-free convolution of the padded signal `[0; P] x [0; P]`, whose matrix
-/// `conv_matrix(1, length + 2P, row, Conv2dConfig { stride, padding: 0 })` has a column for
+/// `conv_matrix(1, length + 2P, row, Conv2dConfig::new(stride, 0))` has a column for
 /// each padded position. The first and last `P` columns multiply the padding zeros, so
 /// they never contribute: dropping them leaves exactly the `(outputs, length)` matrix of
 /// the padded convolution, with no height axis to get in the way. Whether the window
@@ -45,7 +45,7 @@ fn library_conv_matrix_1d(
     padding: usize,
 ) -> Option<Array2<f32>> {
     let outputs = conv_output_size(length, kernel.len(), padding, stride).ok()?;
-    let config = Conv2dConfig { stride, padding: 0 };
+    let config = Conv2dConfig::new(stride, 0);
     let padded = conv_matrix(1, length + 2 * padding, as_row(kernel), config)
         .expect("checker bug: the padded signal does not work without padding");
     assert_eq!(padded.dim(), (outputs, length + 2 * padding), "checker bug");
@@ -65,7 +65,7 @@ fn check_height_one_padding(
     expected: &Array2<f32>,
 ) {
     let outputs = expected.nrows();
-    let config = Conv2dConfig { stride, padding };
+    let config = Conv2dConfig::new(stride, padding);
     match conv_matrix(1, length, as_row(kernel), config) {
         Err(_) => assert_ne!((2 * padding) % stride, 0, "checker bug: unexpected error"),
         Ok(tall) => {
@@ -180,7 +180,7 @@ fn exercise_6_2_im2col_one_channel() {
          columns are positions, not the other way round.",
     );
     let check = |checker: &mut Checker, image: Array2<f32>, field: usize, stride: usize| {
-        let config = Conv2dConfig { stride, padding: 0 };
+        let config = Conv2dConfig::new(stride, 0);
         let image4 = image.view().insert_axis(Axis(0)).insert_axis(Axis(0));
         checker.check_close(
             || {

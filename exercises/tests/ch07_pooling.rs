@@ -37,14 +37,8 @@ fn mean_f64(x: &Array4<f64>) -> Array2<f64> {
 fn expected_global_avg_pool(x: &Array4<f32>) -> Array2<f32> {
     let (n, c, h, w) = x.dim();
     if h == w && n > 0 && c > 0 {
-        let pooled = avg_pool2d(
-            x.view(),
-            PoolConfig {
-                field: h,
-                stride: 1,
-            },
-        )
-        .expect("one window as large as a square map fits");
+        let pooled = avg_pool2d(x.view(), PoolConfig::new(h, 1))
+            .expect("one window as large as a square map fits");
         assert_eq!(
             pooled.dim(),
             (n, c, 1, 1),
@@ -143,15 +137,8 @@ fn expected_global_avg_pool_backward(
         let grad4 = grad
             .to_shape((n, c, 1, 1))
             .expect("(N, C) reshapes to (N, C, 1, 1)");
-        return avg_pool2d_backward(
-            grad4.view(),
-            shape,
-            PoolConfig {
-                field: h,
-                stride: 1,
-            },
-        )
-        .expect("one window as large as a square map fits");
+        return avg_pool2d_backward(grad4.view(), shape, PoolConfig::new(h, 1))
+            .expect("one window as large as a square map fits");
     }
     let grad = grad.mapv(f64::from);
     let loss = |x: &Array4<f64>| (mean_f64(x) * &grad).sum();
@@ -308,17 +295,11 @@ fn exercise_7_3_max_unpool() {
                 [0.0, 1.0, 3.0, 3.0],
                 [2.0, 6.0, 1.0, 0.0]
             ]]],
-            PoolConfig {
-                field: 2,
-                stride: 2,
-            },
+            PoolConfig::new(2, 2),
         ),
         (
             array![[[[0.0, 9.0, 0.0], [1.0, 2.0, 3.0]]]],
-            PoolConfig {
-                field: 2,
-                stride: 1,
-            },
+            PoolConfig::new(2, 1),
         ),
     ];
     for (x, config) in examples {
@@ -340,7 +321,7 @@ fn exercise_7_3_max_unpool() {
         let integers = rng.chance(1, 2);
         let x = random_array4(&mut rng, shape, integers);
         let (pooled, switches) =
-            max_pool2d(x.view(), PoolConfig { field, stride }).expect("the sizes tile");
+            max_pool2d(x.view(), PoolConfig::new(field, stride)).expect("the sizes tile");
         // Unpool either the maxima themselves (a DeconvNet reconstruction) or other values
         // of the same shape (a gradient, or a deeper layer's reconstruction).
         let values = if rng.chance(1, 2) {
@@ -357,14 +338,8 @@ fn exercise_7_3_max_unpool() {
         let side = rng.size(1, 6);
         let shape = (rng.size(1, 3), rng.size(1, 3), side, side);
         let x = random_array4(&mut rng, shape, false);
-        let (pooled, switches) = max_pool2d(
-            x.view(),
-            PoolConfig {
-                field: side,
-                stride: 1,
-            },
-        )
-        .expect("one window fits");
+        let (pooled, switches) =
+            max_pool2d(x.view(), PoolConfig::new(side, 1)).expect("one window fits");
         check(&mut checker, pooled, switches, shape, 0.0);
     }
     checker.finish();

@@ -188,7 +188,7 @@ struct LibraryLinear(Box<dyn Layer>);
 impl LibraryLinear {
     fn new() -> Self {
         let layer = cnn_book::models::lenet(0)
-            .layers
+            .into_layers()
             .into_iter()
             .find(|layer| layer.name().starts_with("Linear"))
             .expect("LeNet has fully connected layers");

@@ -94,10 +94,7 @@ fn expected_im2col_same(image: &Array2<f32>, field: usize) -> Option<Array2<f32>
     if field == 0 || field % 2 == 0 || h == 0 || w == 0 {
         return None;
     }
-    let config = Conv2dConfig {
-        stride: 1,
-        padding: (field - 1) / 2,
-    };
+    let config = Conv2dConfig::new(1, (field - 1) / 2);
     let x = image.clone().insert_axis(Axis(0)).insert_axis(Axis(0));
     Some(im2col(x.view(), field, field, config).expect("a same convolution always tiles"))
 }
@@ -156,7 +153,7 @@ fn expected_conv_flops(
     stride: usize,
     input_gradient: bool,
 ) -> Option<u64> {
-    let config = Conv2dConfig { stride, padding };
+    let config = Conv2dConfig::new(stride, padding);
     // The library refuses an empty batch; the shape question is the same for one image.
     let (n, c, h, w) = input;
     let d = ConvDims::new((n.max(1), c, h, w), (filters, c, field, field), config).ok()?;
@@ -245,10 +242,7 @@ fn expected_winograd_tile(d: &Array2<f32>, g: &Array2<f32>) -> Option<Array2<f32
     }
     let x = d.clone().into_shape_with_order((1, 1, 4, 4)).unwrap();
     let w = g.clone().into_shape_with_order((1, 1, 3, 3)).unwrap();
-    let config = Conv2dConfig {
-        stride: 1,
-        padding: 0,
-    };
+    let config = Conv2dConfig::new(1, 0);
     let y: Array4<f32> = conv2d_naive(x.view(), w.view(), None, config).unwrap();
     Some(y.into_shape_with_order((2, 2)).unwrap())
 }

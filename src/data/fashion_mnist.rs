@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array2, Array3};
 
 use super::idx::{parse_idx, read_idx, IdxArray, IdxError};
+use crate::error::{Error, Result};
 
 /// The ten classes, indexed by label.
 pub const CLASS_NAMES: [&str; 10] = [
@@ -123,7 +124,7 @@ impl Split {
 
 /// Finds the directory of the full data set: `dir` if given, else the environment variable
 /// `FASHION_MNIST_DIR`, else Debian's [`DEBIAN_DIR`]. The error says how to get the data.
-pub fn locate(dir: Option<&Path>) -> Result<PathBuf, String> {
+pub fn locate(dir: Option<&Path>) -> Result<PathBuf> {
     let candidates: Vec<(PathBuf, &str)> = match dir {
         Some(d) => vec![(d.to_path_buf(), "the directory you gave")],
         None => std::env::var_os("FASHION_MNIST_DIR")
@@ -146,7 +147,7 @@ pub fn locate(dir: Option<&Path>) -> Result<PathBuf, String> {
         .iter()
         .map(|(d, why)| format!("{} ({why})", d.display()))
         .collect();
-    Err(format!(
+    Err(Error::Data(format!(
         "Fashion-MNIST not found; looked in: {}.\n\
          On Debian or Ubuntu: sudo apt-get install dataset-fashion-mnist\n\
          Elsewhere: download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz,\n\
@@ -154,11 +155,11 @@ pub fn locate(dir: Option<&Path>) -> Result<PathBuf, String> {
          https://github.com/zalandoresearch/fashion-mnist into a directory and pass it\n\
          (or set FASHION_MNIST_DIR to it).",
         tried.join(", ")
-    ))
+    )))
 }
 
 /// Loads one split of the full data set from `dir` (see [`locate`]).
-pub fn load(dir: &Path, split: Split) -> Result<Dataset, IdxError> {
+pub fn load(dir: &Path, split: Split) -> Result<Dataset> {
     let file = |kind: &str| {
         let gz = dir.join(format!("{}-{kind}.gz", split.prefix()));
         if gz.is_file() {
@@ -169,5 +170,5 @@ pub fn load(dir: &Path, split: Split) -> Result<Dataset, IdxError> {
     };
     let images = read_idx(&file("images-idx3-ubyte"), 3)?;
     let labels = read_idx(&file("labels-idx1-ubyte"), 1)?;
-    Dataset::from_idx(images, labels)
+    Ok(Dataset::from_idx(images, labels)?)
 }

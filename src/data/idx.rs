@@ -9,14 +9,14 @@ use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
-/// What can go wrong reading an IDX file.
-#[derive(Debug)]
+use crate::error::{Error, Result};
+
+/// What can be wrong with the contents of an IDX file (a file that cannot be read at all
+/// is an [`Error::Io`](crate::Error::Io)).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdxError {
-    /// The file could not be opened or read (or gzip decoding failed).
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    /// The file starts like gzip but does not decompress (truncated or corrupt).
+    Gzip { path: String, message: String },
     /// Fewer than 4 bytes, or the first two bytes are not zero.
     BadMagic { path: String, found: Vec<u8> },
     /// The type code is not 0x08 (unsigned bytes), the only type MNIST uses.
@@ -41,7 +41,10 @@ pub enum IdxError {
 impl fmt::Display for IdxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            IdxError::Io { path, source } => write!(f, "{path}: {source}"),
+            IdxError::Gzip { path, message } => write!(
+                f,
+                "{path}: not valid gzip ({message}); the file is truncated or corrupt, download it again"
+            ),
             IdxError::BadMagic { path, found } => write!(
                 f,
                 "{path}: not an IDX file: expected the magic bytes 00 00 08 <rank>, found {found:02x?}"
@@ -64,14 +67,7 @@ impl fmt::Display for IdxError {
     }
 }
 
-impl std::error::Error for IdxError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            IdxError::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+impl std::error::Error for IdxError {}
 
 /// An IDX array of unsigned bytes: its dimensions and its data in row-major order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,23 +133,22 @@ pub fn parse_idx(bytes: &[u8], rank: usize, name: &str) -> Result<IdxArray, IdxE
 }
 
 /// Reads an IDX file, gzip-compressed or raw, that should have `rank` dimensions.
-pub fn read_idx(path: &Path, rank: usize) -> Result<IdxArray, IdxError> {
+pub fn read_idx(path: &Path, rank: usize) -> Result<IdxArray> {
     let name = path.display().to_string();
-    let io = |source| IdxError::Io {
-        path: name.clone(),
-        source,
-    };
-    let raw = std::fs::read(path).map_err(io)?;
+    let raw = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&raw[..])
             .read_to_end(&mut out)
-            .map_err(io)?;
+            .map_err(|e| IdxError::Gzip {
+                path: name.clone(),
+                message: e.to_string(),
+            })?;
         out
     } else {
         raw
     };
-    parse_idx(&bytes, rank, &name)
+    Ok(parse_idx(&bytes, rank, &name)?)
 }
 
 /// Encodes an array of unsigned bytes as IDX (uncompressed): the inverse of [`parse_idx`].

@@ -8,7 +8,7 @@ use super::{markdown_table, GenResult, Writer};
 use crate::conv::{conv2d_backward_naive, Conv2dConfig};
 use crate::gradcheck::check_gradients;
 use crate::init::Init;
-use crate::layer::{Layer, Tensor};
+use crate::layer::{Layer, Mode, Tensor};
 use crate::layers::{
     AvgPool2d, Conv2d, ConvAlgorithm, Flatten, Linear, MaxPool2d, Relu, Sequential, Sigmoid, Tanh,
 };
@@ -40,21 +40,9 @@ pub fn generate(w: &mut Writer) -> GenResult {
             }
         })
     };
-    let same = Conv2dConfig {
-        stride: 1,
-        padding: 1,
-    };
-    let mut naive = Conv2d::new(
-        2,
-        3,
-        3,
-        Conv2dConfig {
-            stride: 2,
-            padding: 1,
-        },
-        Init::He,
-        &mut rng,
-    );
+    let mut naive = Conv2d::new(2, 3, 3, Init::He, &mut rng)
+        .stride(2)
+        .padding(1);
     naive.algorithm = ConvAlgorithm::Naive;
     let mut fast = naive.clone();
     fast.algorithm = ConvAlgorithm::Im2col;
@@ -72,18 +60,17 @@ pub fn generate(w: &mut Writer) -> GenResult {
         (Box::new(Sigmoid::new()), vec![4, 10], 1e-2),
         (Box::new(Tanh::new()), vec![4, 10], 1e-2),
     ];
-    let net = Sequential::new(vec![
-        Box::new(Conv2d::new(1, 4, 3, same, Init::Xavier, &mut rng)),
-        Box::new(Tanh::new()),
-        Box::new(AvgPool2d::new(2, 2)),
-        Box::new(Flatten::new()),
-        Box::new(Linear::new(4 * 4 * 4, 10, Init::Xavier, &mut rng)),
-    ]);
+    let net = Sequential::new()
+        .add(Conv2d::new(1, 4, 3, Init::Xavier, &mut rng).padding(1))
+        .add(Tanh::new())
+        .add(AvgPool2d::new(2, 2))
+        .add(Flatten::new())
+        .add(Linear::new(4 * 4 * 4, 10, Init::Xavier, &mut rng));
     cases.push((Box::new(net), vec![2, 1, 8, 8], 1e-3));
     let mut rows = Vec::new();
     for (mut layer, shape, eps) in cases {
         let x = input(&shape, &mut rng);
-        let report = check_gradients(layer.as_mut(), &x, eps, 50, SEED)?;
+        let report = check_gradients(layer.as_mut(), &x, Mode::Train, eps, 50, SEED)?;
         let name = match layer.name() {
             n if n.starts_with("Conv2d") => {
                 let algo = if rows

@@ -68,15 +68,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
     let mut rows = Vec::new();
     for (i, &(name, size, f, s, p)) in cases.iter().enumerate() {
         let k = Array2::<f32>::ones((f, f));
-        let c = conv_matrix(
-            size,
-            size,
-            k.view(),
-            Conv2dConfig {
-                stride: s,
-                padding: p,
-            },
-        )?;
+        let c = conv_matrix(size, size, k.view(), Conv2dConfig::new(s, p))?;
         let nonzero = c.iter().filter(|&&v| v != 0.0).count();
         let total = c.len();
         rows.push(vec![
@@ -118,15 +110,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
     // stride 2: the overlaps of the stamped kernels count 1, 2 or 4 (the checkerboard).
     let ones = Array4::<f32>::ones((1, 1, 3, 3));
     let k3 = Array4::<f32>::ones((1, 1, 3, 3));
-    let stamped = conv_transpose2d(
-        ones.view(),
-        k3.view(),
-        Conv2dConfig {
-            stride: 2,
-            padding: 0,
-        },
-        (7, 7),
-    )?;
+    let stamped = conv_transpose2d(ones.view(), k3.view(), Conv2dConfig::new(2, 0), (7, 7))?;
     let svg = shaded_matrix(
         "Transposed convolution, stride 2: ones in, overlap counts out",
         stamped.slice(ndarray::s![0, 0, .., ..]),
@@ -142,15 +126,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
     let svg = im2col_picture(input.view(), 2, 1)?;
     w.figure("im2col.svg", &svg, "3x3 input 1..9, 2x2 windows, stride 1")?;
     let x = Array4::<f32>::zeros((1, 64, 28, 28));
-    let cols = crate::im2col::im2col(
-        x.view(),
-        3,
-        3,
-        Conv2dConfig {
-            stride: 1,
-            padding: 1,
-        },
-    )?;
+    let cols = crate::im2col::im2col(x.view(), 3, 3, Conv2dConfig::new(1, 1))?;
     w.number(
         "blowup_3x3",
         format!("{:.1}", cols.len() as f64 / x.len() as f64),
@@ -158,7 +134,9 @@ pub fn generate(w: &mut Writer) -> GenResult {
     );
 
     // Speed, from the committed benchmark results (rerun: cargo bench --bench conv -- --save).
-    let bench_path = Path::new(env!("CARGO_MANIFEST_DIR")).join(BENCH_RESULTS);
+    // The benchmark's results are committed beside the book, in the repository.
+    let root = w.book_dir().parent().unwrap_or(Path::new("."));
+    let bench_path = root.join(BENCH_RESULTS);
     if let Some(report) = read_bench(&bench_path)? {
         let mut rows = Vec::new();
         for case in &report.cases {
@@ -204,11 +182,12 @@ pub fn generate(w: &mut Writer) -> GenResult {
     Ok(())
 }
 
-fn read_bench(path: &Path) -> Result<Option<BenchReport>, Box<dyn std::error::Error>> {
+fn read_bench(path: &Path) -> crate::Result<Option<BenchReport>> {
     if !path.is_file() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(path)?;
-    let report = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| crate::Error::io(path, &e))?;
+    let report = serde_json::from_str(&text)
+        .map_err(|e| crate::Error::Invalid(format!("{}: {e}", path.display())))?;
     Ok(Some(report))
 }

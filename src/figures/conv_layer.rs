@@ -67,10 +67,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
     w.snippet("demo-one-output.md", &matrix_table(y.view()), "demo one")?;
 
     let (x, wt, b) = demo_two();
-    let config = Conv2dConfig {
-        stride: 2,
-        padding: 1,
-    };
+    let config = Conv2dConfig::new(2, 1);
     let gif = conv_animation(x.view(), wt.view(), &b, config)?;
     w.figure_bytes(
         "demo-three-channels.gif",
@@ -111,17 +108,14 @@ pub fn generate(w: &mut Writer) -> GenResult {
     let data = sample();
     let classes = [9u8, 1, 0, 8];
     let filters = classic_filters();
-    let same = Conv2dConfig {
-        stride: 1,
-        padding: 1,
-    };
+    let same = Conv2dConfig::new(1, 1);
     let mut panels = Vec::new();
     for class in classes {
         let index = data
             .labels
             .iter()
             .position(|&l| l == class)
-            .ok_or("class missing from the sample")?;
+            .ok_or_else(|| crate::Error::Invalid("class missing from the sample".into()))?;
         let img = data.image(index);
         for (name, kernel) in filters.iter() {
             let (title, out, shading) = if *name == "identity" {

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::{markdown_table, GenResult, Writer};
-use crate::fast_conv::im2col_image;
+use crate::fast::conv::im2col_image;
 use crate::plot::grouped_log_bar_chart;
 
 /// Where the chapter's measurements live, relative to the repository root.
@@ -156,16 +156,19 @@ fn kernel_table(rows: &[(&KernelRow, &KernelTiming, &KernelTiming)], a: &str, b:
     markdown_table(&header, &rows)
 }
 
-fn read<T: for<'de> Deserialize<'de>>(relative: &str) -> Result<T, Box<dyn std::error::Error>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(relative);
+/// Reads `relative` (a path from the repository's root, the book's parent).
+fn read<T: for<'de> Deserialize<'de>>(w: &Writer, relative: &str) -> crate::Result<T> {
+    let root = w.book_dir().parent().unwrap_or(Path::new("."));
+    let path = root.join(relative);
     let text = std::fs::read_to_string(&path).map_err(|e| {
-        format!(
+        crate::Error::Invalid(format!(
             "{}: {e} (rerun `cargo bench --bench fast -- --save` and \
              `benches/pytorch_compare.py --save`)",
             path.display()
-        )
+        ))
     })?;
-    Ok(serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?)
+    serde_json::from_str(&text)
+        .map_err(|e| crate::Error::Invalid(format!("{}: {e}", path.display())))
 }
 
 /// The part of a case's name before the first comma: "LeNet conv1 1->6".
@@ -180,8 +183,8 @@ fn both_gflop(row: &ConvRow) -> f64 {
 }
 
 pub fn generate(w: &mut Writer) -> GenResult {
-    let bench: Bench = read(BENCH)?;
-    let comparison: Comparison = read(COMPARISON)?;
+    let bench: Bench = read(w, BENCH)?;
+    let comparison: Comparison = read(w, COMPARISON)?;
     let torch = |name: &str, pass: &str, threads: usize| {
         comparison
             .rows
@@ -284,7 +287,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
         .conv
         .iter()
         .find(|c| c.name.starts_with("3x3 32->32"))
-        .ok_or("bench.json has no 3x3 32->32 case")?;
+        .ok_or_else(|| crate::Error::Invalid("bench.json has no 3x3 32->32 case".into()))?;
     let ratio = |a: f64, b: f64| format!("{:.0}", a / b);
     w.number(
         "naive_over_im2col_32",
@@ -346,7 +349,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
         .lowering
         .iter()
         .find(|l| l.name.starts_with("3x3 32->32"))
-        .ok_or("no lowering case for 3x3 32->32")?;
+        .ok_or_else(|| crate::Error::Invalid("no lowering case for 3x3 32->32".into()))?;
     w.number(
         "lowering_32_mb",
         format!("{:.0}", l32.megabytes),
@@ -357,10 +360,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
     let d = crate::conv::ConvDims::new(
         (1, 1, 4, 4),
         (1, 1, 3, 3),
-        crate::conv::Conv2dConfig {
-            stride: 1,
-            padding: 1,
-        },
+        crate::conv::Conv2dConfig::new(1, 1),
     )?;
     let image: Vec<f32> = (1..=16).map(|v| v as f32).collect();
     let mut cols = vec![0.0f32; 9 * 16];
@@ -385,7 +385,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
     )?;
 
     // The flat numbering of the direct kernels on the same small convolution.
-    let g = crate::direct_conv::Direct::new((1, 4, 4), (1, 1), (3, 3), 1);
+    let g = crate::fast::direct::Direct::new((1, 4, 4), (1, 1), (3, 3), 1);
     let (wp, oh, ow) = (g.padded().1, g.out_h(), g.out_w());
     let mut text = format!(
         "4 x 4 image, padding 1 (Wp = {wp}), 3 x 3 filter: output (i, j) is flat q = {wp} i + j\n"
@@ -402,7 +402,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
             .collect();
         text += &format!("{}\n", row.join(""));
     }
-    let offsets = crate::direct_conv::offsets(&g);
+    let offsets = crate::fast::direct::offsets(&g);
     text += &format!(
         "(. = columns j >= {ow}: computed, then dropped)\ntap (u, v) reads the padded input at q + offset: {}\n",
         (0..g.kh * g.kw)
@@ -413,7 +413,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
     w.snippet(
         "flat_numbering.txt",
         &text,
-        "direct_conv::Direct and offsets on a 4 x 4 image, 3 x 3 filter, padding 1",
+        "direct::Direct and offsets on a 4 x 4 image, 3 x 3 filter, padding 1",
     )?;
 
     // The GEMM and the direct kernels side by side, pass by pass; then Winograd's

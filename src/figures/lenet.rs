@@ -9,83 +9,79 @@ use ndarray::{s, Array2};
 use super::{markdown_table, GenResult, Writer};
 use crate::checkpoint;
 use crate::data::fashion_mnist::{load, locate, Split, CLASS_NAMES};
-use crate::layer::Layer;
+use crate::error::{Error, Result};
 use crate::models::by_name;
 use crate::plot::{
     line_chart_styled, shaded_matrix_labelled, ChartSpec, ChartStyle, LegendCorner, Series,
 };
 use crate::raster::{image_grid, Panel, Shading};
+use crate::records::{read_results, Normalisation, RunRecord};
+use crate::train::EpochStats;
 use crate::train::{confusion_matrix, evaluate, standardise};
 
 /// The models whose results the chapter shows, in order.
 const MODELS: [&str; 2] = ["lenet", "lenet-classic"];
 
 pub fn generate(w: &mut Writer) -> GenResult {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let results_path = root.join("book/generated/09-lenet/results.json");
-    let text = std::fs::read_to_string(&results_path).map_err(|e| {
-        format!(
-            "{}: {e}; run `cnn-book train lenet` first",
-            results_path.display()
-        )
-    })?;
-    let results: serde_json::Value = serde_json::from_str(&text)?;
-    let trained: Vec<&str> = MODELS
+    let results_path = w.book_dir().join("generated/09-lenet/results.json");
+    let results = read_results(&results_path)
+        .map_err(|e| Error::Invalid(format!("{e}; run `cnn-book train lenet` first")))?;
+    let trained: Vec<(&str, &RunRecord)> = MODELS
         .iter()
-        .copied()
-        .filter(|m| results.get(*m).is_some())
+        .filter_map(|m| results.get(*m).map(|r| (*m, r)))
         .collect();
     if trained.is_empty() {
-        return Err("results.json has no trained model".into());
+        return Err(Error::Invalid(format!(
+            "{} has no trained model",
+            results_path.display()
+        )));
     }
 
     // Curves: loss and accuracy per epoch, train and test, for every trained model.
     let mut loss_series = Vec::new();
     let mut acc_series = Vec::new();
     let mut rows = Vec::new();
-    for model in &trained {
-        let r = &results[*model];
-        let history = r["history"].as_array().ok_or("results.json: no history")?;
-        let pick = |key: &str| -> Vec<(f64, f64)> {
-            history
+    for &(model, r) in &trained {
+        let pick = |value: &dyn Fn(&EpochStats) -> Option<f32>| -> Result<Vec<(f64, f64)>> {
+            r.history
                 .iter()
                 .map(|e| {
-                    (
-                        e["epoch"].as_f64().unwrap_or(0.0),
-                        e[key].as_f64().unwrap_or(f64::NAN),
-                    )
+                    let v = value(e).ok_or_else(|| {
+                        Error::Invalid(format!(
+                            "{}: {model}, epoch {}: no test loss or accuracy",
+                            results_path.display(),
+                            e.epoch
+                        ))
+                    })?;
+                    Ok((e.epoch as f64, v as f64))
                 })
                 .collect()
         };
         loss_series.push(Series {
             name: format!("{model}, training"),
-            points: pick("train_loss"),
+            points: pick(&|e| Some(e.train_loss))?,
         });
         loss_series.push(Series {
             name: format!("{model}, test"),
-            points: pick("test_loss"),
+            points: pick(&|e| e.test_loss)?,
         });
         acc_series.push(Series {
             name: format!("{model}, training"),
-            points: pick("train_accuracy"),
+            points: pick(&|e| Some(e.train_accuracy))?,
         });
         acc_series.push(Series {
             name: format!("{model}, test"),
-            points: pick("test_accuracy"),
+            points: pick(&|e| e.test_accuracy)?,
         });
-        let accuracy = r["test_accuracy"].as_f64().unwrap_or(0.0);
+        let accuracy = r.test_accuracy as f64;
         let key = model.replace('-', "_");
         w.number(
             &format!("{key}_accuracy"),
             format!("{:.2}%", 100.0 * accuracy),
             accuracy,
         );
-        w.number(
-            &format!("{key}_epochs"),
-            r["epochs"].to_string(),
-            r["epochs"].clone(),
-        );
-        let seconds = r["seconds"].as_f64().unwrap_or(0.0);
+        w.number(&format!("{key}_epochs"), r.epochs.to_string(), r.epochs);
+        let seconds = r.seconds as f64;
         w.number(
             &format!("{key}_minutes"),
             format!("{:.0}", seconds / 60.0),
@@ -94,11 +90,11 @@ pub fn generate(w: &mut Writer) -> GenResult {
         rows.push(vec![
             model.to_string(),
             format!("{:.2}%", 100.0 * accuracy),
-            r["epochs"].to_string(),
-            format!("{}", r["train_examples"]),
-            format!("{}", r["test_examples"]),
+            r.epochs.to_string(),
+            r.train_examples.to_string(),
+            r.test_examples.to_string(),
             format!("{:.0} s", seconds),
-            r["seed"].to_string(),
+            r.seed.to_string(),
         ]);
     }
     let table = markdown_table(
@@ -142,9 +138,17 @@ pub fn generate(w: &mut Writer) -> GenResult {
     )?;
 
     // The modern LeNet's learned first-layer filters, from the committed weights.
+    let (_, lenet) = trained
+        .iter()
+        .find(|(m, _)| *m == "lenet")
+        .ok_or_else(|| Error::Invalid("results.json has no run of lenet".into()))?;
     let mut model = by_name("lenet", 0)?;
-    checkpoint::load(&mut model, &root.join("weights/lenet.safetensors"))?;
-    let filters = model.params()[0].value.clone();
+    // The weights' path is recorded relative to the repository, the book's parent.
+    let root = w.book_dir().parent().unwrap_or(Path::new("."));
+    checkpoint::load(&mut model, &root.join(&lenet.weights))?;
+    let filters = model.layer(0).expect("a first layer").params()[0]
+        .value
+        .clone();
     let panels: Vec<Panel> = (0..filters.shape()[0])
         .map(|k| Panel {
             title: format!("filter {k}"),
@@ -161,11 +165,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
     // Confusion matrix and mistakes on the full test set.
     let dir = locate(None)?;
     let test = load(&dir, Split::Test)?;
-    let norm = &results["lenet"]["normalisation"];
-    let (mean, std) = (
-        norm["mean"].as_f64().ok_or("no mean")? as f32,
-        norm["std"].as_f64().ok_or("no std")? as f32,
-    );
+    let Normalisation { mean, std } = lenet.normalisation;
     let x = standardise(&test, mean, std);
     let labels: Vec<usize> = test.labels.iter().map(|&l| l as usize).collect();
     let (_, accuracy, predictions) = evaluate(&mut model, &x, &labels, 500)?;

@@ -19,7 +19,7 @@ mod local_connectivity;
 mod parameter_sharing;
 mod pooling;
 
-use std::error::Error;
+use crate::error::Error;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -29,7 +29,7 @@ use serde_json::Value;
 use crate::plot::Svg;
 
 /// What a chapter's generator can fail with.
-pub type GenResult = Result<(), Box<dyn Error>>;
+pub type GenResult = crate::Result<()>;
 
 /// A chapter whose figures and numbers the generator makes.
 pub struct Chapter {
@@ -38,6 +38,13 @@ pub struct Chapter {
     generate: fn(&mut Writer) -> GenResult,
     /// Needs the full Fashion-MNIST installed (see `data::fashion_mnist::locate`).
     pub needs_full_data: bool,
+    /// The training runs whose results the chapter draws: `cnn-book train MODEL`, with
+    /// the epochs and seed recorded in the chapter's `results.json` (`figures --retrain`
+    /// repeats them).
+    pub runs: &'static [&'static str],
+    /// The committed files the chapter's figures are drawn from, relative to the
+    /// repository (the book's parent directory): results of runs and benchmarks, weights.
+    pub inputs: &'static [&'static str],
 }
 
 /// Every chapter that has figures or numbers, in book order.
@@ -46,57 +53,83 @@ pub const CHAPTERS: &[Chapter] = &[
         slug: "01-fully-connected",
         generate: fully_connected::generate,
         needs_full_data: false,
+        runs: &[],
+        inputs: &[],
     },
     Chapter {
         slug: "02-local-connectivity",
         generate: local_connectivity::generate,
         needs_full_data: false,
+        runs: &[],
+        inputs: &[],
     },
     Chapter {
         slug: "03-parameter-sharing",
         generate: parameter_sharing::generate,
         needs_full_data: false,
+        runs: &[],
+        inputs: &[],
     },
     Chapter {
         slug: "04-convolution",
         generate: convolution::generate,
         needs_full_data: false,
+        runs: &[],
+        inputs: &[],
     },
     Chapter {
         slug: "05-conv-layer",
         generate: conv_layer::generate,
         needs_full_data: false,
+        runs: &[],
+        inputs: &[],
     },
     Chapter {
         slug: "06-conv-as-matrix",
         generate: conv_as_matrix::generate,
         needs_full_data: false,
+        runs: &[],
+        inputs: &["benches/results/conv.json"],
     },
     Chapter {
         slug: "07-pooling",
         generate: pooling::generate,
         needs_full_data: false,
+        runs: &[],
+        inputs: &[],
     },
     Chapter {
         slug: "08-backprop",
         generate: backprop::generate,
         needs_full_data: false,
+        runs: &[],
+        inputs: &[],
     },
     Chapter {
         slug: "09-lenet",
         generate: lenet::generate,
         needs_full_data: true,
+        runs: &["lenet", "lenet-classic"],
+        inputs: &[
+            "book/generated/09-lenet/results.json",
+            "weights/lenet.safetensors",
+        ],
     },
     Chapter {
         slug: "16-fast-convolution",
         generate: fast_convolution::generate,
         needs_full_data: false,
+        runs: &[],
+        inputs: &[
+            "book/generated/16-fast-convolution/bench.json",
+            "book/generated/16-fast-convolution/comparison.json",
+        ],
     },
 ];
 
 /// The chapters named by `selection` (a slug, or its number such as `2` or `02`);
 /// all chapters if `selection` is empty.
-pub fn select(selection: &[String]) -> Result<Vec<&'static Chapter>, String> {
+pub fn select(selection: &[String]) -> crate::Result<Vec<&'static Chapter>> {
     if selection.is_empty() {
         return Ok(CHAPTERS.iter().collect());
     }
@@ -112,21 +145,24 @@ pub fn select(selection: &[String]) -> Result<Vec<&'static Chapter>, String> {
                 })
                 .ok_or_else(|| {
                     let known: Vec<_> = CHAPTERS.iter().map(|c| c.slug).collect();
-                    format!(
+                    Error::Invalid(format!(
                         "no chapter '{wanted}' has figures; known: {}",
                         known.join(", ")
-                    )
+                    ))
                 })
         })
         .collect()
 }
 
 /// Runs the generators of `chapters`, writing below `book_dir`; returns the files written.
-pub fn generate(book_dir: &Path, chapters: &[&Chapter]) -> Result<Vec<PathBuf>, Box<dyn Error>> {
+pub fn generate(book_dir: &Path, chapters: &[&Chapter]) -> crate::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for chapter in chapters {
         let mut writer = Writer::new(book_dir, chapter.slug);
-        (chapter.generate)(&mut writer).map_err(|e| format!("generating {}: {e}", chapter.slug))?;
+        (chapter.generate)(&mut writer).map_err(|e| match e {
+            Error::Invalid(m) => Error::Invalid(format!("generating {}: {m}", chapter.slug)),
+            other => other,
+        })?;
         written.extend(writer.finish()?);
     }
     Ok(written)
@@ -162,15 +198,21 @@ impl Writer {
         }
     }
 
+    /// The book's source directory, which the chapter writes into; inputs of the figures
+    /// (committed runs, benchmark results) are found relative to it.
+    pub fn book_dir(&self) -> &Path {
+        &self.book_dir
+    }
+
     fn command(&self) -> String {
         format!("cnn-book figures --chapter {}", self.slug)
     }
 
     fn write(&mut self, kind: &str, name: &str, contents: &[u8], inputs: &str) -> GenResult {
         let dir = self.book_dir.join(kind).join(self.slug);
-        fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, &e))?;
         let path = dir.join(name);
-        fs::write(&path, contents).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        fs::write(&path, contents).map_err(|e| Error::io(&path, &e))?;
         self.manifest.push(ManifestEntry {
             file: format!("{kind}/{}/{name}", self.slug),
             command: self.command(),
@@ -219,7 +261,7 @@ impl Writer {
         self.number(anchor, crate::format::thousands(value), value);
     }
 
-    fn finish(mut self) -> Result<Vec<PathBuf>, Box<dyn Error>> {
+    fn finish(mut self) -> crate::Result<Vec<PathBuf>> {
         if !self.numbers.is_empty() {
             let mut md = String::from(
                 "<!-- Generated by `cnn-book figures`; do not edit. One anchor per number. -->\n",
@@ -238,9 +280,9 @@ impl Writer {
         }
         let manifest = serde_json::to_string_pretty(&self.manifest)? + "\n";
         let dir = self.book_dir.join("generated").join(self.slug);
-        fs::create_dir_all(&dir)?;
+        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, &e))?;
         let path = dir.join("manifest.json");
-        fs::write(&path, manifest)?;
+        fs::write(&path, manifest).map_err(|e| Error::io(&path, &e))?;
         self.written.push(path);
         Ok(self.written)
     }

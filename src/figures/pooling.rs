@@ -35,68 +35,30 @@ pub fn generate(w: &mut Writer) -> GenResult {
         .labels
         .iter()
         .position(|&l| l == 1)
-        .ok_or("no trouser in the sample")?;
+        .ok_or_else(|| crate::Error::Invalid("no trouser in the sample".into()))?;
     let image = data.image(index);
     let sobel = classic_filters()
         .into_iter()
         .find(|(n, _)| n.starts_with("vertical"))
-        .ok_or("no Sobel filter")?
+        .ok_or_else(|| crate::Error::Invalid("no Sobel filter".into()))?
         .1;
-    let feature = conv2d_single(
-        image.view(),
-        sobel.view(),
-        Conv2dConfig {
-            stride: 1,
-            padding: 1,
-        },
-    )?
-    .mapv(|v| v.max(0.0));
+    let feature =
+        conv2d_single(image.view(), sobel.view(), Conv2dConfig::new(1, 1))?.mapv(|v| v.max(0.0));
     let f4 = as4(&feature);
 
-    let (max2, switches) = max_pool2d(
-        f4.view(),
-        PoolConfig {
-            field: 2,
-            stride: 2,
-        },
-    )?;
-    let avg2 = avg_pool2d(
-        f4.view(),
-        PoolConfig {
-            field: 2,
-            stride: 2,
-        },
-    )?;
+    let (max2, switches) = max_pool2d(f4.view(), PoolConfig::new(2, 2))?;
+    let avg2 = avg_pool2d(f4.view(), PoolConfig::new(2, 2))?;
     // Overlapping 3x3 windows with stride 2 tile 27 pixels: (27 - 3)/2 + 1 = 13.
     let cropped27 = f4.slice(s![.., .., ..27, ..27]).to_owned();
-    let (max3, _) = max_pool2d(
-        cropped27.view(),
-        PoolConfig {
-            field: 3,
-            stride: 2,
-        },
-    )?;
+    let (max3, _) = max_pool2d(cropped27.view(), PoolConfig::new(3, 2))?;
     // The slides' 10x10 windows with stride 10, on the central 20x20 of the map.
     let central = f4.slice(s![.., .., 4..24, 4..24]).to_owned();
-    let (max10, _) = max_pool2d(
-        central.view(),
-        PoolConfig {
-            field: 10,
-            stride: 10,
-        },
-    )?;
+    let (max10, _) = max_pool2d(central.view(), PoolConfig::new(10, 10))?;
     // The all-convolutional alternative: a stride-2 convolution, here with a fixed 4x4
     // averaging kernel and padding 1, (28 - 4 + 2)/2 + 1 = 14; in a network its weights
     // would be learned.
     let blur = Array2::from_elem((4, 4), 1.0 / 16.0);
-    let strided = conv2d_single(
-        feature.view(),
-        blur.view(),
-        Conv2dConfig {
-            stride: 2,
-            padding: 1,
-        },
-    )?;
+    let strided = conv2d_single(feature.view(), blur.view(), Conv2dConfig::new(2, 1))?;
 
     let title = format!("{} (#{index})", CLASS_NAMES[1]);
     let panels = vec![
@@ -114,14 +76,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
     // Backward: an error of 1 at every pooled output, sent back through each kind of pooling.
     let ones = Array4::<f32>::ones(max2.dim());
     let routed = max_pool2d_backward(ones.view(), switches.view(), f4.dim())?;
-    let spread = avg_pool2d_backward(
-        ones.view(),
-        f4.dim(),
-        PoolConfig {
-            field: 2,
-            stride: 2,
-        },
-    )?;
+    let spread = avg_pool2d_backward(ones.view(), f4.dim(), PoolConfig::new(2, 2))?;
     let panels = vec![
         panel("feature map", feature, Shading::Grey),
         panel(

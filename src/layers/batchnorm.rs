@@ -1,9 +1,23 @@
-use ndarray::Array1;
-use rayon::prelude::*;
+use ndarray::{Array4, Ix1};
 
 use super::view4;
-use crate::error::ShapeError;
-use crate::layer::{expect_rank, no_forward, zeros_par, Layer, Mode, Param, Tensor};
+use crate::error::{Error, Result};
+use crate::fast;
+use crate::layer::{
+    check_grad_shape, expect_rank, no_forward, Implementation, Layer, Mode, Param, Tensor,
+};
+use crate::norm;
+
+/// What the backward pass needs from the last forward pass.
+#[derive(Debug, Clone)]
+struct Cache {
+    /// The normalised input.
+    x_hat: Array4<f32>,
+    /// The variance it was normalised with: the batch's in training, the running one in
+    /// evaluation.
+    var: Vec<f32>,
+    mode: Mode,
+}
 
 // ANCHOR: batchnorm
 /// Batch normalization over the channels of images (Ioffe & Szegedy, 2015).
@@ -12,29 +26,31 @@ use crate::layer::{expect_rank, no_forward, zeros_par, Layer, Mode, Param, Tenso
 /// batch over `(N, H, W)`, then scaled by `gamma` and shifted by `beta`; the running
 /// averages used in evaluation move towards the batch statistics by `momentum`
 /// (`running = (1 - momentum) running + momentum batch`, with the unbiased variance, as
-/// PyTorch does).
+/// PyTorch does). Parameters `weight` (gamma) and `bias` (beta), buffers `running_mean`
+/// and `running_var`, as PyTorch names them.
 #[derive(Debug, Clone)]
 pub struct BatchNorm2d {
     pub gamma: Param,
     pub beta: Param,
-    pub running_mean: Array1<f32>,
-    pub running_var: Array1<f32>,
+    pub running_mean: Tensor,
+    pub running_var: Tensor,
     pub momentum: f32,
     pub eps: f32,
-    /// The normalised input `x_hat` and `1 / sigma` per channel of the last training pass.
-    cache: Option<(Tensor, Vec<f32>)>,
+    pub implementation: Implementation,
+    cache: Option<Cache>,
 }
 
 impl BatchNorm2d {
     /// `gamma = 1`, `beta = 0`, running mean 0 and variance 1, momentum 0.1, eps 1e-5.
     pub fn new(channels: usize) -> Self {
         BatchNorm2d {
-            gamma: Param::new("gamma", Tensor::ones(vec![channels])),
-            beta: Param::new("beta", Tensor::zeros(vec![channels])),
-            running_mean: Array1::zeros(channels),
-            running_var: Array1::ones(channels),
+            gamma: Param::new("weight", Tensor::ones(vec![channels])),
+            beta: Param::new("bias", Tensor::zeros(vec![channels])),
+            running_mean: Tensor::zeros(vec![channels]),
+            running_var: Tensor::ones(vec![channels]),
             momentum: 0.1,
             eps: 1e-5,
+            implementation: Implementation::default(),
             cache: None,
         }
     }
@@ -44,172 +60,87 @@ impl BatchNorm2d {
     }
 }
 
+/// The values of a 1D tensor.
+fn values(t: &Tensor) -> Vec<f32> {
+    t.view().into_dimensionality::<Ix1>().expect("1D").to_vec()
+}
+
 impl Layer for BatchNorm2d {
     fn name(&self) -> String {
         format!("BatchNorm2d({})", self.channels())
     }
 
-    fn forward(&mut self, input: &Tensor, mode: Mode) -> Result<Tensor, ShapeError> {
-        let x = view4("BatchNorm2d", input)?;
+    fn forward(&mut self, input: &Tensor, mode: Mode) -> Result<Tensor> {
+        self.cache = None;
+        let x = view4(&self.name(), input)?;
         let (n, c, h, w) = x.dim();
         if c != self.channels() {
-            return Err(ShapeError::Mismatch(format!(
+            return Err(Error::Shape(format!(
                 "{} got {c} channels (input shape {:?})",
                 self.name(),
                 input.shape()
             )));
         }
-        let x = x.as_standard_layout();
-        let xs = x.as_slice().expect("standard layout");
-        let plane = h * w;
-        let gamma = self.gamma.value.as_slice().expect("1D");
-        let beta = self.beta.value.as_slice().expect("1D");
-        let mut y = zeros_par(input.shape());
-        if mode == Mode::Eval {
-            let (scale, shift): (Vec<f32>, Vec<f32>) = (0..c)
-                .map(|k| {
-                    let scale = gamma[k] / (self.running_var[k] + self.eps).sqrt();
-                    (scale, beta[k] - self.running_mean[k] * scale)
-                })
-                .unzip();
-            let ys = y.as_slice_mut().expect("fresh array");
-            ys.par_chunks_mut(plane)
-                .zip(xs.par_chunks(plane))
-                .enumerate()
-                .for_each(|(p, (yp, xp))| {
-                    let (a, b) = (scale[p % c], shift[p % c]);
-                    yp.iter_mut().zip(xp).for_each(|(y, &x)| *y = x * a + b);
-                });
-            return Ok(y);
-        }
-        let m = n * plane;
-        if m < 2 {
-            return Err(ShapeError::Mismatch(format!(
-                "{} needs at least two values per channel in training, got input {:?}",
-                self.name(),
-                input.shape()
-            )));
-        }
-        // Per plane: the sum and the sum of squares around the plane's first value (a
-        // shift that keeps the subtraction below well conditioned), in f64 across planes.
-        let sums: Vec<(f64, f64, f32)> = xs
-            .par_chunks(plane)
-            .map(|xp| {
-                let shift = xp[0];
-                let (s, q) = xp.iter().fold((0.0f32, 0.0f32), |(s, q), &v| {
-                    let d = v - shift;
-                    (s + d, q + d * d)
-                });
-                (s as f64, q as f64, shift)
-            })
-            .collect();
-        let mut mean = vec![0.0f32; c];
-        let mut inv_std = vec![0.0f32; c];
-        for k in 0..c {
-            // Combine the planes of channel k: sum of x and of x^2 from each shifted plane.
-            let (mut sx, mut sxx) = (0.0f64, 0.0f64);
-            for &(s, q, shift) in sums.iter().skip(k).step_by(c) {
-                let (t, pl) = (shift as f64, plane as f64);
-                sx += s + pl * t;
-                sxx += q + 2.0 * t * s + pl * t * t;
-            }
-            let mu = sx / m as f64;
-            let var = (sxx / m as f64 - mu * mu).max(0.0);
-            mean[k] = mu as f32;
-            inv_std[k] = (1.0 / (var + self.eps as f64).sqrt()) as f32;
-            let unbiased = var * m as f64 / (m - 1) as f64;
-            let mo = self.momentum;
-            self.running_mean[k] = (1.0 - mo) * self.running_mean[k] + mo * mu as f32;
-            self.running_var[k] = (1.0 - mo) * self.running_var[k] + mo * unbiased as f32;
-        }
-        let mut x_hat = zeros_par(input.shape());
-        y.as_slice_mut()
-            .expect("fresh array")
-            .par_chunks_mut(plane)
-            .zip(
-                x_hat
-                    .as_slice_mut()
-                    .expect("fresh array")
-                    .par_chunks_mut(plane),
-            )
-            .zip(xs.par_chunks(plane))
-            .enumerate()
-            .for_each(|(p, ((yp, hp), xp))| {
-                let k = p % c;
-                let (mu, inv, g, b) = (mean[k], inv_std[k], gamma[k], beta[k]);
-                for ((y, hat), &x) in yp.iter_mut().zip(hp.iter_mut()).zip(xp) {
-                    *hat = (x - mu) * inv;
-                    *y = g * *hat + b;
+        let reference = self.implementation == Implementation::Reference;
+        let (mean, var) = match mode {
+            Mode::Train => {
+                let m = n * h * w;
+                if m < 2 {
+                    return Err(Error::Shape(format!(
+                        "{} needs at least two values per channel in training, got input {:?}",
+                        self.name(),
+                        input.shape()
+                    )));
                 }
-            });
-        self.cache = Some((x_hat, inv_std));
-        Ok(y)
+                let (mean, var) = if reference {
+                    norm::channel_statistics(x)
+                } else {
+                    fast::batchnorm::channel_statistics(x)
+                };
+                // The running averages take the unbiased variance, m / (m - 1) times.
+                let mo = self.momentum;
+                let unbiased = m as f32 / (m - 1) as f32;
+                for k in 0..c {
+                    self.running_mean[k] = (1.0 - mo) * self.running_mean[k] + mo * mean[k];
+                    self.running_var[k] = (1.0 - mo) * self.running_var[k] + mo * var[k] * unbiased;
+                }
+                (mean, var)
+            }
+            Mode::Eval => (values(&self.running_mean), values(&self.running_var)),
+        };
+        let (gamma, beta) = (values(&self.gamma.value), values(&self.beta.value));
+        let stats = (mean.as_slice(), var.as_slice());
+        let (y, x_hat) = if reference {
+            norm::batch_norm_forward(x, stats, (&gamma, &beta), self.eps)
+        } else {
+            fast::batchnorm::forward(x, stats, (&gamma, &beta), self.eps)
+        };
+        self.cache = Some(Cache { x_hat, var, mode });
+        Ok(y.into_dyn())
     }
 
-    /// `dx = gamma / sigma * (dy - mean(dy) - x_hat * mean(dy * x_hat))`, per channel.
-    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
-        let (x_hat, inv_std) = self
+    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor> {
+        let cache = self
             .cache
             .as_ref()
-            .ok_or_else(|| no_forward("BatchNorm2d (training mode)"))?;
-        if grad_output.shape() != x_hat.shape() {
-            return Err(ShapeError::Mismatch(format!(
-                "BatchNorm2d backward: gradient of shape {:?} for an output of shape {:?}",
-                grad_output.shape(),
-                x_hat.shape()
-            )));
+            .ok_or_else(|| no_forward("BatchNorm2d"))?;
+        check_grad_shape("BatchNorm2d", cache.x_hat.shape(), grad_output)?;
+        let dy = view4("BatchNorm2d backward", grad_output)?;
+        let gamma = values(&self.gamma.value);
+        let batch = cache.mode == Mode::Train;
+        let (dx, dgamma, dbeta) = if self.implementation == Implementation::Reference {
+            norm::batch_norm_backward(dy, cache.x_hat.view(), &cache.var, &gamma, self.eps, batch)
+        } else {
+            fast::batchnorm::backward(dy, cache.x_hat.view(), &cache.var, &gamma, self.eps, batch)
+        };
+        for k in 0..self.channels() {
+            self.gamma.grad[k] += dgamma[k];
+            self.beta.grad[k] += dbeta[k];
         }
-        let s = x_hat.shape();
-        let (n, c, plane) = (s[0], s[1], s[2] * s[3]);
-        let m = (n * plane) as f64;
-        let dy = grad_output.as_standard_layout();
-        let dys = dy.as_slice().expect("standard layout");
-        let xh = x_hat.as_slice().expect("standard layout");
-        // Per plane: the sums of dy and of dy * x_hat.
-        let sums: Vec<(f64, f64)> = dys
-            .par_chunks(plane)
-            .zip(xh.par_chunks(plane))
-            .map(|(g, h)| {
-                let (a, b) = g
-                    .iter()
-                    .zip(h)
-                    .fold((0.0f32, 0.0f32), |(a, b), (&g, &h)| (a + g, b + g * h));
-                (a as f64, b as f64)
-            })
-            .collect();
-        let mut coef = vec![(0.0f32, 0.0f32, 0.0f32); c];
-        let gamma = self.gamma.value.as_slice().expect("1D");
-        for k in 0..c {
-            let (dbeta, dgamma) = sums
-                .iter()
-                .skip(k)
-                .step_by(c)
-                .fold((0.0, 0.0), |(a, b), &(s, t)| (a + s, b + t));
-            self.beta.grad[k] += dbeta as f32;
-            self.gamma.grad[k] += dgamma as f32;
-            coef[k] = (
-                gamma[k] * inv_std[k],
-                (dbeta / m) as f32,
-                (dgamma / m) as f32,
-            );
-        }
-        let mut dx = zeros_par(s);
-        dx.as_slice_mut()
-            .expect("fresh array")
-            .par_chunks_mut(plane)
-            .zip(dys.par_chunks(plane))
-            .zip(xh.par_chunks(plane))
-            .enumerate()
-            .for_each(|(p, ((dp, gp), hp))| {
-                let (scale, mean_dy, mean_dyx) = coef[p % c];
-                for ((d, &g), &h) in dp.iter_mut().zip(gp).zip(hp) {
-                    *d = scale * (g - mean_dy - h * mean_dyx);
-                }
-            });
-        Ok(dx)
+        Ok(dx.into_dyn())
     }
 
-    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         expect_rank(&self.name(), input, 4, "images (N, C, H, W)")?;
         Ok(input.to_vec())
     }
@@ -220,6 +151,24 @@ impl Layer for BatchNorm2d {
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
         vec![&mut self.gamma, &mut self.beta]
+    }
+
+    fn buffers(&self) -> Vec<(&'static str, &Tensor)> {
+        vec![
+            ("running_mean", &self.running_mean),
+            ("running_var", &self.running_var),
+        ]
+    }
+
+    fn buffers_mut(&mut self) -> Vec<(&'static str, &mut Tensor)> {
+        vec![
+            ("running_mean", &mut self.running_mean),
+            ("running_var", &mut self.running_var),
+        ]
+    }
+
+    fn set_implementation(&mut self, implementation: Implementation) {
+        self.implementation = implementation;
     }
 }
 // ANCHOR_END: batchnorm

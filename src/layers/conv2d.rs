@@ -1,24 +1,23 @@
-use ndarray::{Array4, Axis, Ix1};
+use ndarray::{Array4, ArrayView1, ArrayView4, Ix1, Ix4};
 use rand::Rng;
 
-use super::{as4, view4};
-use crate::conv::{conv2d_backward_naive, conv2d_naive, Conv2dConfig, ConvDims};
-use crate::error::ShapeError;
-use crate::fast_conv::{
-    conv2d_backward_fast, conv2d_backward_saved, conv2d_fast, ConvScratch, FastKernel,
-};
-use crate::im2col::{col2im, conv2d_im2col, im2col};
+use super::view4;
+use crate::conv::{conv2d_backward_naive, conv2d_naive, Conv2dConfig, Conv2dGrads, ConvDims};
+use crate::error::Result;
+use crate::fast::conv::{FastConv, FastKernel};
+use crate::im2col::{conv2d_backward_im2col, conv2d_im2col};
 use crate::init::Init;
-use crate::layer::{expect_rank, no_forward, Layer, Mode, Param, Tensor};
+use crate::layer::{expect_rank, no_forward, Implementation, Layer, Mode, Param, Tensor};
+use crate::shape::Rounding;
 
-/// Which implementation a [`Conv2d`] layer runs; both compute the same numbers.
+/// Which implementation a [`Conv2d`] layer runs; all compute the same numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ConvAlgorithm {
     /// The loops of chapter 5: the reference.
     Naive,
     /// One matrix product per pass (chapter 6).
     Im2col,
-    /// Chapter 16's fast path: direct kernels (or one matrix product per image), threads
+    /// Chapter 16's kernels: direct kernels (or one matrix product per image), threads
     /// over the batch, buffers reused.
     #[default]
     Fast,
@@ -28,24 +27,121 @@ pub enum ConvAlgorithm {
 /// A convolutional layer: `K` filters of `C x F x F`, with bias, stride and padding.
 ///
 /// - input `(N, C, H, W)`, output `(N, K, H', W')`
-/// - weight `(K, C, F, F)`, bias `(K,)`
+/// - weight `(K, C, F, F)`, bias `(K,)` (or none)
 #[derive(Debug, Clone)]
 pub struct Conv2d {
     pub weight: Param,
-    pub bias: Param,
+    pub bias: Option<Param>,
     pub config: Conv2dConfig,
     pub algorithm: ConvAlgorithm,
+    /// The input of the last forward pass, which the backward pass needs.
     input: Option<Array4<f32>>,
-    scratch: ConvScratch,
+    /// Chapter 16's kernels keep their own buffers (and, often, the input).
+    fast: FastConv,
+}
+
+impl Layer for Conv2d {
+    fn name(&self) -> String {
+        let s = self.weight.value.shape();
+        let c = self.config;
+        format!(
+            "Conv2d({} -> {}, {}x{}, stride {}, padding {})",
+            s[1], s[0], s[2], s[3], c.stride, c.padding
+        )
+    }
+
+    fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor> {
+        // Nothing of an earlier forward pass may serve this one's backward pass.
+        self.input = None;
+        self.fast.forget();
+        let x = view4(&self.name(), input)?;
+        let (w, b, config) = (
+            weights(&self.weight),
+            self.bias.as_ref().map(bias),
+            self.config,
+        );
+        let y = match self.algorithm {
+            ConvAlgorithm::Naive => conv2d_naive(x, w, b, config)?,
+            ConvAlgorithm::Im2col => conv2d_im2col(x, w, b, config)?,
+            ConvAlgorithm::Fast => return Ok(self.fast.forward(x, w, b, config)?.into_dyn()),
+        };
+        self.input = Some(x.to_owned());
+        Ok(y.into_dyn())
+    }
+
+    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor> {
+        let dx = self.gradients(grad_output, true)?;
+        Ok(dx.expect("the input gradient was asked for").into_dyn())
+    }
+
+    fn backward_params(&mut self, grad_output: &Tensor) -> Result<()> {
+        self.gradients(grad_output, false).map(|_| ())
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        expect_rank(&self.name(), input, 4, "images (N, C, H, W)")?;
+        let (n, c, h, w) = (input[0], input[1], input[2], input[3]);
+        let d = ConvDims::new((n, c, h, w), weights(&self.weight).dim(), self.config)?;
+        let (n, k, h, w) = d.output_shape();
+        Ok(vec![n, k, h, w])
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        std::iter::once(&self.weight).chain(&self.bias).collect()
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        std::iter::once(&mut self.weight)
+            .chain(&mut self.bias)
+            .collect()
+    }
+
+    fn set_implementation(&mut self, implementation: Implementation) {
+        self.algorithm = match implementation {
+            Implementation::Reference => ConvAlgorithm::Naive,
+            Implementation::Fast => ConvAlgorithm::Fast,
+        };
+    }
 }
 
 impl Conv2d {
-    /// `filters` filters of `channels x field x field`, weights drawn with `init`.
+    /// The gradients of the last forward pass: the parameters' are added to their `grad`,
+    /// the input's is returned if `input_grad`.
+    fn gradients(&mut self, grad_output: &Tensor, input_grad: bool) -> Result<Option<Array4<f32>>> {
+        let dy = view4("Conv2d backward", grad_output)?;
+        let (w, config) = (weights(&self.weight), self.config);
+        let (dx, dw, db) = if self.algorithm == ConvAlgorithm::Fast {
+            let g = self.fast.backward(w, dy, config, input_grad)?;
+            (g.input, g.weight, g.bias)
+        } else {
+            let x = self.input.as_ref().ok_or_else(|| no_forward("Conv2d"))?;
+            let Conv2dGrads {
+                input,
+                weight,
+                bias,
+            } = match self.algorithm {
+                ConvAlgorithm::Naive => conv2d_backward_naive(x.view(), w, dy, config)?,
+                _ => conv2d_backward_im2col(x.view(), w, dy, config)?,
+            };
+            (Some(input), weight, bias)
+        };
+        self.weight.grad += &dw.into_dyn();
+        if let Some(bias) = &mut self.bias {
+            bias.grad += &db.into_dyn();
+        }
+        Ok(dx)
+    }
+}
+// ANCHOR_END: conv2d_layer
+
+impl Conv2d {
+    /// `filters` filters of `channels x field x field`, weights drawn with `init`, biases
+    /// zero; stride 1, no padding. Like PyTorch's `nn.Conv2d`, a stride that does not tile
+    /// the input drops the last inputs ([`Rounding::Floor`]); see the builder methods.
     pub fn new(
         channels: usize,
         filters: usize,
         field: usize,
-        config: Conv2dConfig,
         init: Init,
         rng: &mut impl Rng,
     ) -> Self {
@@ -54,202 +150,65 @@ impl Conv2d {
         let weight = init.sample(&[filters, channels, field, field], fan_in, fan_out, rng);
         Conv2d {
             weight: Param::new("weight", weight),
-            bias: Param::new("bias", Tensor::zeros(vec![filters])),
-            config,
+            bias: Some(Param::new("bias", Tensor::zeros(vec![filters]))),
+            config: Conv2dConfig::new(1, 0).with_rounding(Rounding::Floor),
             algorithm: ConvAlgorithm::default(),
             input: None,
-            scratch: ConvScratch::default(),
+            fast: FastConv::default(),
         }
+    }
+
+    /// This layer with stride `stride`.
+    pub fn stride(mut self, stride: usize) -> Self {
+        self.config.stride = stride;
+        self
+    }
+
+    /// This layer with `padding` zeros on each side.
+    pub fn padding(mut self, padding: usize) -> Self {
+        self.config.padding = padding;
+        self
+    }
+
+    /// This layer with another rule for strides that do not tile.
+    pub fn rounding(mut self, rounding: Rounding) -> Self {
+        self.config.rounding = rounding;
+        self
+    }
+
+    /// This layer with stride, padding and rounding from `config`.
+    pub fn with_config(mut self, config: Conv2dConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// This layer without biases: for a convolution followed by batch normalization, whose
+    /// shift `beta` makes a bias redundant (ResNet's convolutions have none).
+    pub fn without_bias(mut self) -> Self {
+        self.bias = None;
+        self
     }
 
     /// Chooses between im2col + GEMM and the direct kernels for [`ConvAlgorithm::Fast`]
     /// (the default is [`FastKernel::Auto`]).
     pub fn set_fast_kernel(&mut self, kernel: FastKernel) {
-        self.scratch.kernel = kernel;
-    }
-
-    fn w(&self) -> ndarray::ArrayView4<'_, f32> {
-        self.weight
-            .value
-            .view()
-            .into_dimensionality()
-            .expect("weight is 4D")
+        self.fast.scratch.kernel = kernel;
     }
 }
 
-impl Conv2d {
-    /// The fast backward pass; the input gradient only if `input_grad`.
-    fn backward_fast(
-        &mut self,
-        grad_output: &Tensor,
-        input_grad: bool,
-    ) -> Result<Option<Array4<f32>>, ShapeError> {
-        let name = self.name();
-        let dy = view4("Conv2d backward", grad_output)?;
-        let w = self
-            .weight
-            .value
-            .view()
-            .into_dimensionality()
-            .expect("weight is 4D");
-        let g = match &self.input {
-            Some(x) => {
-                conv2d_backward_fast(x.view(), w, dy, self.config, input_grad, &mut self.scratch)
-            }
-            // The direct kernels kept the padded input themselves.
-            None if self.scratch.saved_input().is_some() => {
-                conv2d_backward_saved(w, dy, input_grad, &mut self.scratch)
-            }
-            None => return Err(no_forward("Conv2d")),
-        }
-        .map_err(|e| ShapeError::Mismatch(format!("{name}: {e}")))?;
-        add_into(&mut self.weight.grad, g.weight.as_slice().expect("fresh"));
-        add_into(&mut self.bias.grad, g.bias.as_slice().expect("fresh"));
-        Ok(g.input)
-    }
+/// The filters `(K, C, F, F)`.
+fn weights(weight: &Param) -> ArrayView4<'_, f32> {
+    weight
+        .value
+        .view()
+        .into_dimensionality::<Ix4>()
+        .expect("weight is 4D")
 }
 
-/// `grad += delta`, element by element, without broadcasting.
-fn add_into(grad: &mut Tensor, delta: &[f32]) {
-    match grad.as_slice_mut() {
-        Some(g) => g.iter_mut().zip(delta).for_each(|(g, d)| *g += d),
-        None => {
-            for (g, d) in grad.iter_mut().zip(delta) {
-                *g += d;
-            }
-        }
-    }
+/// The biases `(K,)`.
+fn bias(bias: &Param) -> ArrayView1<'_, f32> {
+    bias.value
+        .view()
+        .into_dimensionality::<Ix1>()
+        .expect("bias is 1D")
 }
-
-impl Layer for Conv2d {
-    fn name(&self) -> String {
-        let s = self.weight.value.shape();
-        format!(
-            "Conv2d({} -> {}, {}x{}, stride {}, padding {})",
-            s[1], s[0], s[2], s[3], self.config.stride, self.config.padding
-        )
-    }
-
-    fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor, ShapeError> {
-        let x = view4("Conv2d", input)?;
-        let config = self.config;
-        let b = self
-            .bias
-            .value
-            .view()
-            .into_dimensionality::<Ix1>()
-            .expect("bias is 1D");
-        let y = match self.algorithm {
-            ConvAlgorithm::Naive => conv2d_naive(x, self.w(), Some(b), self.config),
-            ConvAlgorithm::Im2col => conv2d_im2col(x, self.w(), Some(b), self.config),
-            ConvAlgorithm::Fast => {
-                let w = self
-                    .weight
-                    .value
-                    .view()
-                    .into_dimensionality()
-                    .expect("weight is 4D");
-                conv2d_fast(x, w, Some(b), config, &mut self.scratch)
-            }
-        }
-        .map_err(|e| ShapeError::Mismatch(format!("{}: {e}", self.name())))?;
-        // The backward pass needs the input. The direct kernels keep a padded copy of it in
-        // the scratch buffers; otherwise the layer keeps one.
-        let kept = self.algorithm == ConvAlgorithm::Fast
-            && self
-                .scratch
-                .saved_input()
-                .is_some_and(|d| d.input_shape() == x.dim());
-        self.input = if kept { None } else { Some(x.to_owned()) };
-        Ok(y.into_dyn())
-    }
-
-    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
-        if self.algorithm == ConvAlgorithm::Fast {
-            let dx = self.backward_fast(grad_output, true)?;
-            return Ok(dx.expect("input gradient asked for").into_dyn());
-        }
-        let x = self.input.as_ref().ok_or_else(|| no_forward("Conv2d"))?;
-        let dy = as4("Conv2d backward", grad_output)?;
-        let (dx, dw, db) = match self.algorithm {
-            ConvAlgorithm::Naive => {
-                let g = conv2d_backward_naive(x.view(), self.w(), dy.view(), self.config)?;
-                (g.input, g.weight, g.bias)
-            }
-            ConvAlgorithm::Fast => unreachable!("handled above"),
-            ConvAlgorithm::Im2col => {
-                // dW = dY_mat X_col^T and dX_col = W_mat^T dY_mat, folded back by col2im.
-                let d = ConvDims::new(x.dim(), self.w().dim(), self.config)?;
-                if dy.dim() != d.output_shape() {
-                    return Err(ShapeError::Mismatch(format!(
-                        "{}: output gradient {:?}, expected {:?}",
-                        self.name(),
-                        dy.dim(),
-                        d.output_shape()
-                    )));
-                }
-                let cols = im2col(x.view(), d.kernel_height, d.kernel_width, self.config)?;
-                let rows = d.channels * d.kernel_height * d.kernel_width;
-                // (N, K, H', W') -> (K, N H' W'), matching the columns of the patch matrix.
-                let dy_mat = dy
-                    .view()
-                    .permuted_axes([1, 0, 2, 3])
-                    .as_standard_layout()
-                    .into_owned()
-                    .into_shape_with_order((d.filters, cols.ncols()))
-                    .expect("(K, N, H', W') flattens");
-                let w_mat = self
-                    .w()
-                    .to_shape((d.filters, rows))
-                    .expect("(K, C, F, F) flattens")
-                    .into_owned();
-                let dw = dy_mat
-                    .dot(&cols.t())
-                    .into_shape_with_order(self.w().dim())
-                    .expect("same size");
-                let dx_cols = w_mat.t().dot(&dy_mat);
-                let dx = col2im(
-                    dx_cols.view(),
-                    x.dim(),
-                    d.kernel_height,
-                    d.kernel_width,
-                    self.config,
-                )?;
-                let db = dy_mat.sum_axis(Axis(1));
-                (dx, dw, db)
-            }
-        };
-        self.weight.grad += &dw.into_dyn();
-        self.bias.grad += &db.into_dyn();
-        Ok(dx.into_dyn())
-    }
-
-    fn backward_params(&mut self, grad_output: &Tensor) -> Result<(), ShapeError> {
-        if self.algorithm == ConvAlgorithm::Fast {
-            self.backward_fast(grad_output, false)?;
-            Ok(())
-        } else {
-            self.backward(grad_output).map(|_| ())
-        }
-    }
-
-    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        expect_rank(&self.name(), input, 4, "images (N, C, H, W)")?;
-        let d = ConvDims::new(
-            (input[0], input[1], input[2], input[3]),
-            self.w().dim(),
-            self.config,
-        )?;
-        let (n, k, h, w) = d.output_shape();
-        Ok(vec![n, k, h, w])
-    }
-
-    fn params(&self) -> Vec<&Param> {
-        vec![&self.weight, &self.bias]
-    }
-
-    fn params_mut(&mut self) -> Vec<&mut Param> {
-        vec![&mut self.weight, &mut self.bias]
-    }
-}
-// ANCHOR_END: conv2d_layer

@@ -1,8 +1,8 @@
-use ndarray::{Array2, Axis};
+use ndarray::{Array2, Axis, Ix1, Ix2};
 use rand::Rng;
 
-use super::as2;
-use crate::error::ShapeError;
+use super::view2;
+use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::layer::{expect_rank, no_forward, Layer, Mode, Param, Tensor};
 
@@ -33,7 +33,7 @@ impl Linear {
         self.weight
             .value
             .view()
-            .into_dimensionality()
+            .into_dimensionality::<Ix2>()
             .expect("weight is 2D")
     }
 }
@@ -44,11 +44,12 @@ impl Layer for Linear {
         format!("Linear({} -> {})", s[1], s[0])
     }
 
-    fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor, ShapeError> {
-        let x = as2("Linear", input)?;
+    fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor> {
+        self.input = None;
+        let x = view2("Linear", input)?;
         let d_in = self.weight.value.shape()[1];
         if x.ncols() != d_in {
-            return Err(ShapeError::Mismatch(format!(
+            return Err(Error::Shape(format!(
                 "{} expects {d_in} inputs per example, got shape {:?}",
                 self.name(),
                 x.shape()
@@ -58,17 +59,25 @@ impl Layer for Linear {
             .bias
             .value
             .view()
-            .into_dimensionality::<ndarray::Ix1>()
+            .into_dimensionality::<Ix1>()
             .expect("bias is 1D");
         let y = x.dot(&self.w().t()) + b;
-        // Cached in both modes: saliency maps need input gradients of a network in Eval.
-        self.input = Some(x);
+        // Kept in both modes: saliency maps need input gradients of a network in Eval.
+        self.input = Some(x.to_owned());
         Ok(y.into_dyn())
     }
 
-    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
+    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor> {
         let x = self.input.as_ref().ok_or_else(|| no_forward("Linear"))?;
-        let dy = as2("Linear backward", grad_output)?;
+        let dy = view2("Linear backward", grad_output)?;
+        if dy.dim() != (x.nrows(), self.weight.value.shape()[0]) {
+            return Err(Error::Shape(format!(
+                "{} backward: gradient of shape {:?} for an output of shape {:?}",
+                self.name(),
+                dy.shape(),
+                [x.nrows(), self.weight.value.shape()[0]]
+            )));
+        }
         // dL/dW = dY^T X, dL/db = column sums of dY, dL/dX = dY W.
         let dw = dy.t().dot(x);
         self.weight.grad += &dw.into_dyn();
@@ -76,8 +85,15 @@ impl Layer for Linear {
         Ok(dy.dot(&self.w()).into_dyn())
     }
 
-    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         expect_rank(&self.name(), input, 2, "vectors (N, D)")?;
+        let d_in = self.weight.value.shape()[1];
+        if input[1] != d_in {
+            return Err(Error::Shape(format!(
+                "{} expects {d_in} inputs per example, got shape {input:?}",
+                self.name()
+            )));
+        }
         Ok(vec![input[0], self.weight.value.shape()[0]])
     }
 

@@ -1,10 +1,17 @@
-//! The layers of chapters 7 to 9, each a forward/backward pair behind the [`Layer`] trait,
-//! and the [`Sequential`] container.
+//! The layers of the course, each a forward/backward pair behind the [`Layer`] trait, and
+//! the containers that build networks from them: [`Sequential`] (one after another),
+//! [`Residual`] (a shortcut around a body) and [`Concat`] (parallel branches joined along
+//! the channels).
+//!
+//! Each layer file is the reference a chapter explains; where chapter 16 has a faster
+//! computation of the same numbers (in [`crate::fast`]), the layer's `implementation`
+//! chooses, and the tests hold the two equal.
 //!
 //! [`Layer`]: crate::layer::Layer
 
 mod activation;
 mod batchnorm;
+mod concat;
 mod conv2d;
 mod dropout;
 mod flatten;
@@ -13,44 +20,37 @@ mod pooling;
 mod residual;
 mod sequential;
 
-pub use activation::{tanh, Relu, ReluRule, Sigmoid, Tanh};
+pub use activation::{Relu, ReluRule, Sigmoid, Tanh};
 pub use batchnorm::BatchNorm2d;
+pub use concat::Concat;
 pub use conv2d::{Conv2d, ConvAlgorithm};
 pub use dropout::Dropout;
 pub use flatten::Flatten;
 pub use linear::Linear;
 pub use pooling::{AvgPool2d, GlobalAvgPool, MaxPool2d};
 pub use residual::Residual;
-pub use sequential::Sequential;
+pub use sequential::{IntoLayer, Sequential};
 
-use crate::error::ShapeError;
+use crate::error::{Error, Result};
 use crate::layer::Tensor;
-use ndarray::{Array2, Array4, ArrayView4, Ix2, Ix4};
+use ndarray::{ArrayView2, ArrayView4, Ix2, Ix4};
 
-/// Views a tensor as `(N, C, H, W)`, naming the layer and the shape if it is not 4D.
-pub(crate) fn as4(name: &str, t: &Tensor) -> Result<Array4<f32>, ShapeError> {
-    t.clone().into_dimensionality::<Ix4>().map_err(|_| {
-        ShapeError::Mismatch(format!(
-            "{name} expects images (N, C, H, W), got shape {:?}",
-            t.shape()
-        ))
-    })
-}
-
-/// Borrows a tensor as `(N, C, H, W)` without copying it.
-pub(crate) fn view4<'a>(name: &str, t: &'a Tensor) -> Result<ArrayView4<'a, f32>, ShapeError> {
+/// Borrows a tensor as `(N, C, H, W)` without copying it, naming the layer and the shape
+/// if it is not 4D.
+pub(crate) fn view4<'a>(name: &str, t: &'a Tensor) -> Result<ArrayView4<'a, f32>> {
     t.view().into_dimensionality::<Ix4>().map_err(|_| {
-        ShapeError::Mismatch(format!(
+        Error::Shape(format!(
             "{name} expects images (N, C, H, W), got shape {:?}",
             t.shape()
         ))
     })
 }
 
-/// Views a tensor as `(N, D)`, naming the layer and the shape if it is not 2D.
-pub(crate) fn as2(name: &str, t: &Tensor) -> Result<Array2<f32>, ShapeError> {
-    t.clone().into_dimensionality::<Ix2>().map_err(|_| {
-        ShapeError::Mismatch(format!(
+/// Borrows a tensor as `(N, D)` without copying it, naming the layer and the shape if it
+/// is not 2D.
+pub(crate) fn view2<'a>(name: &str, t: &'a Tensor) -> Result<ArrayView2<'a, f32>> {
+    t.view().into_dimensionality::<Ix2>().map_err(|_| {
+        Error::Shape(format!(
             "{name} expects vectors (N, D), got shape {:?}",
             t.shape()
         ))

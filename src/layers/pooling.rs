@@ -1,23 +1,31 @@
-use ndarray::{Array4, Ix4};
+use ndarray::Array4;
 
-use super::as4;
-use crate::error::ShapeError;
-use crate::layer::{expect_rank, no_forward, Layer, Mode, Tensor};
-use crate::pool::{
-    avg_pool2d_backward_fast, avg_pool2d_fast, max_pool2d_backward_fast, max_pool2d_fast,
-    PoolConfig,
+use super::view4;
+use crate::error::{Error, Result};
+use crate::fast;
+use crate::layer::{
+    check_grad_shape, expect_rank, no_forward, Implementation, Layer, Mode, Tensor,
 };
-use crate::shape::Window;
+use crate::pool::{self, PoolConfig};
+use crate::shape::Rounding;
 
-fn pooled_shape(name: &str, input: &[usize], config: PoolConfig) -> Result<Vec<usize>, ShapeError> {
+/// `(N, C, H', W')` for an input `(N, C, H, W)` pooled by `config`.
+fn pooled_shape(name: &str, input: &[usize], config: PoolConfig) -> Result<Vec<usize>> {
     expect_rank(name, input, 4, "images (N, C, H, W)")?;
-    let w = Window::new(config.field, 0, config.stride)?;
-    Ok(vec![
-        input[0],
-        input[1],
-        w.output_size(input[2])?,
-        w.output_size(input[3])?,
-    ])
+    let d = config.dims((input[0], input[1], input[2], input[3]))?;
+    Ok(vec![d.batch, d.channels, d.out_height, d.out_width])
+}
+
+/// `"3x3, stride 2"`, with the padding and rounding when they are not the plain ones.
+fn describe(c: &PoolConfig) -> String {
+    let mut s = format!("{}x{}, stride {}", c.field, c.field, c.stride);
+    if c.padding > 0 {
+        s += &format!(", padding {}", c.padding);
+    }
+    if c.rounding == Rounding::Ceil {
+        s += ", ceil";
+    }
+    s
 }
 
 // ANCHOR: max_pool_layer
@@ -25,100 +33,148 @@ fn pooled_shape(name: &str, input: &[usize], config: PoolConfig) -> Result<Vec<u
 #[derive(Debug, Clone)]
 pub struct MaxPool2d {
     pub config: PoolConfig,
+    pub implementation: Implementation,
     /// Where each output's maximum came from, for backward and for unpooling.
     pub switches: Option<Array4<(u32, u32)>>,
     input_shape: Option<(usize, usize, usize, usize)>,
 }
 
+impl Layer for MaxPool2d {
+    fn name(&self) -> String {
+        format!("MaxPool2d({})", describe(&self.config))
+    }
+
+    fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor> {
+        (self.switches, self.input_shape) = (None, None);
+        let x = view4(&self.name(), input)?;
+        let (y, switches) = match self.implementation {
+            Implementation::Reference => pool::max_pool2d(x, self.config)?,
+            Implementation::Fast => fast::pool::max_pool2d(x, self.config)?,
+        };
+        (self.switches, self.input_shape) = (Some(switches), Some(x.dim()));
+        Ok(y.into_dyn())
+    }
+
+    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor> {
+        let (Some(switches), Some(shape)) = (&self.switches, self.input_shape) else {
+            return Err(no_forward("MaxPool2d"));
+        };
+        check_grad_shape("MaxPool2d", switches.shape(), grad_output)?;
+        let dy = view4("MaxPool2d backward", grad_output)?;
+        Ok(match self.implementation {
+            Implementation::Reference => pool::max_pool2d_backward(dy, switches.view(), shape)?,
+            Implementation::Fast => fast::pool::max_pool2d_backward(dy, switches.view(), shape)?,
+        }
+        .into_dyn())
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        pooled_shape(&self.name(), input, self.config)
+    }
+
+    fn set_implementation(&mut self, implementation: Implementation) {
+        self.implementation = implementation;
+    }
+}
+// ANCHOR_END: max_pool_layer
+
 impl MaxPool2d {
+    /// `field x field` windows moving by `stride`, no padding; like PyTorch's
+    /// `nn.MaxPool2d`, a stride that does not tile drops the last inputs.
     pub fn new(field: usize, stride: usize) -> Self {
         MaxPool2d {
-            config: PoolConfig { field, stride },
+            config: PoolConfig::new(field, stride).with_rounding(Rounding::Floor),
+            implementation: Implementation::default(),
             switches: None,
             input_shape: None,
         }
     }
-}
 
-impl Layer for MaxPool2d {
-    fn name(&self) -> String {
-        format!(
-            "MaxPool2d({}x{}, stride {})",
-            self.config.field, self.config.field, self.config.stride
-        )
+    /// This layer with `padding` on each side (at most half the window; never a maximum).
+    pub fn padding(mut self, padding: usize) -> Self {
+        self.config.padding = padding;
+        self
     }
 
-    fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor, ShapeError> {
-        let x = super::view4("MaxPool2d", input)?;
-        let (y, switches) = max_pool2d_fast(x, self.config)?;
-        self.switches = Some(switches);
-        self.input_shape = Some(x.dim());
-        Ok(y.into_dyn())
-    }
-
-    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
-        let switches = self
-            .switches
-            .as_ref()
-            .ok_or_else(|| no_forward("MaxPool2d"))?;
-        let shape = self.input_shape.ok_or_else(|| no_forward("MaxPool2d"))?;
-        let dy = grad_output
-            .view()
-            .into_dimensionality::<Ix4>()
-            .map_err(|_| {
-                ShapeError::Mismatch(format!(
-                    "MaxPool2d backward: gradient of shape {:?}",
-                    grad_output.shape()
-                ))
-            })?;
-        Ok(max_pool2d_backward_fast(dy, switches.view(), shape)?.into_dyn())
-    }
-
-    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
-        pooled_shape(&self.name(), input, self.config)
+    /// This layer with another rule for strides that do not tile: [`Rounding::Ceil`] is
+    /// PyTorch's `ceil_mode=True` and Caffe's pooling (GoogLeNet).
+    pub fn rounding(mut self, rounding: Rounding) -> Self {
+        self.config.rounding = rounding;
+        self
     }
 }
-
-// ANCHOR_END: max_pool_layer
 
 /// Average pooling as a layer.
 #[derive(Debug, Clone)]
 pub struct AvgPool2d {
     pub config: PoolConfig,
+    pub implementation: Implementation,
     input_shape: Option<(usize, usize, usize, usize)>,
 }
 
 impl AvgPool2d {
+    /// `field x field` windows moving by `stride`, no padding; like PyTorch's
+    /// `nn.AvgPool2d`, a stride that does not tile drops the last inputs.
     pub fn new(field: usize, stride: usize) -> Self {
         AvgPool2d {
-            config: PoolConfig { field, stride },
+            config: PoolConfig::new(field, stride).with_rounding(Rounding::Floor),
+            implementation: Implementation::default(),
             input_shape: None,
         }
+    }
+
+    /// This layer with `padding` zeros on each side (at most half the window).
+    pub fn padding(mut self, padding: usize) -> Self {
+        self.config.padding = padding;
+        self
+    }
+
+    /// This layer with another rule for strides that do not tile.
+    pub fn rounding(mut self, rounding: Rounding) -> Self {
+        self.config.rounding = rounding;
+        self
+    }
+
+    /// This layer, averaging over the real inputs only (PyTorch's
+    /// `count_include_pad=False`).
+    pub fn excluding_padding(mut self) -> Self {
+        self.config.count_include_pad = false;
+        self
     }
 }
 
 impl Layer for AvgPool2d {
     fn name(&self) -> String {
-        format!(
-            "AvgPool2d({}x{}, stride {})",
-            self.config.field, self.config.field, self.config.stride
-        )
+        format!("AvgPool2d({})", describe(&self.config))
     }
 
-    fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor, ShapeError> {
-        let x = as4("AvgPool2d", input)?;
+    fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor> {
+        self.input_shape = None;
+        let x = view4(&self.name(), input)?;
+        let y = match self.implementation {
+            Implementation::Reference => pool::avg_pool2d(x, self.config)?,
+            Implementation::Fast => fast::pool::avg_pool2d(x, self.config)?,
+        };
         self.input_shape = Some(x.dim());
-        Ok(avg_pool2d_fast(x.view(), self.config)?.into_dyn())
+        Ok(y.into_dyn())
     }
 
-    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
+    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor> {
         let shape = self.input_shape.ok_or_else(|| no_forward("AvgPool2d"))?;
-        let dy = as4("AvgPool2d backward", grad_output)?;
-        Ok(avg_pool2d_backward_fast(dy.view(), shape, self.config)?.into_dyn())
+        let dy = view4("AvgPool2d backward", grad_output)?;
+        Ok(match self.implementation {
+            Implementation::Reference => pool::avg_pool2d_backward(dy, shape, self.config)?,
+            Implementation::Fast => fast::pool::avg_pool2d_backward(dy, shape, self.config)?,
+        }
+        .into_dyn())
     }
 
-    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         pooled_shape(&self.name(), input, self.config)
+    }
+
+    fn set_implementation(&mut self, implementation: Implementation) {
+        self.implementation = implementation;
     }
 }
 
@@ -141,36 +197,32 @@ impl Layer for GlobalAvgPool {
         "GlobalAvgPool".into()
     }
 
-    fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor, ShapeError> {
-        let x = super::view4("GlobalAvgPool", input)?;
+    fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor> {
+        self.input_shape = None;
+        let x = view4("GlobalAvgPool", input)?;
         let (n, c, h, w) = x.dim();
         if h * w == 0 {
-            return Err(ShapeError::Mismatch(format!(
+            return Err(Error::Shape(format!(
                 "GlobalAvgPool: empty images {:?}",
                 input.shape()
             )));
         }
-        self.input_shape = Some((n, c, h, w));
         let x = x.as_standard_layout();
         let xs = x.as_slice().expect("standard layout");
+        // Sixteen partial sums at a time, which the compiler keeps in a vector register.
         let means: Vec<f32> = xs
             .chunks(h * w)
-            .map(|p| crate::direct_conv::sum16(p) / (h * w) as f32)
+            .map(|p| fast::direct::sum16(p) / (h * w) as f32)
             .collect();
+        self.input_shape = Some((n, c, h, w));
         Ok(Tensor::from_shape_vec(vec![n, c], means).expect("N x C values"))
     }
 
-    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
+    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor> {
         let (n, c, h, w) = self
             .input_shape
             .ok_or_else(|| no_forward("GlobalAvgPool"))?;
-        if grad_output.shape() != [n, c] {
-            return Err(ShapeError::Mismatch(format!(
-                "GlobalAvgPool backward: gradient of shape {:?}, expected {:?}",
-                grad_output.shape(),
-                [n, c]
-            )));
-        }
+        check_grad_shape("GlobalAvgPool", &[n, c], grad_output)?;
         let share = 1.0 / (h * w) as f32;
         let mut dx = Vec::with_capacity(n * c * h * w);
         for g in grad_output.iter() {
@@ -179,7 +231,7 @@ impl Layer for GlobalAvgPool {
         Ok(Tensor::from_shape_vec(vec![n, c, h, w], dx).expect("N C H W values"))
     }
 
-    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         expect_rank(&self.name(), input, 4, "images (N, C, H, W)")?;
         Ok(vec![input[0], input[1]])
     }

@@ -1,18 +1,12 @@
-use super::Sequential;
-use crate::error::ShapeError;
-use crate::layer::{Layer, Mode, Param, Tensor};
 use rayon::prelude::*;
+
+use super::Sequential;
+use crate::error::{Error, Result};
+use crate::layer::{Layer, Mode, Tensor};
 
 /// `a += b` for two tensors of the same shape, split between the threads when both are
 /// contiguous.
-fn add_into(a: &mut Tensor, b: &Tensor) -> Result<(), ShapeError> {
-    if a.shape() != b.shape() {
-        return Err(ShapeError::Mismatch(format!(
-            "Residual: the shortcut adds {:?} to {:?}; they must have the same shape",
-            b.shape(),
-            a.shape()
-        )));
-    }
+fn add_into(a: &mut Tensor, b: &Tensor) {
     match (a.as_slice_mut(), b.as_slice()) {
         (Some(a), Some(b)) => a
             .par_chunks_mut(4096)
@@ -20,63 +14,114 @@ fn add_into(a: &mut Tensor, b: &Tensor) -> Result<(), ShapeError> {
             .for_each(|(a, b)| a.iter_mut().zip(b).for_each(|(a, b)| *a += b)),
         _ => *a += b,
     }
-    Ok(())
 }
 
 // ANCHOR: residual
-/// `x + body(x)`: a shortcut around `body` (He et al., 2016). The gradient reaches the
-/// input twice, through the body and straight along the shortcut, and the two add.
+/// `body(x) + shortcut(x)`: a residual block (He et al., 2016). The shortcut is the
+/// identity, or a projection (a 1x1 convolution with the body's stride, then batch
+/// normalization) where the body changes the shape. The gradient reaches the input twice,
+/// through the body and along the shortcut, and the two add.
 #[derive(Debug)]
 pub struct Residual {
     pub body: Sequential,
+    /// `None`: the identity.
+    pub shortcut: Option<Sequential>,
 }
 
 impl Residual {
+    /// `x + body(x)`: the identity shortcut.
     pub fn new(body: Sequential) -> Self {
-        Residual { body }
+        Residual {
+            body,
+            shortcut: None,
+        }
+    }
+
+    /// `body(x) + shortcut(x)`: a projection shortcut.
+    pub fn with_shortcut(body: Sequential, shortcut: Sequential) -> Self {
+        Residual {
+            body,
+            shortcut: Some(shortcut),
+        }
     }
 }
 
 impl Layer for Residual {
     fn name(&self) -> String {
-        format!("Residual({})", self.body.name())
+        match &self.shortcut {
+            None => format!("Residual({})", self.body.name()),
+            Some(s) => format!("Residual({}, shortcut {})", self.body.name(), s.name()),
+        }
     }
 
-    fn forward(&mut self, input: &Tensor, mode: Mode) -> Result<Tensor, ShapeError> {
-        let mut y = self.body.forward(input, mode)?;
-        if y.shape() != input.shape() {
-            return Err(ShapeError::Mismatch(format!(
-                "Residual: the body maps {:?} to {:?}; the shortcut needs the same shape",
+    fn forward(&mut self, input: &Tensor, mode: Mode) -> Result<Tensor> {
+        let mut y = self
+            .body
+            .forward(input, mode)
+            .map_err(|e| e.in_layer("body", "the residual body"))?;
+        let shortcut = match &mut self.shortcut {
+            Some(s) => &s
+                .forward(input, mode)
+                .map_err(|e| e.in_layer("shortcut", "the projection shortcut"))?,
+            None => input,
+        };
+        if y.shape() != shortcut.shape() {
+            return Err(Error::Shape(format!(
+                "Residual: the body maps {:?} to {:?} but the shortcut to {:?}; they must \
+                 agree (a projection shortcut changes the shape as the body does)",
                 input.shape(),
-                y.shape()
+                y.shape(),
+                shortcut.shape()
             )));
         }
-        add_into(&mut y, input)?;
+        add_into(&mut y, shortcut);
         Ok(y)
     }
 
-    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor, ShapeError> {
-        let mut dx = self.body.backward(grad_output)?;
-        add_into(&mut dx, grad_output)?;
+    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor> {
+        let mut dx = self
+            .body
+            .backward(grad_output)
+            .map_err(|e| e.in_layer("body", "the residual body"))?;
+        let shortcut = match &mut self.shortcut {
+            Some(s) => &s
+                .backward(grad_output)
+                .map_err(|e| e.in_layer("shortcut", "the projection shortcut"))?,
+            None => grad_output,
+        };
+        add_into(&mut dx, shortcut);
         Ok(dx)
     }
 
-    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>, ShapeError> {
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         let out = self.body.output_shape(input)?;
-        if out != input {
-            return Err(ShapeError::Mismatch(format!(
-                "Residual: the body maps {input:?} to {out:?}; the shortcut needs the same shape"
+        let short = match &self.shortcut {
+            Some(s) => s.output_shape(input)?,
+            None => input.to_vec(),
+        };
+        if out != short {
+            return Err(Error::Shape(format!(
+                "Residual: the body maps {input:?} to {out:?} but the shortcut to {short:?}; \
+                 they must agree"
             )));
         }
         Ok(out)
     }
 
-    fn params(&self) -> Vec<&Param> {
-        self.body.params()
+    fn children(&self) -> Vec<(String, &dyn Layer)> {
+        let mut c: Vec<(String, &dyn Layer)> = vec![("body".into(), &self.body)];
+        if let Some(s) = &self.shortcut {
+            c.push(("shortcut".into(), s));
+        }
+        c
     }
 
-    fn params_mut(&mut self) -> Vec<&mut Param> {
-        self.body.params_mut()
+    fn children_mut(&mut self) -> Vec<(String, &mut dyn Layer)> {
+        let mut c: Vec<(String, &mut dyn Layer)> = vec![("body".into(), &mut self.body)];
+        if let Some(s) = &mut self.shortcut {
+            c.push(("shortcut".into(), s));
+        }
+        c
     }
 }
 // ANCHOR_END: residual

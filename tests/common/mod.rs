@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use cnn_book::gradcheck::check_gradients;
-use cnn_book::layer::{Layer, Tensor};
+use cnn_book::layer::{Layer, Mode, Tensor};
 use ndarray::{Array, Array4, Dimension, IxDyn};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -51,14 +51,25 @@ pub fn random_tensor(shape: &[usize], seed: u64) -> Tensor {
     Tensor::from_shape_simple_fn(IxDyn(shape), || r.random_range(-1.0f32..1.0))
 }
 
-/// Asserts that the layer's backward pass agrees with central differences of step `eps`
-/// (40 entries per tensor), to a relative error below `tolerance`.
+/// Asserts that the layer's backward pass in training mode agrees with central differences
+/// of step `eps` (40 entries per tensor), to a relative error below `tolerance`.
 pub fn assert_gradients_eps(layer: &mut dyn Layer, input: &Tensor, tolerance: f64, eps: f32) {
-    let report = check_gradients(layer, input, eps, 40, 1).unwrap();
+    assert_gradients_in(layer, input, Mode::Train, tolerance, eps);
+}
+
+/// [`assert_gradients_eps`] in either mode.
+pub fn assert_gradients_in(
+    layer: &mut dyn Layer,
+    input: &Tensor,
+    mode: Mode,
+    tolerance: f64,
+    eps: f32,
+) {
+    let report = check_gradients(layer, input, mode, eps, 40, 1).unwrap();
     assert!(report.checked > 0);
     assert!(
         report.max_relative_error < tolerance,
-        "{}: relative error {:.2e} at {}",
+        "{} ({mode:?}): relative error {:.2e} at {}",
         layer.name(),
         report.max_relative_error,
         report.worst

@@ -14,7 +14,7 @@
 //! output transform `A^T m A` use only additions. With the 16 transformed positions `xi`
 //! written as matrices, the multiplications become 16 independent matrix products, one
 //! per `xi`: `M_xi[tile, k] = sum over c of V_xi[c, tile] U_xi[c, k]`, which the wide
-//! kernels of [`crate::direct_conv`] compute (the channels play the taps, the tiles the
+//! kernels of [`crate::fast::direct`] compute (the channels play the taps, the tiles the
 //! positions).
 //!
 //! The price: the transforms write and read four times the input (16 numbers per 4 x 4
@@ -25,7 +25,7 @@
 //!
 //! The weight gradient is the same formula differentiated (see [`weight_grad_image`]).
 
-use crate::direct_conv::{self, lanes, wide_sums, wide_sums_len, Bounded, Direct, LANES, WIDE};
+use crate::fast::direct::{self, lanes, wide_sums, wide_sums_len, Bounded, Direct, LANES, WIDE};
 
 /// Transformed positions per tile: 4 x 4.
 const XI: usize = 16;
@@ -44,7 +44,7 @@ pub(crate) fn applies(g: &Direct) -> bool {
         && g.out_w().is_multiple_of(2)
         && g.out_h() > 0
         && g.out_w() > 0
-        && direct_conv::is_wide(g.dst_c)
+        && direct::is_wide(g.dst_c)
         && lanes() == Some(LANES)
 }
 
@@ -127,7 +127,7 @@ pub(crate) struct Scratch {
 }
 
 // ANCHOR: correlate
-/// The correlation `g` of one padded image (laid out as [`direct_conv::pad_planes`] pads
+/// The correlation `g` of one padded image (laid out as [`direct::pad_planes`] pads
 /// it) by F(2 x 2, 3 x 3), straight into `dst` (`dst_c` planes of `out_h x out_w`, every
 /// entry written, `bias` added). `filters` comes from [`transform_filters`].
 ///
@@ -166,7 +166,7 @@ pub(crate) fn correlate(
         transform_output(g, &scratch.products, stride, &mut scratch.outputs);
         let planes = &mut dst[b * WIDE * plane..(b + 1) * WIDE * plane];
         let shift = bias.map(|bias| &bias[b * WIDE..(b + 1) * WIDE]);
-        direct_conv::transpose(&scratch.outputs, plane, WIDE, shift, planes);
+        direct::transpose(&scratch.outputs, plane, WIDE, shift, planes);
     }
 }
 
@@ -180,7 +180,7 @@ fn transform_input<'a>(g: &Direct, padded: &[f32], buffer: &'a mut Vec<f32>) -> 
     let (hp, wp) = g.padded();
     assert!(padded.len() >= g.src_c * hp * wp);
     buffer.resize(XI * g.src_c * tiles(g).0 * row_slots(g) + LANES, 0.0);
-    let v = direct_conv::aligned(buffer);
+    let v = direct::aligned(buffer);
     assert!(v.len() >= XI * g.src_c * tiles(g).0 * row_slots(g));
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `applies` (checked by the caller) found AVX-512F on this CPU.
@@ -417,7 +417,7 @@ pub(crate) fn weight_grad_finish(g: &Direct, scratch: &mut Scratch, dw: &mut [f3
         }
         // Rows of 64 filters per tap into the rows of the filters, `(k, tap)`.
         let block = &mut dw[b * WIDE * taps..(b + 1) * WIDE * taps];
-        direct_conv::transpose(&scratch.outputs, taps, WIDE, None, block);
+        direct::transpose(&scratch.outputs, taps, WIDE, None, block);
     }
 }
 

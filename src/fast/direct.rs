@@ -907,7 +907,7 @@ pub(crate) fn wide_sums(
 
 /// [`wide_sums`] compiled for AVX-512, so that the tile is inlined into the loop over
 /// the positions (a call per tile cost a tenth of the time when the taps were few, as in
-/// the 64-channel products of [`crate::winograd`]).
+/// the 64-channel products of [`crate::fast::winograd`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 fn wide_sums_avx512(

@@ -23,7 +23,7 @@
 //! for the CPU (SSE2, AVX, FMA or AVX-512).
 //!
 //! On a CPU with AVX-512, stride-1 convolutions skip the patch matrix altogether: the
-//! direct kernels of [`crate::direct_conv`] compute the forward pass and both gradients
+//! direct kernels of [`crate::fast::direct`] compute the forward pass and both gradients
 //! from the padded images (see [`use_direct`]), and the forward pass keeps those padded
 //! images for [`conv2d_backward_saved`].
 
@@ -32,10 +32,10 @@ use ndarray::{Array1, Array4, ArrayView1, ArrayView2, ArrayView4, ArrayViewMut2}
 use rayon::prelude::*;
 
 use crate::conv::{check_bias, Conv2dConfig, ConvDims};
-use crate::direct_conv::{self, Direct};
-use crate::error::ShapeError;
-use crate::layer::zeros4_par;
-use crate::winograd;
+use crate::error::{Error, Result};
+use crate::fast::direct::{self, Direct};
+use crate::fast::winograd;
+use crate::tensor::zeros4_par;
 
 /// The number of pieces a batch is cut into for the threads. Fixed, so that the partial
 /// weight gradients are always added in the same order: one thread or eight, the same bits.
@@ -48,7 +48,9 @@ pub const CHUNKS: usize = 8;
 pub fn im2col_image(image: &[f32], d: &ConvDims, cols: &mut [f32]) {
     let (h, w) = (d.height, d.width);
     let (oh, ow) = (d.out_height, d.out_width);
-    let Conv2dConfig { stride, padding } = d.config;
+    let Conv2dConfig {
+        stride, padding, ..
+    } = d.config;
     let positions = oh * ow;
     let same = stride == 1 && oh == h && ow == w;
     for c in 0..d.channels {
@@ -137,7 +139,9 @@ fn shifted_row(
 pub fn col2im_image(cols: &mut [f32], d: &ConvDims, image: &mut [f32]) {
     let (h, w) = (d.height, d.width);
     let (oh, ow) = (d.out_height, d.out_width);
-    let Conv2dConfig { stride, padding } = d.config;
+    let Conv2dConfig {
+        stride, padding, ..
+    } = d.config;
     let positions = oh * ow;
     if stride == 1 && oh == h && ow == w {
         // A "same" convolution: each row of `cols` is the image shifted; clear what fell
@@ -220,11 +224,11 @@ pub enum FastKernel {
     Auto,
     /// Always im2col + GEMM.
     Gemm,
-    /// The direct kernels of [`crate::direct_conv`] (forward, weight and input gradients)
+    /// The direct kernels of [`crate::fast::direct`] (forward, weight and input gradients)
     /// wherever they apply (stride 1, padding narrower than the filter, a CPU with
     /// AVX-512); im2col + GEMM elsewhere.
     Direct,
-    /// Winograd's F(2 x 2, 3 x 3) of [`crate::winograd`] for the forward pass and both
+    /// Winograd's F(2 x 2, 3 x 3) of [`crate::fast::winograd`] for the forward pass and both
     /// gradients wherever it applies (3 x 3 filters, stride 1, even output sizes, a
     /// multiple of 64 filters, AVX-512); otherwise as [`FastKernel::Direct`].
     Winograd,
@@ -267,7 +271,7 @@ pub fn use_direct(d: &ConvDims, kernel: FastKernel) -> bool {
         FastKernel::Gemm => false,
         FastKernel::Direct | FastKernel::Winograd | FastKernel::Auto => true,
     };
-    applies && wanted && crate::direct_conv::lanes().is_some()
+    applies && wanted && crate::fast::direct::lanes().is_some()
 }
 // ANCHOR_END: use_direct
 
@@ -331,7 +335,7 @@ pub fn conv2d_fast(
     bias: Option<ArrayView1<f32>>,
     config: Conv2dConfig,
     scratch: &mut ConvScratch,
-) -> Result<Array4<f32>, ShapeError> {
+) -> Result<Array4<f32>> {
     let d = ConvDims::new(input.dim(), weight.dim(), config)?;
     check_bias(bias, d.filters)?;
     let x = input.as_standard_layout();
@@ -397,26 +401,26 @@ fn direct_forward_batch(
     scratch: &mut ConvScratch,
 ) -> Array4<f32> {
     let g = direct_forward(d);
-    let wide = direct_conv::is_wide(d.filters);
+    let wide = direct::is_wide(d.filters);
     let fast3 = use_winograd(&g, scratch.kernel);
     let f = if wide {
-        direct_conv::WIDE
+        direct::WIDE
     } else {
-        direct_conv::filter_tile(d.filters)
+        direct::filter_tile(d.filters)
     };
     if fast3 {
         winograd::transform_filters(&g, |k, c, u, v| weight[[k, c, u, v]], &mut scratch.packed);
     } else {
-        direct_conv::pack_filters(
+        direct::pack_filters(
             &g,
             f,
             |k, c, u, v| weight[[k, c, u, v]],
             &mut scratch.packed,
         );
     }
-    scratch.offsets = direct_conv::offsets(&g);
-    let pixels = direct_conv::pixels(&g);
-    let spills = direct_conv::spills(&g);
+    scratch.offsets = direct::offsets(&g);
+    let pixels = direct::pixels(&g);
+    let spills = direct::spills(&g);
     let bias: Option<Vec<f32>> = bias.map(|b| b.to_vec());
     let (in_len, out_len) = (
         d.channels * d.height * d.width,
@@ -448,24 +452,16 @@ fn direct_forward_batch(
                 .zip(xs.chunks(in_len))
                 .zip(padded.chunks_mut(plen))
             {
-                direct_conv::pad_planes(xn, &g, padded);
+                direct::pad_planes(xn, &g, padded);
                 if fast3 {
                     let b = bias.as_deref();
                     winograd::correlate(&g, padded, packed, b, yn, transforms);
                 } else if wide {
                     let b = bias.as_deref();
-                    direct_conv::correlate_wide(
-                        &g,
-                        padded,
-                        (packed, offsets),
-                        &pixels,
-                        b,
-                        yn,
-                        sums,
-                    );
+                    direct::correlate_wide(&g, padded, (packed, offsets), &pixels, b, yn, sums);
                 } else {
                     let data = (&packed[..], &offsets[..], &spills[..]);
-                    direct_conv::correlate(&g, f, padded, data, bias.as_deref(), yn);
+                    direct::correlate(&g, f, padded, data, bias.as_deref(), yn);
                 }
             }
         });
@@ -473,7 +469,7 @@ fn direct_forward_batch(
 }
 
 /// The backward pass by the direct kernels: per chunk, the images padded and their output
-/// gradients flattened once, the weight gradient by [`direct_conv::weight_grad`], the
+/// gradients flattened once, the weight gradient by [`direct::weight_grad`], the
 /// input gradient image by image as a correlation of the padded output gradient with the
 /// flipped filters.
 fn direct_backward_batch(
@@ -486,23 +482,23 @@ fn direct_backward_batch(
 ) -> FastConvGrads {
     let g = direct_forward(d);
     let gx = direct_input_grad(d);
-    let f = direct_conv::grad_filter_tile(d.filters);
+    let f = direct::grad_filter_tile(d.filters);
     // The wide kernels: the weight gradient for a multiple of 32 filters (or 16, see
     // `wide_grad_block`), the input gradient (whose "filters" are the channels) for a
     // multiple of 64 channels.
     let (wide_w, wide_x) = (
-        direct_conv::wide_grad_block(&g).is_some(),
-        direct_conv::is_wide(d.channels),
+        direct::wide_grad_block(&g).is_some(),
+        direct::is_wide(d.channels),
     );
     let fx = if wide_x {
-        direct_conv::WIDE
+        direct::WIDE
     } else {
-        direct_conv::filter_tile(d.channels)
+        direct::filter_tile(d.channels)
     };
-    let (pixels, pixels_x) = (direct_conv::pixels(&g), direct_conv::pixels(&gx));
-    let spills_x = direct_conv::spills(&gx);
+    let (pixels, pixels_x) = (direct::pixels(&g), direct::pixels(&gx));
+    let spills_x = direct::spills(&gx);
     let tap_blocks = if wide_w {
-        direct_conv::wide_tap_blocks(&g)
+        direct::wide_tap_blocks(&g)
     } else {
         Vec::new()
     };
@@ -516,9 +512,9 @@ fn direct_backward_batch(
         if fast3_x {
             winograd::transform_filters(&gx, flipped, &mut scratch.packed);
         } else {
-            direct_conv::pack_filters(&gx, fx, flipped, &mut scratch.packed);
+            direct::pack_filters(&gx, fx, flipped, &mut scratch.packed);
         }
-        scratch.offsets = direct_conv::offsets(&gx);
+        scratch.offsets = direct::offsets(&gx);
     }
     let (in_len, out_len) = (
         d.channels * d.height * d.width,
@@ -536,7 +532,7 @@ fn direct_backward_batch(
     // Per chunk: the flat output gradients of its images, or (wide) one image's output
     // gradient transposed and the chunk's weight gradient transposed.
     let grad_len = if wide_w {
-        (plane + direct_conv::wide_grad_rows(&g)) * d.filters
+        (plane + direct::wide_grad_rows(&g)) * d.filters
     } else {
         per * flat_dy_len
     };
@@ -602,7 +598,7 @@ fn direct_backward_batch(
             )| {
                 dw.fill(0.0);
                 db.fill(0.0);
-                let flat_dy = direct_conv::aligned(flat_dy);
+                let flat_dy = direct::aligned(flat_dy);
                 // Wide: one image's transposed output gradient, then the transposed weight
                 // gradient; else the flat output gradients of every image of the chunk.
                 let split = if wide_w {
@@ -612,23 +608,23 @@ fn direct_backward_batch(
                 };
                 let (dy_t, dw_t) = flat_dy.split_at_mut(split);
                 if wide_w {
-                    dw_t[..direct_conv::wide_grad_rows(&g) * d.filters].fill(0.0);
+                    dw_t[..direct::wide_grad_rows(&g) * d.filters].fill(0.0);
                 }
                 let images = dys.len() / out_len;
                 for (n, dyn_) in dys.chunks(out_len).enumerate() {
                     if !wide_w {
                         for (k, plane) in dyn_.chunks(plane).enumerate() {
-                            db[k] += direct_conv::sum16(plane);
+                            db[k] += direct::sum16(plane);
                         }
                     }
                     if !xs.is_empty() {
                         let xn = &xs[n * in_len..(n + 1) * in_len];
-                        direct_conv::pad_planes(xn, &g, &mut cols[n * plen..(n + 1) * plen]);
+                        direct::pad_planes(xn, &g, &mut cols[n * plen..(n + 1) * plen]);
                     }
                     if wide_w {
                         let padded = if xs.is_empty() { kept } else { &cols[..] };
                         let padded = &padded[n * plen..(n + 1) * plen];
-                        direct_conv::transpose(dyn_, d.filters, plane, None, dy_t);
+                        direct::transpose(dyn_, d.filters, plane, None, dy_t);
                         // The bias gradient from the transposed rows (each row is one
                         // position's gradient for every filter).
                         for row in dy_t[..plane * d.filters].chunks_exact(d.filters) {
@@ -638,18 +634,18 @@ fn direct_backward_batch(
                             winograd::weight_grad_image(&g, padded, dy_t, n == 0, transforms);
                         } else {
                             let at = (&pixels[..], &tap_blocks[..]);
-                            direct_conv::weight_grad_wide(&g, padded, dy_t, at, dw_t);
+                            direct::weight_grad_wide(&g, padded, dy_t, at, dw_t);
                         }
                     } else {
-                        direct_conv::flatten(&g, f, dyn_, &mut dy_t[n * flat_dy_len..]);
+                        direct::flatten(&g, f, dyn_, &mut dy_t[n * flat_dy_len..]);
                     }
                     if input_grad {
                         let dxn = &mut dxs[n * in_len..(n + 1) * in_len];
-                        direct_conv::pad_planes(dyn_, &gx, dy_padded);
+                        direct::pad_planes(dyn_, &gx, dy_padded);
                         if fast3_x {
                             winograd::correlate(&gx, dy_padded, packed, None, dxn, transforms);
                         } else if wide_x {
-                            direct_conv::correlate_wide(
+                            direct::correlate_wide(
                                 &gx,
                                 dy_padded,
                                 (packed, offsets),
@@ -660,7 +656,7 @@ fn direct_backward_batch(
                             );
                         } else {
                             let data = (&packed[..], &offsets[..], &spills_x[..]);
-                            direct_conv::correlate(&gx, fx, dy_padded, data, None, dxn);
+                            direct::correlate(&gx, fx, dy_padded, data, None, dxn);
                         }
                     }
                 }
@@ -668,10 +664,10 @@ fn direct_backward_batch(
                     winograd::weight_grad_finish(&g, transforms, dw);
                 } else if wide_w {
                     // dW[k, tap] from its transpose.
-                    direct_conv::transpose(dw_t, taps, d.filters, None, dw);
+                    direct::transpose(dw_t, taps, d.filters, None, dw);
                 } else {
                     let padded = if xs.is_empty() { kept } else { &cols[..] };
-                    direct_conv::weight_grad(&g, f, padded, dy_t, images, dw);
+                    direct::weight_grad(&g, f, padded, dy_t, images, dw);
                 }
             },
         );
@@ -699,13 +695,13 @@ pub fn conv2d_backward_saved(
     grad_output: ArrayView4<f32>,
     input_grad: bool,
     scratch: &mut ConvScratch,
-) -> Result<FastConvGrads, ShapeError> {
+) -> Result<FastConvGrads> {
     let d = scratch.saved_for.ok_or_else(|| {
-        ShapeError::Mismatch("no input kept: run conv2d_fast with the direct kernels first".into())
+        Error::Shape("no input kept: run conv2d_fast with the direct kernels first".into())
     })?;
     let weights = (d.filters, d.channels, d.kernel_height, d.kernel_width);
     if weight.dim() != weights || grad_output.dim() != d.output_shape() {
-        return Err(ShapeError::Mismatch(format!(
+        return Err(Error::Shape(format!(
             "weights {:?} and output gradient {:?}; the kept input needs {weights:?} and {:?}",
             weight.dim(),
             grad_output.dim(),
@@ -761,6 +757,65 @@ pub struct FastConvGrads {
     pub bias: Array1<f32>,
 }
 
+/// What a convolutional layer running the fast kernels keeps between its forward and
+/// backward passes: the buffers of a [`ConvScratch`] and, unless the direct kernels kept a
+/// padded copy of it there, the input.
+#[derive(Debug, Clone, Default)]
+pub struct FastConv {
+    pub scratch: ConvScratch,
+    input: Option<Array4<f32>>,
+}
+
+impl FastConv {
+    /// [`conv2d_fast`], remembering what [`FastConv::backward`] needs.
+    pub fn forward(
+        &mut self,
+        input: ArrayView4<f32>,
+        weight: ArrayView4<f32>,
+        bias: Option<ArrayView1<f32>>,
+        config: Conv2dConfig,
+    ) -> Result<Array4<f32>> {
+        self.forget();
+        let y = conv2d_fast(input, weight, bias, config, &mut self.scratch)?;
+        if self.scratch.saved_for.is_none() {
+            self.input = Some(input.to_owned());
+        }
+        Ok(y)
+    }
+
+    /// Forgets the last forward pass: a backward pass now is an error.
+    pub fn forget(&mut self) {
+        self.input = None;
+        self.scratch.saved_for = None;
+    }
+
+    /// The gradients of the last forward pass (the input gradient only if `input_grad`).
+    pub fn backward(
+        &mut self,
+        weight: ArrayView4<f32>,
+        grad_output: ArrayView4<f32>,
+        config: Conv2dConfig,
+        input_grad: bool,
+    ) -> Result<FastConvGrads> {
+        match &self.input {
+            Some(x) => conv2d_backward_fast(
+                x.view(),
+                weight,
+                grad_output,
+                config,
+                input_grad,
+                &mut self.scratch,
+            ),
+            None if self.scratch.saved_for.is_some() => {
+                conv2d_backward_saved(weight, grad_output, input_grad, &mut self.scratch)
+            }
+            None => Err(Error::Shape(
+                "Conv2d: backward called before forward (nothing cached)".into(),
+            )),
+        }
+    }
+}
+
 // ANCHOR: conv2d_backward_fast
 /// The backward pass of [`conv2d_fast`] for the output gradient `grad_output`: the same
 /// gradients as [`crate::conv::conv2d_backward_naive`]. With `input_grad == false` the
@@ -772,10 +827,10 @@ pub fn conv2d_backward_fast(
     config: Conv2dConfig,
     input_grad: bool,
     scratch: &mut ConvScratch,
-) -> Result<FastConvGrads, ShapeError> {
+) -> Result<FastConvGrads> {
     let d = ConvDims::new(input.dim(), weight.dim(), config)?;
     if grad_output.dim() != d.output_shape() {
-        return Err(ShapeError::Mismatch(format!(
+        return Err(Error::Shape(format!(
             "the output gradient has shape {:?} but the convolution's output has shape {:?}",
             grad_output.dim(),
             d.output_shape()

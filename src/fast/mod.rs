@@ -1,0 +1,17 @@
+//! Speed (chapter `16-fast-convolution`): the same numbers as the reference modules, with
+//! threads, vector instructions and reused buffers. Every function here is tested equal to
+//! the reference it replaces; the layers run these unless told to run the reference.
+//!
+//! | here | reference |
+//! |---|---|
+//! | [`conv`] (im2col + GEMM per image, threads), [`direct`] and [`winograd`] (AVX-512 kernels) | [`crate::conv`], [`crate::im2col`] |
+//! | [`pool`] | [`crate::pool`] |
+//! | [`batchnorm`] | [`crate::norm`] |
+//! | [`elementwise`] (activations) | the activation layers' plain maps |
+
+pub mod batchnorm;
+pub mod conv;
+pub mod direct;
+pub mod elementwise;
+pub mod pool;
+pub mod winograd;

@@ -1,0 +1,157 @@
+//! Batch normalization (chapter 10's column): the layer against hand calculations and
+//! finite differences in both modes, the reference loops against the fast version, and the
+//! running statistics against a two-pass computation in f64.
+
+mod common;
+
+use approx::{assert_abs_diff_eq, AbsDiffEq};
+use cnn_book::layer::{Implementation, Layer, Mode, Tensor};
+use cnn_book::layers::BatchNorm2d;
+use cnn_book::{fast, norm};
+use ndarray::{Array4, Axis};
+use proptest::prelude::*;
+
+use common::{assert_gradients_in, random_tensor as random};
+
+#[test]
+fn batch_norm_by_hand() {
+    for implementation in [Implementation::Reference, Implementation::Fast] {
+        // One channel, values 1, 2, 3, 4 (two images of 1x2): mean 2.5, biased variance 1.25.
+        let x = Tensor::from_shape_vec(vec![2, 1, 1, 2], vec![1.0, 2.0, 3.0, 4.0]).unwrap();
+        let mut bn = BatchNorm2d::new(1);
+        bn.implementation = implementation;
+        bn.gamma.value[0] = 2.0;
+        bn.beta.value[0] = 0.5;
+        let y = bn.forward(&x, Mode::Train).unwrap();
+        let sigma = (1.25f32 + 1e-5).sqrt();
+        for (got, v) in y.iter().zip([1.0f32, 2.0, 3.0, 4.0]) {
+            assert_abs_diff_eq!(*got, 2.0 * (v - 2.5) / sigma + 0.5, epsilon = 1e-5);
+        }
+        // Running statistics: 0.9 * 0 + 0.1 * 2.5, and 0.9 * 1 + 0.1 * (5 / 3) (unbiased).
+        assert_abs_diff_eq!(bn.running_mean[0], 0.25, epsilon = 1e-6);
+        assert_abs_diff_eq!(bn.running_var[0], 0.9 + 0.1 * 5.0 / 3.0, epsilon = 1e-6);
+        // A constant upstream gradient is cancelled: the normalised values have zero mean.
+        let dx = bn
+            .backward(&Tensor::from_elem(vec![2, 1, 1, 2], 3.0))
+            .unwrap();
+        assert!(dx.iter().all(|g| g.abs() < 1e-5), "{dx:?}");
+        assert_abs_diff_eq!(bn.beta.grad[0], 12.0, epsilon = 1e-5);
+        // Evaluation uses the running statistics, not the batch's: 1 becomes
+        // 2 (1 - 0.25) / sqrt(running var + eps) + 0.5.
+        let e = bn.forward(&x, Mode::Eval).unwrap();
+        let scale = 2.0 / (bn.running_var[0] + 1e-5).sqrt();
+        assert_abs_diff_eq!(e[[0, 0, 0, 0]], scale * (1.0 - 0.25) + 0.5, epsilon = 1e-5);
+        // ... and so does its backward pass: the statistics are constants, dx = scale dy.
+        let dx = bn
+            .backward(&Tensor::from_elem(vec![2, 1, 1, 2], 3.0))
+            .unwrap();
+        assert!(dx.iter().all(|&g| (g - 3.0 * scale).abs() < 1e-5), "{dx:?}");
+    }
+}
+
+#[test]
+fn batch_norm_backward_matches_finite_differences_in_both_modes() {
+    for implementation in [Implementation::Reference, Implementation::Fast] {
+        let mut bn = BatchNorm2d::new(3);
+        bn.implementation = implementation;
+        bn.gamma.value = random(&[3], 20).mapv(|v| v + 1.5);
+        bn.beta.value = random(&[3], 21);
+        bn.running_mean = random(&[3], 23);
+        bn.running_var = random(&[3], 24).mapv(|v| v + 1.5);
+        let x = random(&[4, 3, 3, 3], 22);
+        assert_gradients_in(&mut bn, &x, Mode::Train, 1e-2, 1e-2);
+        assert_gradients_in(&mut bn, &x, Mode::Eval, 1e-2, 1e-2);
+    }
+}
+
+#[test]
+fn batch_norm_rejects_wrong_channels_single_values_and_stale_caches() {
+    let mut bn = BatchNorm2d::new(3);
+    let err = bn
+        .forward(&random(&[2, 4, 3, 3], 1), Mode::Train)
+        .unwrap_err();
+    assert!(err.to_string().contains("4 channels"), "{err}");
+    let err = bn
+        .forward(&random(&[1, 3, 1, 1], 1), Mode::Train)
+        .unwrap_err();
+    assert!(err.to_string().contains("at least two"), "{err}");
+    assert!(BatchNorm2d::new(3)
+        .backward(&random(&[2, 3, 2, 2], 1))
+        .is_err());
+    // A failed forward pass leaves nothing behind for a backward pass to use.
+    let mut bn = BatchNorm2d::new(3);
+    bn.forward(&random(&[2, 3, 2, 2], 2), Mode::Train).unwrap();
+    assert!(bn.forward(&random(&[2, 5, 2, 2], 3), Mode::Train).is_err());
+    let err = bn.backward(&random(&[2, 3, 2, 2], 4)).unwrap_err();
+    assert!(err.to_string().contains("before forward"), "{err}");
+}
+
+#[test]
+fn batch_norm_statistics_survive_a_large_offset() {
+    // Values 10,000 + u with u uniform in [-1, 1): a naive E[x^2] - E[x]^2 in f32 loses
+    // every digit of the variance. Compare with a two-pass f64 computation.
+    let x = random(&[8, 2, 5, 5], 80).mapv(|u| 1e4 + u);
+    for implementation in [Implementation::Reference, Implementation::Fast] {
+        let mut bn = BatchNorm2d::new(2);
+        bn.implementation = implementation;
+        bn.momentum = 1.0; // the running variance becomes the batch's unbiased variance
+        bn.forward(&x, Mode::Train).unwrap();
+        for k in 0..2 {
+            let values: Vec<f64> = x.index_axis(Axis(1), k).iter().map(|&v| v as f64).collect();
+            let mean = values.iter().sum::<f64>() / values.len() as f64;
+            let var =
+                values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (values.len() - 1) as f64;
+            let got = bn.running_var[k] as f64;
+            assert!(
+                (got / var - 1.0).abs() < 1e-3,
+                "{implementation:?}, channel {k}: {got} vs {var}"
+            );
+            assert!((bn.running_mean[k] as f64 - mean).abs() < 1e-2);
+        }
+    }
+}
+
+/// An image batch of the given shape, entries uniform in `[-2, 2)` plus a per-channel offset.
+fn batch(shape: (usize, usize, usize, usize), seed: u64) -> Array4<f32> {
+    let t = random(&[shape.0, shape.1, shape.2, shape.3], seed);
+    let mut x: Array4<f32> = t.into_dimensionality().unwrap();
+    for (k, mut c) in x.axis_iter_mut(Axis(1)).enumerate() {
+        c.mapv_inplace(|v| 2.0 * v + k as f32);
+    }
+    x
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The fast batch norm computes what the reference loops compute, forward and
+    /// backward, in both modes, on random shapes.
+    #[test]
+    fn fast_batch_norm_equals_the_reference(
+        n in 1usize..5, c in 1usize..5, h in 1usize..6, w in 1usize..6, seed in 0u64..1000,
+        batch_statistics in any::<bool>(),
+    ) {
+        prop_assume!(n * h * w >= 2);
+        let x = batch((n, c, h, w), seed);
+        let gamma: Vec<f32> = (0..c).map(|k| 0.5 + k as f32).collect();
+        let beta: Vec<f32> = (0..c).map(|k| k as f32 - 1.0).collect();
+        let (mean, var) = norm::channel_statistics(x.view());
+        let (mean_f, var_f) = fast::batchnorm::channel_statistics(x.view());
+        for k in 0..c {
+            prop_assert!((mean[k] - mean_f[k]).abs() < 1e-5, "mean {} vs {}", mean[k], mean_f[k]);
+            prop_assert!((var[k] - var_f[k]).abs() < 1e-4 * var[k].max(1.0), "var {} vs {}", var[k], var_f[k]);
+        }
+        let (y, x_hat) = norm::batch_norm_forward(x.view(), (&mean, &var), (&gamma, &beta), 1e-5);
+        let (yf, x_hat_f) = fast::batchnorm::forward(x.view(), (&mean, &var), (&gamma, &beta), 1e-5);
+        prop_assert!(y.abs_diff_eq(&yf, 1e-4), "forward");
+        prop_assert!(x_hat.abs_diff_eq(&x_hat_f, 1e-4), "x_hat");
+        let dy = batch((n, c, h, w), seed + 1);
+        let (dx, dg, db) = norm::batch_norm_backward(dy.view(), x_hat.view(), &var, &gamma, 1e-5, batch_statistics);
+        let (dxf, dgf, dbf) = fast::batchnorm::backward(dy.view(), x_hat.view(), &var, &gamma, 1e-5, batch_statistics);
+        prop_assert!(dx.abs_diff_eq(&dxf, 1e-3), "input gradient");
+        for k in 0..c {
+            prop_assert!((dg[k] - dgf[k]).abs() < 1e-3 * dg[k].abs().max(1.0), "dgamma");
+            prop_assert!((db[k] - dbf[k]).abs() < 1e-3 * db[k].abs().max(1.0), "dbeta");
+        }
+    }
+}
