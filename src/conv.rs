@@ -115,6 +115,17 @@ impl ConvDims {
         (self.batch, self.filters, self.out_height, self.out_width)
     }
 
+    /// Checks that an output gradient has the shape of this convolution's output.
+    pub fn check_grad_output(&self, grad: (usize, usize, usize, usize)) -> Result<(), Error> {
+        if grad != self.output_shape() {
+            return Err(Error::Shape(format!(
+                "the output gradient has shape {grad:?} but the convolution's output is {:?}",
+                self.output_shape()
+            )));
+        }
+        Ok(())
+    }
+
     /// The shape of the input, `(N, C, H, W)`.
     pub fn input_shape(&self) -> (usize, usize, usize, usize) {
         (self.batch, self.channels, self.height, self.width)
@@ -226,13 +237,7 @@ pub fn conv2d_backward_naive(
     config: Conv2dConfig,
 ) -> Result<Conv2dGrads, Error> {
     let d = ConvDims::new(input.dim(), weight.dim(), config)?;
-    if grad_output.dim() != d.output_shape() {
-        return Err(Error::Shape(format!(
-            "the output gradient has shape {:?} but the convolution's output is {:?}",
-            grad_output.dim(),
-            d.output_shape()
-        )));
-    }
+    d.check_grad_output(grad_output.dim())?;
     let mut dx = Array4::zeros(input.dim());
     let mut dw = Array4::zeros(weight.dim());
     let mut db = Array1::zeros(d.filters);

@@ -129,13 +129,7 @@ pub fn conv2d_backward_im2col(
     config: Conv2dConfig,
 ) -> Result<crate::conv::Conv2dGrads, Error> {
     let d = ConvDims::new(input.dim(), weight.dim(), config)?;
-    if grad_output.dim() != d.output_shape() {
-        return Err(Error::Shape(format!(
-            "the output gradient has shape {:?} but the convolution's output is {:?}",
-            grad_output.dim(),
-            d.output_shape()
-        )));
-    }
+    d.check_grad_output(grad_output.dim())?;
     let cols = im2col(input, d.kernel_height, d.kernel_width, config)?;
     let rows = d.channels * d.kernel_height * d.kernel_width;
     // (N, K, H', W') -> (K, N H' W'), matching the columns of the patch matrix.

@@ -27,8 +27,9 @@
 //! values), [`tensor`] (the array type layers pass around), [`model`] (walking a model,
 //! its state by name), [`records`] (results of training runs), [`data`] (IDX
 //! files and the Fashion-MNIST sample), [`format`] (numbers as the book prints them),
-//! [`plot`] (SVG charts and diagrams), [`raster`] (PNG images and GIF animations),
-//! [`figures`] (the generator that writes the book's figures and numbers).
+//! [`plot`] (SVG charts), [`raster`] (PNG images and GIF animations), [`style`] (what
+//! both draw with), [`figures`] (the generator that writes the book's figures and numbers,
+//! and the chapters' own diagrams).
 
 pub mod checkpoint;
 pub mod conv;
@@ -56,6 +57,7 @@ pub mod raster;
 pub mod records;
 pub mod shape;
 pub mod sharing;
+pub mod style;
 pub mod tensor;
 pub mod train;
 

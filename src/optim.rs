@@ -37,6 +37,22 @@ fn check(name: &'static str, value: f32, ok: bool, expected: &'static str) -> Re
     }
 }
 
+/// Checks a learning rate (positive, finite) and a weight decay (at least 0, finite).
+fn check_rates(learning_rate: f32, weight_decay: f32) -> Result<()> {
+    check(
+        "learning rate",
+        learning_rate,
+        learning_rate > 0.0 && learning_rate.is_finite(),
+        "a positive number",
+    )?;
+    check(
+        "weight decay",
+        weight_decay,
+        weight_decay >= 0.0 && weight_decay.is_finite(),
+        "weight decay >= 0",
+    )
+}
+
 /// The state tensor kept for parameter `name` (zeros the first time), checked against the
 /// parameter's shape.
 fn state_for<'a>(
@@ -114,23 +130,12 @@ impl Optimizer for Sgd {
 
 impl Sgd {
     pub fn new(learning_rate: f32, momentum: f32, weight_decay: f32) -> Result<Self> {
-        check(
-            "learning rate",
-            learning_rate,
-            learning_rate > 0.0 && learning_rate.is_finite(),
-            "a positive number",
-        )?;
+        check_rates(learning_rate, weight_decay)?;
         check(
             "momentum",
             momentum,
             (0.0..1.0).contains(&momentum),
             "0 <= momentum < 1",
-        )?;
-        check(
-            "weight decay",
-            weight_decay,
-            weight_decay >= 0.0 && weight_decay.is_finite(),
-            "weight decay >= 0",
         )?;
         Ok(Sgd {
             learning_rate,
@@ -216,18 +221,7 @@ impl Adam {
     /// Adam with the paper's defaults `b1 = 0.9`, `b2 = 0.999`, `eps = 1e-8`, and L2 weight
     /// decay `weight_decay` added to the gradient (as PyTorch's `Adam` does).
     pub fn new(learning_rate: f32, weight_decay: f32) -> Result<Self> {
-        check(
-            "learning rate",
-            learning_rate,
-            learning_rate > 0.0 && learning_rate.is_finite(),
-            "a positive number",
-        )?;
-        check(
-            "weight decay",
-            weight_decay,
-            weight_decay >= 0.0 && weight_decay.is_finite(),
-            "weight decay >= 0",
-        )?;
+        check_rates(learning_rate, weight_decay)?;
         Ok(Adam {
             learning_rate,
             beta1: 0.9,

@@ -10,8 +10,6 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::shape::Window;
-
 /// A drawing as SVG text.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Svg(pub String);
@@ -41,22 +39,11 @@ impl Svg {
 /// What drawing can fail with (plotters reports backend and layout errors).
 pub type PlotResult = Result<Svg, Error>;
 
-/// The book's palette: colour-blind safe (Okabe & Ito).
-pub const PALETTE: [RGBColor; 6] = [
-    RGBColor(0, 114, 178),   // blue
-    RGBColor(213, 94, 0),    // vermillion
-    RGBColor(0, 158, 115),   // bluish green
-    RGBColor(230, 159, 0),   // orange
-    RGBColor(204, 121, 167), // reddish purple
-    RGBColor(86, 180, 233),  // sky blue
-];
-
-const FONT: &str = "sans-serif";
-const GREY: RGBColor = RGBColor(150, 150, 150);
-const LIGHT: RGBColor = RGBColor(235, 235, 235);
+pub use crate::style::PALETTE;
+use crate::style::{FONT, GREY, LIGHT};
 
 /// Draws `title` centred at the top of a diagram `width` pixels wide, `y` pixels down.
-fn draw_title(
+pub(crate) fn draw_title(
     root: &DrawingArea<SVGBackend, Shift>,
     title: &str,
     width: u32,
@@ -74,11 +61,11 @@ fn draw_title(
     Ok(())
 }
 
-fn draw_svg(
+pub(crate) fn draw_svg(
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), Error>,
 ) -> PlotResult {
-    crate::raster::ensure_font(); // text sizes for layout come from the bundled font
+    crate::style::ensure_font(); // text sizes for layout come from the bundled font
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, size).into_drawing_area();
@@ -462,252 +449,6 @@ pub fn log_bar_chart(title: &str, y_label: &str, bars: &[(String, f64)]) -> Plot
     })
 }
 
-/// Which neurons of a connectivity diagram to draw in colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Highlight {
-    /// Colour every output and its connections, one colour per output.
-    AllOutputs,
-    /// Trace the receptive field of output `index` of the top layer down to the input.
-    Output(usize),
-}
-
-// ANCHOR: connectivity_diagram
-/// Neurons in rows, one row per layer of a 1D stack (input at the bottom), with a line from
-/// every neuron to each input its window sees. Padding zeros are drawn as hollow grey
-/// circles. Shapes are checked first, so an impossible stack is an error, not a drawing.
-pub fn connectivity_diagram(
-    title: &str,
-    input: usize,
-    layers: &[Window],
-    highlight: Highlight,
-) -> PlotResult {
-    let sizes = crate::shape::output_sizes(input, layers)?;
-    // Row r holds `widths[r]` neurons; layer r maps row r to row r + 1.
-    let mut widths = vec![input];
-    widths.extend(&sizes);
-    // Which neurons of each row the highlighted top neuron depends on.
-    let mut lit: Vec<Vec<bool>> = widths.iter().map(|&w| vec![false; w]).collect();
-    if let Highlight::Output(i) = highlight {
-        let top = widths.len() - 1;
-        if i >= widths[top] {
-            return Err(Error::Figure(format!(
-                "output {i} does not exist: the top row has {} neurons",
-                widths[top]
-            )));
-        }
-        lit[top][i] = true;
-        for r in (0..top).rev() {
-            for j in 0..widths[r + 1] {
-                if lit[r + 1][j] {
-                    for k in layers[r].real_inputs(j, widths[r]) {
-                        lit[r][k] = true;
-                    }
-                }
-            }
-        }
-    }
-
-    // Neuron k of row r sits at `offset[r] + k * jump[r]` in units of input neurons: at
-    // the centre of its window, with padding neurons (k < 0 or k >= width) beside the row.
-    let (mut offset, mut jump) = (vec![0.0f64], vec![1.0f64]);
-    for (r, l) in layers.iter().enumerate() {
-        offset.push(offset[r] + jump[r] * ((l.field as f64 - 1.0) / 2.0 - l.padding as f64));
-        jump.push(jump[r] * l.stride as f64);
-    }
-    let pos = |r: usize, k: i64| offset[r] + k as f64 * jump[r];
-    let pad_of = |r: usize| layers.get(r).map_or(0, |l| l.padding as i64);
-    let lo = (0..widths.len())
-        .map(|r| pos(r, -pad_of(r)))
-        .fold(0.0, f64::min);
-    let hi = (0..widths.len())
-        .map(|r| pos(r, widths[r] as i64 - 1 + pad_of(r)))
-        .fold(0.0, f64::max);
-
-    let (gap_x, gap_y, margin) = (46.0f64, 92i32, 40i32);
-    let width = ((hi - lo + 1.0) * gap_x) as u32 + 2 * margin as u32 + 40;
-    let height = ((widths.len() as i32 - 1) * gap_y + 2 * margin + 48) as u32;
-    let y_of = |row: usize| 48 + margin + (widths.len() - 1 - row) as i32 * gap_y;
-    let x_of = |p: f64| 40 + margin + ((p - lo) * gap_x + gap_x / 2.0) as i32;
-    let top = widths.len() - 1;
-
-    draw_svg((width, height), |root| {
-        draw_title(root, title, width, 14, 18)?;
-        // Connections first, so the neurons sit on top of them.
-        for (r, layer) in layers.iter().enumerate() {
-            for j in 0..widths[r + 1] {
-                let (color, stroke) = match highlight {
-                    Highlight::AllOutputs if r + 1 == top => (PALETTE[j % PALETTE.len()], 2),
-                    _ if lit[r + 1][j] => (PALETTE[0], 2),
-                    _ => (GREY, 1),
-                };
-                let from = (x_of(pos(r + 1, j as i64)), y_of(r + 1));
-                for k in layer.input_span(j) {
-                    root.draw(&PathElement::new(
-                        vec![from, (x_of(pos(r, k)), y_of(r))],
-                        color.stroke_width(stroke),
-                    ))?;
-                }
-            }
-        }
-        for (r, &w) in widths.iter().enumerate() {
-            let y = y_of(r);
-            // Padding zeros read by the layer above this row.
-            let pad = pad_of(r);
-            for k in (-pad..0).chain(w as i64..w as i64 + pad) {
-                let x = x_of(pos(r, k));
-                root.draw(&Circle::new((x, y), 12, WHITE.filled()))?;
-                root.draw(&Circle::new((x, y), 12, GREY.stroke_width(1)))?;
-                root.draw(&Text::new(
-                    "0",
-                    (x, y),
-                    (FONT, 13)
-                        .into_font()
-                        .color(&GREY)
-                        .pos(Pos::new(HPos::Center, VPos::Center)),
-                ))?;
-            }
-            for j in 0..w {
-                let color = match highlight {
-                    Highlight::AllOutputs if r == top => PALETTE[j % PALETTE.len()],
-                    _ if lit[r][j] => PALETTE[0],
-                    _ => RGBColor(90, 90, 90),
-                };
-                root.draw(&Circle::new(
-                    (x_of(pos(r, j as i64)), y),
-                    12,
-                    color.filled(),
-                ))?;
-            }
-            let name = if r == 0 {
-                "input".to_string()
-            } else {
-                format!("layer {r}")
-            };
-            root.draw(&Text::new(
-                name,
-                (8, y),
-                (FONT, 14)
-                    .into_font()
-                    .color(&BLACK)
-                    .pos(Pos::new(HPos::Left, VPos::Center)),
-            ))?;
-        }
-        Ok(())
-    })
-}
-// ANCHOR_END: connectivity_diagram
-
-// ANCHOR: window_grid
-/// A 2D input (padding shaded) with the windows of chosen outputs outlined, and the
-/// output grid beside it with the same outputs filled in matching colours.
-///
-/// `outputs` are `(row, column)` positions in the output.
-pub fn window_grid(
-    title: &str,
-    input: (usize, usize),
-    window: Window,
-    outputs: &[(usize, usize)],
-) -> PlotResult {
-    let (rows, cols) = input;
-    let out_rows = window.output_size(rows)?;
-    let out_cols = window.output_size(cols)?;
-    if let Some(&(r, c)) = outputs
-        .iter()
-        .find(|&&(r, c)| r >= out_rows || c >= out_cols)
-    {
-        return Err(Error::Figure(format!(
-            "output ({r}, {c}) does not exist: the output is {out_rows}x{out_cols}"
-        )));
-    }
-    let p = window.padding as i32;
-    let cell = 40i32;
-    let (in_w, in_h) = ((cols as i32 + 2 * p) * cell, (rows as i32 + 2 * p) * cell);
-    let (left, top) = (30i32, 70i32);
-    let out_left = left + in_w + 80;
-    let width = (out_left + out_cols as i32 * cell + 30) as u32;
-    let height = (top + in_h.max(out_rows as i32 * cell) + 30) as u32;
-    // Top-left corner of input cell (i, j); padding cells have i or j < 0.
-    let at = |i: i64, j: i64| (left + (j as i32 + p) * cell, top + (i as i32 + p) * cell);
-
-    draw_svg((width, height), |root| {
-        draw_title(root, title, width, 12, 18)?;
-        let label = |text: String, x: i32| {
-            Text::new(
-                text,
-                (x, top - 10),
-                (FONT, 14)
-                    .into_font()
-                    .color(&BLACK)
-                    .pos(Pos::new(HPos::Left, VPos::Bottom)),
-            )
-        };
-        root.draw(&label(
-            format!(
-                "input {rows}x{cols}, padding {}, field {}, stride {}",
-                window.padding, window.field, window.stride
-            ),
-            left,
-        ))?;
-        root.draw(&label(format!("output {out_rows}x{out_cols}"), out_left))?;
-        for i in -(p as i64)..rows as i64 + p as i64 {
-            for j in -(p as i64)..cols as i64 + p as i64 {
-                let padding = i < 0 || j < 0 || i >= rows as i64 || j >= cols as i64;
-                let (x, y) = at(i, j);
-                let fill = if padding { LIGHT } else { WHITE };
-                root.draw(&Rectangle::new(
-                    [(x, y), (x + cell, y + cell)],
-                    fill.filled(),
-                ))?;
-                root.draw(&Rectangle::new(
-                    [(x, y), (x + cell, y + cell)],
-                    GREY.stroke_width(1),
-                ))?;
-                if padding {
-                    root.draw(&Text::new(
-                        "0",
-                        (x + cell / 2, y + cell / 2),
-                        (FONT, 13)
-                            .into_font()
-                            .color(&GREY)
-                            .pos(Pos::new(HPos::Center, VPos::Center)),
-                    ))?;
-                }
-            }
-        }
-        for i in 0..out_rows {
-            for j in 0..out_cols {
-                let (x, y) = (out_left + j as i32 * cell, top + i as i32 * cell);
-                root.draw(&Rectangle::new(
-                    [(x, y), (x + cell, y + cell)],
-                    GREY.stroke_width(1),
-                ))?;
-            }
-        }
-        for (n, &(r, c)) in outputs.iter().enumerate() {
-            let color = PALETTE[n % PALETTE.len()];
-            let (rs, cs) = (window.input_span(r), window.input_span(c));
-            let inset = 3 + 3 * n as i32;
-            let (x0, y0) = at(rs.start, cs.start);
-            let (x1, y1) = at(rs.end, cs.end);
-            root.draw(&Rectangle::new(
-                [(x0, y0), (x1, y1)],
-                color.mix(0.15).filled(),
-            ))?;
-            root.draw(&Rectangle::new(
-                [(x0 + inset, y0 + inset), (x1 - inset, y1 - inset)],
-                color.stroke_width(3),
-            ))?;
-            let (x, y) = (out_left + c as i32 * cell, top + r as i32 * cell);
-            root.draw(&Rectangle::new(
-                [(x, y), (x + cell, y + cell)],
-                color.filled(),
-            ))?;
-        }
-        Ok(())
-    })
-}
-// ANCHOR_END: window_grid
-
 // ANCHOR: labelled_matrix
 /// A matrix drawn as a grid, with `label(r, c)` written in the non-empty cells and the
 /// empty (zero) cells left grey: for showing which weights sit where in `C`.
@@ -758,140 +499,6 @@ pub fn labelled_matrix(
     })
 }
 // ANCHOR_END: labelled_matrix
-
-/// The sparsity pattern of a matrix: one small square per entry, dark where it is non-zero.
-pub fn sparsity_pattern(title: &str, matrix: ndarray::ArrayView2<f32>) -> PlotResult {
-    let (rows, cols) = matrix.dim();
-    let cell = (640 / cols.max(rows).max(1)).clamp(2, 24) as i32;
-    let (left, top) = (20i32, 50i32);
-    let width = ((left * 2 + cols as i32 * cell) as u32).max(360);
-    let height = (top + rows as i32 * cell + 20) as u32;
-    draw_svg((width, height), |root| {
-        draw_title(root, title, width, 12, 16)?;
-        root.draw(&Rectangle::new(
-            [
-                (left, top),
-                (left + cols as i32 * cell, top + rows as i32 * cell),
-            ],
-            RGBColor(245, 245, 245).filled(),
-        ))?;
-        for ((r, c), &v) in matrix.indexed_iter() {
-            if v != 0.0 {
-                let (x, y) = (left + c as i32 * cell, top + r as i32 * cell);
-                root.draw(&Rectangle::new(
-                    [(x, y), (x + cell, y + cell)],
-                    PALETTE[0].filled(),
-                ))?;
-            }
-        }
-        root.draw(&Rectangle::new(
-            [
-                (left, top),
-                (left + cols as i32 * cell, top + rows as i32 * cell),
-            ],
-            GREY.stroke_width(1),
-        ))?;
-        Ok(())
-    })
-}
-
-// ANCHOR: im2col_picture
-/// im2col drawn: an input with the windows of a `field x field` convolution outlined in
-/// colours, and the patch matrix whose column `n` holds window `n`, in the same colour.
-pub fn im2col_picture(input: ndarray::ArrayView2<f32>, field: usize, stride: usize) -> PlotResult {
-    let (h, w) = input.dim();
-    let window = Window::new(field, 0, stride)?;
-    let (oh, ow) = (window.output_size(h)?, window.output_size(w)?);
-    let x4 = input.to_owned().into_shape_with_order((1, 1, h, w))?;
-    let config = crate::conv::Conv2dConfig::new(stride, 0);
-    let cols = crate::im2col::im2col(x4.view(), field, field, config)?;
-    let cell = 40i32;
-    let (left, top) = (20i32, 80i32);
-    let mat_left = left + w as i32 * cell + 90;
-    let width = ((mat_left + cols.ncols() as i32 * cell + 20) as u32).max(720);
-    let height = (top + (cols.nrows().max(h) as i32) * cell + 30) as u32;
-    let label = |text: String, x: i32| {
-        Text::new(
-            text,
-            (x, top - 12),
-            (FONT, 14)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Left, VPos::Bottom)),
-        )
-    };
-    draw_svg((width, height), |root| {
-        root.draw(&Text::new(
-            format!(
-                "im2col: {field}x{field} windows, stride {stride}: every window becomes a column"
-            ),
-            (width as i32 / 2, 12),
-            (FONT, 17)
-                .into_font()
-                .color(&BLACK)
-                .pos(Pos::new(HPos::Center, VPos::Top)),
-        ))?;
-        root.draw(&label(format!("input {h}x{w}"), left))?;
-        root.draw(&label(
-            format!(
-                "patch matrix {}x{} (F·F rows, one column per output)",
-                cols.nrows(),
-                cols.ncols()
-            ),
-            mat_left,
-        ))?;
-        for ((r, q), v) in input.indexed_iter() {
-            let (x, y) = (left + q as i32 * cell, top + r as i32 * cell);
-            root.draw(&Rectangle::new(
-                [(x, y), (x + cell, y + cell)],
-                GREY.stroke_width(1),
-            ))?;
-            root.draw(&Text::new(
-                format!("{v}"),
-                (x + cell / 2, y + cell / 2),
-                (FONT, 14)
-                    .into_font()
-                    .color(&BLACK)
-                    .pos(Pos::new(HPos::Center, VPos::Center)),
-            ))?;
-        }
-        for n in 0..oh * ow {
-            let color = PALETTE[n % PALETTE.len()];
-            let (i, j) = (n / ow, n % ow);
-            let inset = 3 + 3 * (n as i32 % 3);
-            let (x0, y0) = (
-                left + (j * stride) as i32 * cell,
-                top + (i * stride) as i32 * cell,
-            );
-            let (x1, y1) = (x0 + field as i32 * cell, y0 + field as i32 * cell);
-            root.draw(&Rectangle::new(
-                [(x0 + inset, y0 + inset), (x1 - inset, y1 - inset)],
-                color.stroke_width(3),
-            ))?;
-            for r in 0..cols.nrows() {
-                let (x, y) = (mat_left + n as i32 * cell, top + r as i32 * cell);
-                root.draw(&Rectangle::new(
-                    [(x, y), (x + cell, y + cell)],
-                    color.mix(0.3).filled(),
-                ))?;
-                root.draw(&Rectangle::new(
-                    [(x, y), (x + cell, y + cell)],
-                    GREY.stroke_width(1),
-                ))?;
-                root.draw(&Text::new(
-                    format!("{}", cols[[r, n]]),
-                    (x + cell / 2, y + cell / 2),
-                    (FONT, 14)
-                        .into_font()
-                        .color(&BLACK)
-                        .pos(Pos::new(HPos::Center, VPos::Center)),
-                ))?;
-            }
-        }
-        Ok(())
-    })
-}
-// ANCHOR_END: im2col_picture
 
 /// A matrix of numbers drawn as a grid, each cell shaded by its value (darker = larger).
 pub fn shaded_matrix(title: &str, values: ndarray::ArrayView2<f32>) -> PlotResult {

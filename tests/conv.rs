@@ -4,8 +4,10 @@
 use cnn_book::conv::{
     classic_filters, conv2d_backward_naive, conv2d_naive, conv2d_single, Conv2dConfig,
 };
+use cnn_book::shape::Rounding;
 use cnn_book::Error;
 use ndarray::{array, s, Array1, Array2, Array4};
+use proptest::prelude::*;
 use rand::Rng;
 
 mod common;
@@ -71,83 +73,111 @@ fn slides_demo_three_channels_two_filters() {
     assert_eq!(y.slice(s![0, .., .., ..]), expected);
 }
 
-/// A second implementation: zero-pad explicitly, then take strided slices and multiply
-/// element-wise. It shares no code with `conv2d_naive`.
+/// The output size by the rule of each rounding, computed on its own: exact tiling or
+/// nothing, PyTorch's floor, and ceil with PyTorch's and Caffe's last-window rule.
+fn expected_size(size: usize, f: usize, p: usize, s: usize, rounding: Rounding) -> Option<usize> {
+    let padded = size + 2 * p;
+    if f > padded {
+        return None;
+    }
+    match rounding {
+        Rounding::Exact => (padded - f)
+            .is_multiple_of(s)
+            .then_some((padded - f) / s + 1),
+        Rounding::Floor => Some((padded - f) / s + 1),
+        Rounding::Ceil => {
+            let mut out = (padded - f).div_ceil(s) + 1;
+            if (out - 1) * s >= size + p {
+                out -= 1;
+            }
+            Some(out)
+        }
+    }
+}
+
+/// A second implementation: zero-pad explicitly (on the right as far as the last window
+/// reaches), then take strided slices and multiply element-wise. It shares no code with
+/// `conv2d_naive`.
 fn conv_by_slicing(
     x: &Array4<f32>,
     w: &Array4<f32>,
     b: &Array1<f32>,
     c: Conv2dConfig,
+    (oh, ow): (usize, usize),
 ) -> Array4<f32> {
     let (n, ch, h, wd) = x.dim();
     let (k, _, kh, kw) = w.dim();
-    let p = c.padding;
-    let mut padded = Array4::zeros((n, ch, h + 2 * p, wd + 2 * p));
+    let (p, st) = (c.padding, c.stride);
+    let rows = (h + 2 * p).max((oh - 1) * st + kh);
+    let cols = (wd + 2 * p).max((ow - 1) * st + kw);
+    let mut padded = Array4::zeros((n, ch, rows, cols));
     padded.slice_mut(s![.., .., p..p + h, p..p + wd]).assign(x);
-    let oh = (h + 2 * p - kh) / c.stride + 1;
-    let ow = (wd + 2 * p - kw) / c.stride + 1;
     Array4::from_shape_fn((n, k, oh, ow), |(b_, f, i, j)| {
-        let patch = padded.slice(s![
-            b_,
-            ..,
-            i * c.stride..i * c.stride + kh,
-            j * c.stride..j * c.stride + kw
-        ]);
+        let patch = padded.slice(s![b_, .., i * st..i * st + kh, j * st..j * st + kw]);
         (&patch * &w.slice(s![f, .., .., ..])).sum() + b[f]
     })
 }
 
-/// A convolution's sizes: (N, C, H, W, K, KH, KW, stride, padding).
-type Shape = (
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
+/// `(N, C, H, W)`, `(K, KH, KW)` and the configuration of a convolution.
+type ConvCase = (
+    (usize, usize, usize, usize),
+    (usize, usize, usize),
+    Conv2dConfig,
 );
 
-/// Random shapes that tile exactly.
-fn random_shapes(seed: u64, count: usize) -> Vec<Shape> {
-    let mut rng = common::rng(seed);
-    let mut shapes = Vec::new();
-    while shapes.len() < count {
-        let (n, c, k) = (
-            rng.random_range(1..3),
-            rng.random_range(1..4),
-            rng.random_range(1..4),
-        );
-        let (h, w) = (rng.random_range(1..10), rng.random_range(1..10));
-        let (kh, kw) = (rng.random_range(1..5), rng.random_range(1..5));
-        let (s, p) = (rng.random_range(1..4), rng.random_range(0..3));
-        let fits = |size: usize, field: usize| {
-            size + 2 * p >= field && (size + 2 * p - field).is_multiple_of(s)
-        };
-        if fits(h, kh) && fits(w, kw) {
-            shapes.push((n, c, h, w, k, kh, kw, s, p));
-        }
-    }
-    shapes
+/// A convolution's sizes and configuration: `(N, C, H, W)`, `(K, KH, KW)`, stride, padding
+/// and rounding; the field fits in the padded input.
+fn conv_case() -> impl Strategy<Value = ConvCase> {
+    (
+        1usize..3,
+        1usize..4,
+        1usize..4,
+        1usize..5,
+        1usize..5,
+        1usize..4,
+        0usize..3,
+        0usize..3,
+    )
+        .prop_flat_map(|(n, c, k, kh, kw, s, p, r)| {
+            let rounding = [Rounding::Exact, Rounding::Floor, Rounding::Ceil][r];
+            let config = Conv2dConfig::new(s, p).with_rounding(rounding);
+            let (low_h, low_w) = (
+                kh.saturating_sub(2 * p).max(1),
+                kw.saturating_sub(2 * p).max(1),
+            );
+            (low_h..11, low_w..11).prop_map(move |(h, w)| ((n, c, h, w), (k, kh, kw), config))
+        })
 }
 
-#[test]
-fn naive_matches_a_second_implementation_on_random_shapes() {
-    let mut rng = common::rng(5);
-    for (n, c, h, w, k, kh, kw, s, p) in random_shapes(50, 300) {
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Output sizes by each rounding rule, and every output's value, against the second
+    /// implementation; a shape the exact rule refuses is an error naming the stride.
+    #[test]
+    fn naive_matches_a_second_implementation_on_random_shapes(
+        ((n, c, h, w), (k, kh, kw), config) in conv_case(), seed in 0u64..10_000,
+    ) {
+        let mut rng = common::rng(seed);
         let x = random4(&mut rng, (n, c, h, w));
         let wt = random4(&mut rng, (k, c, kh, kw));
         let b = Array1::from_shape_fn(k, |_| rng.random_range(-1.0..1.0));
-        let y = conv2d_naive(x.view(), wt.view(), Some(b.view()), cfg(s, p)).unwrap();
-        let expected = conv_by_slicing(&x, &wt, &b, cfg(s, p));
-        assert_close(
-            &y,
-            &expected,
-            1e-5,
-            &format!("x {:?} w {:?} s {s} p {p}", x.dim(), wt.dim()),
+        let (s, p) = (config.stride, config.padding);
+        let sizes = (
+            expected_size(h, kh, p, s, config.rounding),
+            expected_size(w, kw, p, s, config.rounding),
         );
+        match (conv2d_naive(x.view(), wt.view(), Some(b.view()), config), sizes) {
+            (Ok(y), (Some(oh), Some(ow))) => {
+                prop_assert_eq!(y.dim(), (n, k, oh, ow));
+                let expected = conv_by_slicing(&x, &wt, &b, config, (oh, ow));
+                assert_close(&y, &expected, 1e-5, &format!("x {:?} w {:?} {config:?}", x.dim(), wt.dim()));
+            }
+            (Err(e), (None, _) | (_, None)) => {
+                prop_assert!(e.to_string().contains("does not tile"), "{}", e);
+            }
+            (y, sizes) => prop_assert!(false, "{config:?} on {:?}: {:?} but expected sizes {sizes:?}", x.dim(), y.map(|y| y.dim())),
+        }
     }
 }
 
@@ -166,37 +196,35 @@ fn loss(
         .sum()
 }
 
-#[test]
-fn backward_matches_finite_differences() {
-    // Central differences (L(t + e) - L(t - e)) / 2e. The loss is linear in x, w and b, so
-    // the difference quotient has no truncation error and only rounding remains.
-    let mut rng = common::rng(55);
-    let eps = 0.5f32;
-    for (n, c, h, w, k, kh, kw, s, p) in random_shapes(56, 40) {
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    #[test]
+    fn backward_matches_finite_differences(
+        ((n, c, h, w), (k, kh, kw), config) in conv_case(), seed in 0u64..10_000,
+    ) {
+        // Central differences (L(t + e) - L(t - e)) / 2e. The loss is linear in x, w and b,
+        // so the difference quotient has no truncation error and only rounding remains.
+        let mut rng = common::rng(seed);
+        let eps = 0.5f32;
         let x = random4(&mut rng, (n, c, h, w));
         let wt = random4(&mut rng, (k, c, kh, kw));
         let b = Array1::from_shape_fn(k, |_| rng.random_range(-1.0..1.0));
-        let config = cfg(s, p);
-        let y = conv2d_naive(x.view(), wt.view(), Some(b.view()), config).unwrap();
+        let Ok(y) = conv2d_naive(x.view(), wt.view(), Some(b.view()), config) else {
+            return Ok(()); // a shape the exact rule refuses: the test above covers it
+        };
         let r = random4(&mut rng, y.dim());
         let grads = conv2d_backward_naive(x.view(), wt.view(), r.view(), config).unwrap();
         let numeric =
             |perturb: &dyn Fn(f32) -> f64| (perturb(eps) - perturb(-eps)) / (2.0 * eps as f64);
-        for idx in [
-            [0, 0, 0, 0],
-            [n - 1, c - 1, h - 1, w - 1],
-            [0, c / 2, h / 2, w / 2],
-        ] {
+        for idx in [[0, 0, 0, 0], [n - 1, c - 1, h - 1, w - 1], [0, c / 2, h / 2, w / 2]] {
             let d = numeric(&|e| {
                 let mut xp = x.clone();
                 xp[idx] += e;
                 loss(&xp, &wt, &b, &r, config)
             });
-            assert!(
-                (d - grads.input[idx] as f64).abs() < 1e-3,
-                "dL/dx{idx:?}: {d} vs {}",
-                grads.input[idx]
-            );
+            prop_assert!(approx::abs_diff_eq!(d, grads.input[idx] as f64, epsilon = 1e-3),
+                "dL/dx{:?}: {} vs {}", idx, d, grads.input[idx]);
         }
         for idx in [[0, 0, 0, 0], [k - 1, c - 1, kh - 1, kw - 1]] {
             let d = numeric(&|e| {
@@ -204,21 +232,18 @@ fn backward_matches_finite_differences() {
                 wp[idx] += e;
                 loss(&x, &wp, &b, &r, config)
             });
-            assert!(
-                (d - grads.weight[idx] as f64).abs() < 1e-3,
-                "dL/dw{idx:?}: {d} vs {}",
-                grads.weight[idx]
-            );
+            prop_assert!(approx::abs_diff_eq!(d, grads.weight[idx] as f64, epsilon = 1e-3),
+                "dL/dw{:?}: {} vs {}", idx, d, grads.weight[idx]);
         }
         let d = numeric(&|e| {
             let mut bp = b.clone();
             bp[k - 1] += e;
             loss(&x, &wt, &bp, &r, config)
         });
-        assert!((d - grads.bias[k - 1] as f64).abs() < 1e-3);
+        prop_assert!(approx::abs_diff_eq!(d, grads.bias[k - 1] as f64, epsilon = 1e-3));
         // The bias gradient is the sum of the error map of its filter.
         let sum: f32 = r.slice(s![.., k - 1, .., ..]).sum();
-        assert!((grads.bias[k - 1] - sum).abs() < 1e-4);
+        prop_assert!(approx::abs_diff_eq!(grads.bias[k - 1], sum, epsilon = 1e-4));
     }
 }
 

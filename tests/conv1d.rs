@@ -1,5 +1,6 @@
 //! Chapter 04: discrete convolution, cross-correlation, and the two smoothing kernels.
 
+use approx::assert_abs_diff_eq;
 use cnn_book::conv1d::{
     causal_filter, convolve, correlate, ema_kernel, ema_recursive, moving_average_kernel, Sequence,
 };
@@ -61,7 +62,10 @@ fn correlation_is_convolution_with_the_flipped_kernel() {
         let a = correlate(&f, &g);
         let b = convolve(&f, &g.flipped());
         for t in a.start.min(b.start)..a.end().max(b.end()) {
-            assert!((a.at(t) - b.at(t)).abs() < 1e-12, "t = {t}");
+            assert!(
+                approx::abs_diff_eq!(a.at(t), b.at(t), epsilon = 1e-12),
+                "t = {t}"
+            );
         }
         // Flipping twice gives the kernel back.
         assert_eq!(g.flipped().flipped(), g);
@@ -108,7 +112,7 @@ fn moving_average_by_hand() {
     let y = causal_filter(&[3., 6., 9., 12.], &moving_average_kernel(3).unwrap()).unwrap();
     let expected = [1., 3., 6., 9.];
     for (a, b) in y.iter().zip(expected) {
-        assert!((a - b).abs() < 1e-12, "{y:?}");
+        assert!(approx::abs_diff_eq!(*a, b, epsilon = 1e-12), "{y:?}");
     }
     assert_eq!(moving_average_kernel(0), Err(Error::ZeroField));
 }
@@ -123,7 +127,10 @@ fn ema_kernel_matches_the_recursion() {
         let by_kernel = causal_filter(&x, &ema_kernel(alpha, x.len()).unwrap()).unwrap();
         let by_recursion = ema_recursive(&x, alpha);
         for (t, (a, b)) in by_kernel.iter().zip(&by_recursion).enumerate() {
-            assert!((a - b).abs() < 1e-9, "alpha {alpha}, t {t}: {a} vs {b}");
+            assert!(
+                approx::abs_diff_eq!(a, b, epsilon = 1e-9),
+                "alpha {alpha}, t {t}: {a} vs {b}"
+            );
         }
     }
 }
@@ -133,7 +140,11 @@ fn truncated_ema_kernel_misses_exactly_the_tail() {
     // The weights of the kernel sum to 1 - (1 - a)^len (a geometric series).
     for (alpha, len) in [(0.1, 10), (0.5, 4), (0.3, 25)] {
         let sum: f64 = ema_kernel(alpha, len).unwrap().values.iter().sum();
-        assert!((sum - (1.0 - (1.0f64 - alpha).powi(len as i32))).abs() < 1e-12);
+        assert_abs_diff_eq!(
+            sum,
+            (1.0 - (1.0f64 - alpha).powi(len as i32)),
+            epsilon = 1e-12
+        );
     }
     // alpha = 0.5, 3 terms: 0.5 + 0.25 + 0.125.
     assert_eq!(ema_kernel(0.5, 3).unwrap().values, vec![0.5, 0.25, 0.125]);

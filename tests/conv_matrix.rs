@@ -7,6 +7,7 @@ use cnn_book::conv_matrix::{
 };
 use cnn_book::im2col::{col2im, conv2d_im2col, im2col};
 use ndarray::{array, Array1, Array2, Array4};
+use proptest::prelude::*;
 use rand::Rng;
 
 mod common;
@@ -35,29 +36,30 @@ fn the_4x16_matrix_of_the_slides() {
 
 /// Random single-image shapes that tile: (C, H, W, K, F, stride, padding), square kernel,
 /// padding at most F - 1 (what the flipped-kernel form needs).
-fn shapes(seed: u64, count: usize) -> Vec<(usize, usize, usize, usize, usize, usize, usize)> {
-    let mut rng = common::rng(seed);
-    let mut out = Vec::new();
-    while out.len() < count {
-        let (c, k) = (rng.random_range(1..4), rng.random_range(1..4));
-        let (h, w, f) = (
-            rng.random_range(1..10),
-            rng.random_range(1..10),
-            rng.random_range(1..5),
-        );
-        let (s, p) = (rng.random_range(1..4), rng.random_range(0..f));
-        let fits = |size: usize| size + 2 * p >= f && (size + 2 * p - f).is_multiple_of(s);
-        if fits(h) && fits(w) {
-            out.push((c, h, w, k, f, s, p));
-        }
-    }
-    out
+fn tiling_shape() -> impl Strategy<Value = (usize, usize, usize, usize, usize, usize, usize)> {
+    (
+        1usize..4,
+        1usize..10,
+        1usize..10,
+        1usize..4,
+        1usize..5,
+        1usize..4,
+    )
+        .prop_flat_map(|(c, h, w, k, f, s)| (Just((c, h, w, k, f, s)), 0..f))
+        .prop_map(|((c, h, w, k, f, s), p)| (c, h, w, k, f, s, p))
+        .prop_filter("windows that tile", |&(_, h, w, _, f, s, p)| {
+            let fits = |size: usize| size + 2 * p >= f && (size + 2 * p - f).is_multiple_of(s);
+            fits(h) && fits(w)
+        })
 }
 
+proptest! {
+#![proptest_config(ProptestConfig::with_cases(300))]
+
 #[test]
-fn c_times_x_is_the_convolution() {
-    let mut rng = common::rng(6);
-    for (_, h, w, _, f, s, p) in shapes(60, 300) {
+fn c_times_x_is_the_convolution((_, h, w, _, f, s, p) in tiling_shape(), seed in 0u64..10_000) {
+    let mut rng = common::rng(seed);
+    {
         let x = random4(&mut rng, (1, 1, h, w));
         let kernel = random4(&mut rng, (1, 1, f, f));
         let c = conv_matrix(h, w, kernel.slice(ndarray::s![0, 0, .., ..]), cfg(s, p)).unwrap();
@@ -74,9 +76,11 @@ fn c_times_x_is_the_convolution() {
 }
 
 #[test]
-fn c_transpose_is_the_backward_pass_is_the_flipped_kernel_is_the_transposed_convolution() {
-    let mut rng = common::rng(61);
-    for (ch, h, w, k, f, s, p) in shapes(62, 300) {
+fn c_transpose_is_the_backward_pass_is_the_flipped_kernel_is_the_transposed_convolution(
+    (ch, h, w, k, f, s, p) in tiling_shape(), seed in 0u64..10_000,
+) {
+    let mut rng = common::rng(seed);
+    {
         let config = cfg(s, p);
         let x = random4(&mut rng, (1, ch, h, w));
         let weight = random4(&mut rng, (k, ch, f, f));
@@ -128,6 +132,8 @@ fn c_transpose_is_the_backward_pass_is_the_flipped_kernel_is_the_transposed_conv
             &format!("transposed conv vs backward, {context}"),
         );
     }
+}
+
 }
 
 #[test]
@@ -184,24 +190,21 @@ fn transposed_convolution_of_a_single_value_stamps_the_kernel() {
     );
 }
 
+proptest! {
+#![proptest_config(ProptestConfig::with_cases(300))]
+
 #[test]
-fn im2col_convolution_equals_the_naive_one() {
-    let mut rng = common::rng(63);
-    let mut checked = 0;
-    while checked < 300 {
-        let (n, c, k) = (
-            rng.random_range(1..4),
-            rng.random_range(1..5),
-            rng.random_range(1..5),
-        );
-        let (h, w) = (rng.random_range(1..12), rng.random_range(1..12));
-        let (kh, kw) = (rng.random_range(1..5), rng.random_range(1..5));
-        let (s, p) = (rng.random_range(1..4), rng.random_range(0..3));
-        let fits =
-            |size: usize, f: usize| size + 2 * p >= f && (size + 2 * p - f).is_multiple_of(s);
-        if !(fits(h, kh) && fits(w, kw)) {
-            continue;
-        }
+fn im2col_convolution_equals_the_naive_one(
+    (n, c, k) in (1usize..4, 1usize..5, 1usize..5),
+    (h, w, kh, kw, s, p) in (1usize..12, 1usize..12, 1usize..5, 1usize..5, 1usize..4, 0usize..3)
+        .prop_filter("windows that tile", |&(h, w, kh, kw, s, p)| {
+            let fits = |size: usize, f: usize| size + 2 * p >= f && (size + 2 * p - f).is_multiple_of(s);
+            fits(h, kh) && fits(w, kw)
+        }),
+    seed in 0u64..10_000,
+) {
+    let mut rng = common::rng(seed);
+    {
         let x = random4(&mut rng, (n, c, h, w));
         let wt = random4(&mut rng, (k, c, kh, kw));
         let b = Array1::from_shape_fn(k, |_| rng.random_range(-1.0..1.0));
@@ -213,8 +216,8 @@ fn im2col_convolution_equals_the_naive_one() {
             1e-5,
             &format!("x {:?} w {:?} S {s} P {p}", x.dim(), wt.dim()),
         );
-        checked += 1;
     }
+}
 }
 
 #[test]
@@ -231,9 +234,16 @@ fn im2col_by_hand_and_col2im_is_its_adjoint() {
             [5., 6., 8., 9.]
         ]
     );
-    // <im2col(x), Y> = <x, col2im(Y)> for random x and Y: col2im is im2col's transpose.
-    let mut rng = common::rng(64);
-    for (c, h, w, _, f, s, p) in shapes(65, 100) {
+}
+
+proptest! {
+#![proptest_config(ProptestConfig::with_cases(100))]
+
+/// <im2col(x), Y> = <x, col2im(Y)> for random x and Y: col2im is im2col's transpose.
+#[test]
+fn col2im_is_the_adjoint_of_im2col((c, h, w, _, f, s, p) in tiling_shape(), seed in 0u64..10_000) {
+    let mut rng = common::rng(seed);
+    {
         let x = random4(&mut rng, (2, c, h, w));
         let cols = im2col(x.view(), f, f, cfg(s, p)).unwrap();
         let y = Array2::from_shape_fn(cols.dim(), |_| rng.random_range(-1.0f32..1.0));
@@ -248,11 +258,12 @@ fn im2col_by_hand_and_col2im_is_its_adjoint() {
             .zip(back.iter())
             .map(|(a, b)| (*a as f64) * (*b as f64))
             .sum();
-        assert!(
-            (left - right).abs() < 1e-4 * (1.0 + left.abs()),
-            "{left} vs {right}"
+        prop_assert!(
+            approx::abs_diff_eq!(left, right, epsilon = 1e-4 * (1.0 + left.abs())),
+            "{} vs {}", left, right
         );
     }
+}
 }
 
 #[test]

@@ -46,7 +46,10 @@ fn stl10_network_of_the_slides_is_about_a_million() {
     assert!((500_000..2_000_000).contains(&grey));
     // "10 times more than MNIST": 922,710 / 79,510 = 11.6.
     let ratio = grey as f64 / net(Volume::square(28, 1)) as f64;
-    assert!((ratio - 11.6049).abs() < 1e-3, "ratio {ratio}");
+    assert!(
+        approx::abs_diff_eq!(ratio, 11.6049, epsilon = 1e-3),
+        "ratio {ratio}"
+    );
     // With three colour channels: 27,648 inputs; 2,764,800 + 100 + 1,010.
     assert_eq!(net(Volume::square(96, 3)), 2_765_910);
 }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use approx::assert_abs_diff_eq;
 use cnn_book::fast::elementwise::tanh;
 use cnn_book::init::Init;
 use cnn_book::layer::{param_count, Implementation, Layer, Mode, Tensor};
@@ -108,7 +109,11 @@ fn rational_tanh_matches_the_math_library() {
         (f32::NEG_INFINITY, -1.0),
         (40.0, 1.0),
     ] {
-        assert!((tanh(x) - limit).abs() <= 1e-7, "tanh({x}) = {}", tanh(x));
+        assert!(
+            approx::abs_diff_eq!(tanh(x), limit, epsilon = 1e-7),
+            "tanh({x}) = {}",
+            tanh(x)
+        );
     }
 }
 
@@ -141,10 +146,13 @@ fn dropout_scales_survivors_and_is_the_identity_in_evaluation() {
     let mut d = Dropout::new(0.25, 11).unwrap();
     let y = d.forward(&x, Mode::Train).unwrap();
     let kept = y.iter().filter(|&&v| v != 0.0).count() as f64 / y.len() as f64;
-    assert!((kept - 0.75).abs() < 0.02, "kept {kept}");
+    assert!(
+        approx::abs_diff_eq!(kept, 0.75, epsilon = 0.02),
+        "kept {kept}"
+    );
     assert!(y.iter().all(|&v| v == 0.0 || (v - 1.0 / 0.75).abs() < 1e-6));
     // The mean is preserved in expectation: (1 - p) * 1/(1 - p) = 1.
-    assert!((y.mean().unwrap() - 1.0).abs() < 0.03);
+    assert_abs_diff_eq!(y.mean().unwrap(), 1.0, epsilon = 0.03);
     // Backward uses the same mask.
     let g = d.backward(&x).unwrap();
     assert_eq!(g, y);
@@ -160,7 +168,7 @@ fn softmax_cross_entropy_by_hand() {
     // Logits (0, ln 3): softmax = (1/4, 3/4). Label 1: loss -ln(3/4); gradient (1/4, -1/4).
     let logits = array![[0.0f32, 3.0f32.ln()]];
     let (loss, grad) = softmax_cross_entropy(&logits, &[1]).unwrap();
-    assert!((loss - (-(0.75f32).ln())).abs() < 1e-6);
+    assert_abs_diff_eq!(loss, (-(0.75f32).ln()), epsilon = 1e-6);
     assert!((grad[[0, 0]] - 0.25).abs() < 1e-6 && (grad[[0, 1]] + 0.25).abs() < 1e-6);
     // Averaged over the batch: two identical rows give the same loss, half the gradient.
     let (loss2, grad2) =

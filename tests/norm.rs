@@ -106,7 +106,7 @@ fn batch_norm_statistics_survive_a_large_offset() {
                 (got / var - 1.0).abs() < 1e-3,
                 "{implementation:?}, channel {k}: {got} vs {var}"
             );
-            assert!((bn.running_mean[k] as f64 - mean).abs() < 1e-2);
+            assert_abs_diff_eq!(bn.running_mean[k] as f64, mean, epsilon = 1e-2);
         }
     }
 }
@@ -138,8 +138,8 @@ proptest! {
         let (mean, var) = norm::channel_statistics(x.view());
         let (mean_f, var_f) = fast::batchnorm::channel_statistics(x.view());
         for k in 0..c {
-            prop_assert!((mean[k] - mean_f[k]).abs() < 1e-5, "mean {} vs {}", mean[k], mean_f[k]);
-            prop_assert!((var[k] - var_f[k]).abs() < 1e-4 * var[k].max(1.0), "var {} vs {}", var[k], var_f[k]);
+            prop_assert!(approx::abs_diff_eq!(mean[k], mean_f[k], epsilon = 1e-5), "mean {} vs {}", mean[k], mean_f[k]);
+            prop_assert!(approx::abs_diff_eq!(var[k], var_f[k], epsilon = 1e-4 * var[k].max(1.0)), "var {} vs {}", var[k], var_f[k]);
         }
         let (y, x_hat) = norm::batch_norm_forward(x.view(), (&mean, &var), (&gamma, &beta), 1e-5);
         let (yf, x_hat_f) = fast::batchnorm::forward(x.view(), (&mean, &var), (&gamma, &beta), 1e-5);
@@ -150,8 +150,8 @@ proptest! {
         let (dxf, dgf, dbf) = fast::batchnorm::backward(dy.view(), x_hat.view(), &var, &gamma, 1e-5, batch_statistics);
         prop_assert!(dx.abs_diff_eq(&dxf, 1e-3), "input gradient");
         for k in 0..c {
-            prop_assert!((dg[k] - dgf[k]).abs() < 1e-3 * dg[k].abs().max(1.0), "dgamma");
-            prop_assert!((db[k] - dbf[k]).abs() < 1e-3 * db[k].abs().max(1.0), "dbeta");
+            prop_assert!(approx::abs_diff_eq!(dg[k], dgf[k], epsilon = 1e-3 * dg[k].abs().max(1.0)), "dgamma");
+            prop_assert!(approx::abs_diff_eq!(db[k], dbf[k], epsilon = 1e-3 * db[k].abs().max(1.0)), "dbeta");
         }
     }
 }

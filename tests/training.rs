@@ -159,7 +159,7 @@ fn any_model_any_optimizer_with_a_validation_split() {
     assert_eq!((t.labels.len(), v.images.len_of(Axis(0))), (900, 100));
     // The split is a partition: no image lost, none in both halves.
     let sum = |a: &Array4<f32>| a.iter().map(|&v| v as f64).sum::<f64>();
-    assert!((sum(&t.images) + sum(&v.images) - sum(&x)).abs() < 1e-2);
+    assert_abs_diff_eq!(sum(&t.images) + sum(&v.images), sum(&x), epsilon = 1e-2);
     let mut training = Training::new(2, 50, 3);
     training.validation = Some(v.examples());
     let mut model = resnet_small(2);

@@ -829,13 +829,7 @@ pub fn conv2d_backward_fast(
     scratch: &mut ConvScratch,
 ) -> Result<FastConvGrads> {
     let d = ConvDims::new(input.dim(), weight.dim(), config)?;
-    if grad_output.dim() != d.output_shape() {
-        return Err(Error::Shape(format!(
-            "the output gradient has shape {:?} but the convolution's output has shape {:?}",
-            grad_output.dim(),
-            d.output_shape()
-        )));
-    }
+    d.check_grad_output(grad_output.dim())?;
     let x = input.as_standard_layout();
     let x = x.as_slice().expect("standard layout");
     let dy = grad_output.as_standard_layout();

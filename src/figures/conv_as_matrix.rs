@@ -9,9 +9,7 @@ use super::{markdown_table, GenResult, Writer};
 use crate::conv::Conv2dConfig;
 use crate::conv_matrix::{conv_matrix, conv_transpose2d};
 use crate::format::thousands;
-use crate::plot::{
-    grouped_log_bar_chart, im2col_picture, labelled_matrix, shaded_matrix, sparsity_pattern,
-};
+use crate::plot::{grouped_log_bar_chart, labelled_matrix, shaded_matrix};
 
 /// Where `cargo bench --bench conv -- --save` writes its measurements, relative to the
 /// repository root. They are an input of the generator, like a data set: timings differ
@@ -33,6 +31,12 @@ pub struct BenchReport {
     pub threads: usize,
     pub cases: Vec<BenchCase>,
 }
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::plot::{draw_svg, draw_title, PlotResult};
+use crate::shape::Window;
+use crate::style::{FONT, GREY, PALETTE};
 
 pub fn generate(w: &mut Writer) -> GenResult {
     // The 4x16 matrix of a 3x3 kernel on a 4x4 input.
@@ -191,3 +195,139 @@ fn read_bench(path: &Path) -> crate::Result<Option<BenchReport>> {
         .map_err(|e| crate::Error::Invalid(format!("{}: {e}", path.display())))?;
     Ok(Some(report))
 }
+
+// The chapter's diagrams, which its notebook draws too.
+
+/// The sparsity pattern of a matrix: one small square per entry, dark where it is non-zero.
+pub fn sparsity_pattern(title: &str, matrix: ndarray::ArrayView2<f32>) -> PlotResult {
+    let (rows, cols) = matrix.dim();
+    let cell = (640 / cols.max(rows).max(1)).clamp(2, 24) as i32;
+    let (left, top) = (20i32, 50i32);
+    let width = ((left * 2 + cols as i32 * cell) as u32).max(360);
+    let height = (top + rows as i32 * cell + 20) as u32;
+    draw_svg((width, height), |root| {
+        draw_title(root, title, width, 12, 16)?;
+        root.draw(&Rectangle::new(
+            [
+                (left, top),
+                (left + cols as i32 * cell, top + rows as i32 * cell),
+            ],
+            RGBColor(245, 245, 245).filled(),
+        ))?;
+        for ((r, c), &v) in matrix.indexed_iter() {
+            if v != 0.0 {
+                let (x, y) = (left + c as i32 * cell, top + r as i32 * cell);
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    PALETTE[0].filled(),
+                ))?;
+            }
+        }
+        root.draw(&Rectangle::new(
+            [
+                (left, top),
+                (left + cols as i32 * cell, top + rows as i32 * cell),
+            ],
+            GREY.stroke_width(1),
+        ))?;
+        Ok(())
+    })
+}
+
+// ANCHOR: im2col_picture
+/// im2col drawn: an input with the windows of a `field x field` convolution outlined in
+/// colours, and the patch matrix whose column `n` holds window `n`, in the same colour.
+pub fn im2col_picture(input: ndarray::ArrayView2<f32>, field: usize, stride: usize) -> PlotResult {
+    let (h, w) = input.dim();
+    let window = Window::new(field, 0, stride)?;
+    let (oh, ow) = (window.output_size(h)?, window.output_size(w)?);
+    let x4 = input.to_owned().into_shape_with_order((1, 1, h, w))?;
+    let config = crate::conv::Conv2dConfig::new(stride, 0);
+    let cols = crate::im2col::im2col(x4.view(), field, field, config)?;
+    let cell = 40i32;
+    let (left, top) = (20i32, 80i32);
+    let mat_left = left + w as i32 * cell + 90;
+    let width = ((mat_left + cols.ncols() as i32 * cell + 20) as u32).max(720);
+    let height = (top + (cols.nrows().max(h) as i32) * cell + 30) as u32;
+    let label = |text: String, x: i32| {
+        Text::new(
+            text,
+            (x, top - 12),
+            (FONT, 14)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Bottom)),
+        )
+    };
+    draw_svg((width, height), |root| {
+        root.draw(&Text::new(
+            format!(
+                "im2col: {field}x{field} windows, stride {stride}: every window becomes a column"
+            ),
+            (width as i32 / 2, 12),
+            (FONT, 17)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Top)),
+        ))?;
+        root.draw(&label(format!("input {h}x{w}"), left))?;
+        root.draw(&label(
+            format!(
+                "patch matrix {}x{} (F·F rows, one column per output)",
+                cols.nrows(),
+                cols.ncols()
+            ),
+            mat_left,
+        ))?;
+        for ((r, q), v) in input.indexed_iter() {
+            let (x, y) = (left + q as i32 * cell, top + r as i32 * cell);
+            root.draw(&Rectangle::new(
+                [(x, y), (x + cell, y + cell)],
+                GREY.stroke_width(1),
+            ))?;
+            root.draw(&Text::new(
+                format!("{v}"),
+                (x + cell / 2, y + cell / 2),
+                (FONT, 14)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Center)),
+            ))?;
+        }
+        for n in 0..oh * ow {
+            let color = PALETTE[n % PALETTE.len()];
+            let (i, j) = (n / ow, n % ow);
+            let inset = 3 + 3 * (n as i32 % 3);
+            let (x0, y0) = (
+                left + (j * stride) as i32 * cell,
+                top + (i * stride) as i32 * cell,
+            );
+            let (x1, y1) = (x0 + field as i32 * cell, y0 + field as i32 * cell);
+            root.draw(&Rectangle::new(
+                [(x0 + inset, y0 + inset), (x1 - inset, y1 - inset)],
+                color.stroke_width(3),
+            ))?;
+            for r in 0..cols.nrows() {
+                let (x, y) = (mat_left + n as i32 * cell, top + r as i32 * cell);
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    color.mix(0.3).filled(),
+                ))?;
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    GREY.stroke_width(1),
+                ))?;
+                root.draw(&Text::new(
+                    format!("{}", cols[[r, n]]),
+                    (x + cell / 2, y + cell / 2),
+                    (FONT, 14)
+                        .into_font()
+                        .color(&BLACK)
+                        .pos(Pos::new(HPos::Center, VPos::Center)),
+                ))?;
+            }
+        }
+        Ok(())
+    })
+}
+// ANCHOR_END: im2col_picture

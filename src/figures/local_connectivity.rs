@@ -2,8 +2,13 @@
 
 use super::{markdown_table, GenResult, Writer};
 use crate::format::thousands;
-use crate::plot::{connectivity_diagram, window_grid, Highlight};
 use crate::shape::{receptive_field, ConvGeometry, Rounding, Volume, Window};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::error::Error;
+use crate::plot::{draw_svg, draw_title, PlotResult};
+use crate::style::{FONT, GREY, LIGHT, PALETTE};
 
 pub fn generate(w: &mut Writer) -> GenResult {
     // The slides' audio examples: 5 inputs, F = 3, P = 1, stride 1 and stride 2.
@@ -161,3 +166,251 @@ pub fn generate(w: &mut Writer) -> GenResult {
     w.number("cifar_conv_neurons_plain", thousands(out.len()), out.len());
     Ok(())
 }
+
+// The chapter's diagrams, which its notebook draws too.
+
+/// Which neurons of a connectivity diagram to draw in colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Highlight {
+    /// Colour every output and its connections, one colour per output.
+    AllOutputs,
+    /// Trace the receptive field of output `index` of the top layer down to the input.
+    Output(usize),
+}
+
+// ANCHOR: connectivity_diagram
+/// Neurons in rows, one row per layer of a 1D stack (input at the bottom), with a line from
+/// every neuron to each input its window sees. Padding zeros are drawn as hollow grey
+/// circles. Shapes are checked first, so an impossible stack is an error, not a drawing.
+pub fn connectivity_diagram(
+    title: &str,
+    input: usize,
+    layers: &[Window],
+    highlight: Highlight,
+) -> PlotResult {
+    let sizes = crate::shape::output_sizes(input, layers)?;
+    // Row r holds `widths[r]` neurons; layer r maps row r to row r + 1.
+    let mut widths = vec![input];
+    widths.extend(&sizes);
+    // Which neurons of each row the highlighted top neuron depends on.
+    let mut lit: Vec<Vec<bool>> = widths.iter().map(|&w| vec![false; w]).collect();
+    if let Highlight::Output(i) = highlight {
+        let top = widths.len() - 1;
+        if i >= widths[top] {
+            return Err(Error::Figure(format!(
+                "output {i} does not exist: the top row has {} neurons",
+                widths[top]
+            )));
+        }
+        lit[top][i] = true;
+        for r in (0..top).rev() {
+            for j in 0..widths[r + 1] {
+                if lit[r + 1][j] {
+                    for k in layers[r].real_inputs(j, widths[r]) {
+                        lit[r][k] = true;
+                    }
+                }
+            }
+        }
+    }
+
+    // Neuron k of row r sits at `offset[r] + k * jump[r]` in units of input neurons: at
+    // the centre of its window, with padding neurons (k < 0 or k >= width) beside the row.
+    let (mut offset, mut jump) = (vec![0.0f64], vec![1.0f64]);
+    for (r, l) in layers.iter().enumerate() {
+        offset.push(offset[r] + jump[r] * ((l.field as f64 - 1.0) / 2.0 - l.padding as f64));
+        jump.push(jump[r] * l.stride as f64);
+    }
+    let pos = |r: usize, k: i64| offset[r] + k as f64 * jump[r];
+    let pad_of = |r: usize| layers.get(r).map_or(0, |l| l.padding as i64);
+    let lo = (0..widths.len())
+        .map(|r| pos(r, -pad_of(r)))
+        .fold(0.0, f64::min);
+    let hi = (0..widths.len())
+        .map(|r| pos(r, widths[r] as i64 - 1 + pad_of(r)))
+        .fold(0.0, f64::max);
+
+    let (gap_x, gap_y, margin) = (46.0f64, 92i32, 40i32);
+    let width = ((hi - lo + 1.0) * gap_x) as u32 + 2 * margin as u32 + 40;
+    let height = ((widths.len() as i32 - 1) * gap_y + 2 * margin + 48) as u32;
+    let y_of = |row: usize| 48 + margin + (widths.len() - 1 - row) as i32 * gap_y;
+    let x_of = |p: f64| 40 + margin + ((p - lo) * gap_x + gap_x / 2.0) as i32;
+    let top = widths.len() - 1;
+
+    draw_svg((width, height), |root| {
+        draw_title(root, title, width, 14, 18)?;
+        // Connections first, so the neurons sit on top of them.
+        for (r, layer) in layers.iter().enumerate() {
+            for j in 0..widths[r + 1] {
+                let (color, stroke) = match highlight {
+                    Highlight::AllOutputs if r + 1 == top => (PALETTE[j % PALETTE.len()], 2),
+                    _ if lit[r + 1][j] => (PALETTE[0], 2),
+                    _ => (GREY, 1),
+                };
+                let from = (x_of(pos(r + 1, j as i64)), y_of(r + 1));
+                for k in layer.input_span(j) {
+                    root.draw(&PathElement::new(
+                        vec![from, (x_of(pos(r, k)), y_of(r))],
+                        color.stroke_width(stroke),
+                    ))?;
+                }
+            }
+        }
+        for (r, &w) in widths.iter().enumerate() {
+            let y = y_of(r);
+            // Padding zeros read by the layer above this row.
+            let pad = pad_of(r);
+            for k in (-pad..0).chain(w as i64..w as i64 + pad) {
+                let x = x_of(pos(r, k));
+                root.draw(&Circle::new((x, y), 12, WHITE.filled()))?;
+                root.draw(&Circle::new((x, y), 12, GREY.stroke_width(1)))?;
+                root.draw(&Text::new(
+                    "0",
+                    (x, y),
+                    (FONT, 13)
+                        .into_font()
+                        .color(&GREY)
+                        .pos(Pos::new(HPos::Center, VPos::Center)),
+                ))?;
+            }
+            for j in 0..w {
+                let color = match highlight {
+                    Highlight::AllOutputs if r == top => PALETTE[j % PALETTE.len()],
+                    _ if lit[r][j] => PALETTE[0],
+                    _ => RGBColor(90, 90, 90),
+                };
+                root.draw(&Circle::new(
+                    (x_of(pos(r, j as i64)), y),
+                    12,
+                    color.filled(),
+                ))?;
+            }
+            let name = if r == 0 {
+                "input".to_string()
+            } else {
+                format!("layer {r}")
+            };
+            root.draw(&Text::new(
+                name,
+                (8, y),
+                (FONT, 14)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Left, VPos::Center)),
+            ))?;
+        }
+        Ok(())
+    })
+}
+// ANCHOR_END: connectivity_diagram
+
+// ANCHOR: window_grid
+/// A 2D input (padding shaded) with the windows of chosen outputs outlined, and the
+/// output grid beside it with the same outputs filled in matching colours.
+///
+/// `outputs` are `(row, column)` positions in the output.
+pub fn window_grid(
+    title: &str,
+    input: (usize, usize),
+    window: Window,
+    outputs: &[(usize, usize)],
+) -> PlotResult {
+    let (rows, cols) = input;
+    let out_rows = window.output_size(rows)?;
+    let out_cols = window.output_size(cols)?;
+    if let Some(&(r, c)) = outputs
+        .iter()
+        .find(|&&(r, c)| r >= out_rows || c >= out_cols)
+    {
+        return Err(Error::Figure(format!(
+            "output ({r}, {c}) does not exist: the output is {out_rows}x{out_cols}"
+        )));
+    }
+    let p = window.padding as i32;
+    let cell = 40i32;
+    let (in_w, in_h) = ((cols as i32 + 2 * p) * cell, (rows as i32 + 2 * p) * cell);
+    let (left, top) = (30i32, 70i32);
+    let out_left = left + in_w + 80;
+    let width = (out_left + out_cols as i32 * cell + 30) as u32;
+    let height = (top + in_h.max(out_rows as i32 * cell) + 30) as u32;
+    // Top-left corner of input cell (i, j); padding cells have i or j < 0.
+    let at = |i: i64, j: i64| (left + (j as i32 + p) * cell, top + (i as i32 + p) * cell);
+
+    draw_svg((width, height), |root| {
+        draw_title(root, title, width, 12, 18)?;
+        let label = |text: String, x: i32| {
+            Text::new(
+                text,
+                (x, top - 10),
+                (FONT, 14)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Left, VPos::Bottom)),
+            )
+        };
+        root.draw(&label(
+            format!(
+                "input {rows}x{cols}, padding {}, field {}, stride {}",
+                window.padding, window.field, window.stride
+            ),
+            left,
+        ))?;
+        root.draw(&label(format!("output {out_rows}x{out_cols}"), out_left))?;
+        for i in -(p as i64)..rows as i64 + p as i64 {
+            for j in -(p as i64)..cols as i64 + p as i64 {
+                let padding = i < 0 || j < 0 || i >= rows as i64 || j >= cols as i64;
+                let (x, y) = at(i, j);
+                let fill = if padding { LIGHT } else { WHITE };
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    fill.filled(),
+                ))?;
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    GREY.stroke_width(1),
+                ))?;
+                if padding {
+                    root.draw(&Text::new(
+                        "0",
+                        (x + cell / 2, y + cell / 2),
+                        (FONT, 13)
+                            .into_font()
+                            .color(&GREY)
+                            .pos(Pos::new(HPos::Center, VPos::Center)),
+                    ))?;
+                }
+            }
+        }
+        for i in 0..out_rows {
+            for j in 0..out_cols {
+                let (x, y) = (out_left + j as i32 * cell, top + i as i32 * cell);
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    GREY.stroke_width(1),
+                ))?;
+            }
+        }
+        for (n, &(r, c)) in outputs.iter().enumerate() {
+            let color = PALETTE[n % PALETTE.len()];
+            let (rs, cs) = (window.input_span(r), window.input_span(c));
+            let inset = 3 + 3 * n as i32;
+            let (x0, y0) = at(rs.start, cs.start);
+            let (x1, y1) = at(rs.end, cs.end);
+            root.draw(&Rectangle::new(
+                [(x0, y0), (x1, y1)],
+                color.mix(0.15).filled(),
+            ))?;
+            root.draw(&Rectangle::new(
+                [(x0 + inset, y0 + inset), (x1 - inset, y1 - inset)],
+                color.stroke_width(3),
+            ))?;
+            let (x, y) = (out_left + c as i32 * cell, top + r as i32 * cell);
+            root.draw(&Rectangle::new(
+                [(x, y), (x + cell, y + cell)],
+                color.filled(),
+            ))?;
+        }
+        Ok(())
+    })
+}
+// ANCHOR_END: window_grid

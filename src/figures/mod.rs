@@ -7,15 +7,20 @@
 //! `manifest.json` per chapter records, for each file, the command, seed and inputs that
 //! made it. Chapters without training are deterministic: running the generator twice
 //! gives byte-identical files, which CI checks against the committed ones.
+//!
+//! A diagram that belongs to one chapter lives in that chapter's module here, public so
+//! that the chapter's notebook can draw it too: [`local_connectivity`] (neurons and their
+//! windows), [`conv_layer`] (the convolution animation), [`conv_as_matrix`] (the matrix `C`
+//! and the patch matrix). The generic charts are in [`crate::plot`] and [`crate::raster`].
 
 mod backprop;
-mod conv_as_matrix;
-mod conv_layer;
+pub mod conv_as_matrix;
+pub mod conv_layer;
 mod convolution;
 mod fast_convolution;
 mod fully_connected;
 mod lenet;
-mod local_connectivity;
+pub mod local_connectivity;
 mod parameter_sharing;
 mod pooling;
 

@@ -26,13 +26,15 @@ pub fn max_abs_diff<D: Dimension>(a: &Array<f32, D>, b: &Array<f32, D>) -> f32 {
         .fold(0.0, f32::max)
 }
 
-/// Asserts that two arrays agree to `tol`, relative to the larger magnitude (at least 1).
+/// Asserts that two arrays agree to `tol`, relative to the larger magnitude (at least 1):
+/// `approx`'s absolute comparison with the tolerance scaled by that magnitude.
 pub fn assert_close<D: Dimension>(a: &Array<f32, D>, b: &Array<f32, D>, tol: f32, context: &str) {
-    let diff = max_abs_diff(a, b);
+    assert_eq!(a.shape(), b.shape(), "{context}: shapes differ");
     let scale = a.iter().chain(b.iter()).fold(1.0f32, |m, x| m.max(x.abs()));
     assert!(
-        diff <= tol * scale,
-        "{context}: max |a - b| = {diff} > {tol} * {scale}"
+        approx::abs_diff_eq!(a, b, epsilon = tol * scale),
+        "{context}: max |a - b| = {} > {tol} * {scale}",
+        max_abs_diff(a, b)
     );
 }
 

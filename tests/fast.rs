@@ -1,5 +1,6 @@
 //! Chapter 16: the fast convolution computes what the naive loops of chapter 5 compute,
-//! forward and backward, on hundreds of random shapes, with any number of threads.
+//! forward and backward, on hundreds of random shapes (with windows that tile, and with
+//! strides rounded down and up), with any number of threads.
 
 mod common;
 
@@ -24,7 +25,9 @@ fn scratch(kernel: FastKernel) -> ConvScratch {
     scratch
 }
 use cnn_book::im2col::{col2im, im2col};
+use cnn_book::shape::Rounding;
 use ndarray::{Array1, Array2, Array4};
+use proptest::prelude::*;
 use rand::Rng;
 
 use common::{assert_close, random4};
@@ -33,124 +36,120 @@ fn cfg(stride: usize, padding: usize) -> Conv2dConfig {
     Conv2dConfig::new(stride, padding)
 }
 
-/// Random convolution shapes `(n, c, k, h, w, kh, kw, stride, padding)` that tile exactly,
-/// including "same" convolutions (30%), 1x1 filters, strides up to 3, padding wider than
-/// the filter's reach, and batches larger than the number of chunks.
-fn shapes(seed: u64, count: usize) -> Vec<[usize; 9]> {
-    let mut rng = common::rng(seed);
-    let mut out = Vec::new();
-    while out.len() < count {
-        let n = if rng.random_bool(0.2) {
-            rng.random_range(9..20)
-        } else {
-            rng.random_range(1..4)
-        };
-        // Now and then enough channels and filters for every tile of the direct kernels
-        // (4, 6 and 8 filters, and partial blocks of them).
-        let (c, k) = if rng.random_bool(0.25) {
-            (rng.random_range(1..20), rng.random_range(5..20))
-        } else {
-            (rng.random_range(1..5), rng.random_range(1..5))
-        };
-        let (h, w) = (rng.random_range(1..12), rng.random_range(1..12));
-        let (mut kh, mut kw) = (rng.random_range(1..5), rng.random_range(1..5));
-        let (mut s, mut p) = (rng.random_range(1..4), rng.random_range(0..4));
-        if rng.random_bool(0.3) {
-            // A "same" convolution (stride 1, odd square filter, padding (F - 1) / 2): the
-            // output is as large as the input, and the fast path copies whole shifted rows.
-            kh = 2 * rng.random_range(0..4) + 1;
-            (kw, s, p) = (kh, 1, (kh - 1) / 2);
-        }
-        let fits =
-            |size: usize, f: usize| size + 2 * p >= f && (size + 2 * p - f).is_multiple_of(s);
-        if fits(h, kh) && fits(w, kw) {
-            out.push([n, c, k, h, w, kh, kw, s, p]);
-        }
-    }
-    out
+/// A random convolution `[n, c, k, h, w, kh, kw, stride, padding]` and its rounding:
+/// "same" convolutions (about 30%), 1x1 filters, strides up to 3, padding wider than the
+/// filter's reach, batches larger than the number of chunks, now and then enough channels
+/// and filters for every tile of the direct kernels (4, 6 and 8 filters, and partial
+/// blocks of them); windows that tile exactly, or not (rounded down or up).
+fn conv_case() -> impl Strategy<Value = ([usize; 9], Rounding)> {
+    let batch = prop_oneof![4 => 1usize..4, 1 => 9usize..20];
+    let widths = prop_oneof![3 => (1usize..5, 1usize..5), 1 => (1usize..20, 5usize..20)];
+    let window = prop_oneof![
+        7 => (1usize..5, 1usize..5, 1usize..4, 0usize..4),
+        // A "same" convolution (stride 1, odd square filter, padding (F - 1) / 2): the
+        // output is as large as the input, and the fast path copies whole shifted rows.
+        3 => (0usize..4).prop_map(|f| (2 * f + 1, 2 * f + 1, 1, f)),
+    ];
+    let rounding = prop_oneof![
+        Just(Rounding::Exact),
+        Just(Rounding::Floor),
+        Just(Rounding::Ceil)
+    ];
+    (batch, widths, window, rounding).prop_flat_map(|(n, (c, k), (kh, kw, s, p), rounding)| {
+        let (low_h, low_w) = (
+            kh.saturating_sub(2 * p).max(1),
+            kw.saturating_sub(2 * p).max(1),
+        );
+        (low_h..12, low_w..12)
+            .prop_map(move |(h, w)| ([n, c, k, h, w, kh, kw, s, p], rounding))
+            .prop_filter(
+                "the exact rule needs windows that tile",
+                move |([_, _, _, h, w, kh, kw, s, p], r)| {
+                    let fits = |size: usize, f: usize| (size + 2 * p - f).is_multiple_of(*s);
+                    *r != Rounding::Exact || (fits(*h, *kh) && fits(*w, *kw))
+                },
+            )
+    })
 }
 
-#[test]
-fn forward_equals_the_naive_loops() {
-    for kernel in KERNELS {
-        forward_equals_the_naive_loops_with(kernel);
-    }
-}
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
 
-fn forward_equals_the_naive_loops_with(kernel: FastKernel) {
-    let mut rng = common::rng(161);
-    let mut scratch = scratch(kernel);
-    for [n, c, k, h, w, kh, kw, s, p] in shapes(162, 300) {
+    #[test]
+    fn forward_equals_the_naive_loops(([n, c, k, h, w, kh, kw, s, p], rounding) in conv_case(), seed in 0u64..10_000) {
+        let mut rng = common::rng(seed);
+        let config = cfg(s, p).with_rounding(rounding);
         let x = random4(&mut rng, (n, c, h, w));
         let wt = random4(&mut rng, (k, c, kh, kw));
         let b = Array1::from_shape_fn(k, |_| rng.random_range(-1.0..1.0));
-        let naive = conv2d_naive(x.view(), wt.view(), Some(b.view()), cfg(s, p)).unwrap();
-        // One scratch for all shapes: the buffers must resize correctly.
-        let fast =
-            conv2d_fast(x.view(), wt.view(), Some(b.view()), cfg(s, p), &mut scratch).unwrap();
-        let context = format!("{kernel:?}: x {:?} w {:?} S {s} P {p}", x.dim(), wt.dim());
-        assert_close(&fast, &naive, 1e-5, &context);
-        let no_bias = conv2d_fast(x.view(), wt.view(), None, cfg(s, p), &mut scratch).unwrap();
-        let naive = conv2d_naive(x.view(), wt.view(), None, cfg(s, p)).unwrap();
-        assert_close(&no_bias, &naive, 1e-5, &context);
+        let naive = conv2d_naive(x.view(), wt.view(), Some(b.view()), config).unwrap();
+        let naive_no_bias = conv2d_naive(x.view(), wt.view(), None, config).unwrap();
+        for kernel in KERNELS {
+            let mut scratch = scratch(kernel);
+            let fast = conv2d_fast(x.view(), wt.view(), Some(b.view()), config, &mut scratch).unwrap();
+            let context = format!("{kernel:?}: x {:?} w {:?} {config:?}", x.dim(), wt.dim());
+            assert_close(&fast, &naive, 1e-5, &context);
+            // The same scratch again, without a bias: the buffers are reused.
+            let no_bias = conv2d_fast(x.view(), wt.view(), None, config, &mut scratch).unwrap();
+            assert_close(&no_bias, &naive_no_bias, 1e-5, &context);
+        }
     }
-}
 
-#[test]
-fn backward_equals_the_naive_loops() {
-    for kernel in KERNELS {
-        backward_equals_the_naive_loops_with(kernel);
-    }
-}
-
-fn backward_equals_the_naive_loops_with(kernel: FastKernel) {
-    let mut rng = common::rng(163);
-    let mut scratch = scratch(kernel);
-    for [n, c, k, h, w, kh, kw, s, p] in shapes(164, 300) {
+    #[test]
+    fn backward_equals_the_naive_loops(([n, c, k, h, w, kh, kw, s, p], rounding) in conv_case(), seed in 0u64..10_000) {
+        let mut rng = common::rng(seed);
+        let config = cfg(s, p).with_rounding(rounding);
         let x = random4(&mut rng, (n, c, h, w));
         let wt = random4(&mut rng, (k, c, kh, kw));
-        let d = ConvDims::new(x.dim(), wt.dim(), cfg(s, p)).unwrap();
+        let d = ConvDims::new(x.dim(), wt.dim(), config).unwrap();
         let dy = random4(&mut rng, d.output_shape());
-        let naive = conv2d_backward_naive(x.view(), wt.view(), dy.view(), cfg(s, p)).unwrap();
-        let fast = conv2d_backward_fast(
-            x.view(),
-            wt.view(),
-            dy.view(),
-            cfg(s, p),
-            true,
-            &mut scratch,
-        )
-        .unwrap();
-        let context = format!("{kernel:?}: x {:?} w {:?} S {s} P {p}", x.dim(), wt.dim());
-        assert_close(fast.input.as_ref().unwrap(), &naive.input, 1e-5, &context);
-        assert_close(&fast.weight, &naive.weight, 1e-5, &context);
-        assert_close(&fast.bias, &naive.bias, 1e-5, &context);
-        // Without the input gradient: the same parameter gradients, bit for bit.
-        let params_only = conv2d_backward_fast(
-            x.view(),
-            wt.view(),
-            dy.view(),
-            cfg(s, p),
-            false,
-            &mut scratch,
-        )
-        .unwrap();
-        assert!(params_only.input.is_none());
-        assert_eq!(params_only.weight, fast.weight, "{context}");
-        assert_eq!(params_only.bias, fast.bias, "{context}");
-        // From the padded input the direct kernels kept in the forward pass: the same bits.
-        conv2d_fast(x.view(), wt.view(), None, cfg(s, p), &mut scratch).unwrap();
-        let kept = scratch.saved_input();
-        assert_eq!(kept.is_some(), use_direct(&d, kernel), "{context}");
-        if kept.is_some() {
-            let saved = conv2d_backward_saved(wt.view(), dy.view(), true, &mut scratch).unwrap();
-            assert_eq!(saved.input, fast.input, "{context}");
-            assert_eq!(saved.weight, fast.weight, "{context}");
-            assert_eq!(saved.bias, fast.bias, "{context}");
-        } else {
-            let err = conv2d_backward_saved(wt.view(), dy.view(), true, &mut scratch);
-            assert!(err.is_err(), "{context}");
+        let naive = conv2d_backward_naive(x.view(), wt.view(), dy.view(), config).unwrap();
+        for kernel in KERNELS {
+            let mut scratch = scratch(kernel);
+            let context = format!("{kernel:?}: x {:?} w {:?} {config:?}", x.dim(), wt.dim());
+            let fast = conv2d_backward_fast(x.view(), wt.view(), dy.view(), config, true, &mut scratch).unwrap();
+            assert_close(fast.input.as_ref().unwrap(), &naive.input, 1e-5, &context);
+            assert_close(&fast.weight, &naive.weight, 1e-5, &context);
+            assert_close(&fast.bias, &naive.bias, 1e-5, &context);
+            // Without the input gradient: the same parameter gradients, bit for bit.
+            let params_only = conv2d_backward_fast(x.view(), wt.view(), dy.view(), config, false, &mut scratch).unwrap();
+            prop_assert!(params_only.input.is_none());
+            prop_assert_eq!(&params_only.weight, &fast.weight, "{}", context);
+            prop_assert_eq!(&params_only.bias, &fast.bias, "{}", context);
+            // From the padded input the direct kernels kept in the forward pass: the same bits.
+            conv2d_fast(x.view(), wt.view(), None, config, &mut scratch).unwrap();
+            let kept = scratch.saved_input();
+            prop_assert_eq!(kept.is_some(), use_direct(&d, kernel), "{}", context);
+            if kept.is_some() {
+                let saved = conv2d_backward_saved(wt.view(), dy.view(), true, &mut scratch).unwrap();
+                prop_assert_eq!(&saved.input, &fast.input, "{}", context);
+                prop_assert_eq!(&saved.weight, &fast.weight, "{}", context);
+                prop_assert_eq!(&saved.bias, &fast.bias, "{}", context);
+            } else {
+                prop_assert!(conv2d_backward_saved(wt.view(), dy.view(), true, &mut scratch).is_err(), "{}", context);
+            }
         }
+    }
+
+    #[test]
+    fn one_image_patch_matrix_equals_chapter_6s_and_col2im_image_is_its_adjoint(
+        ([_, c, _, h, w, kh, kw, s, p], rounding) in conv_case(), seed in 0u64..10_000,
+    ) {
+        let mut rng = common::rng(seed);
+        let config = cfg(s, p).with_rounding(rounding);
+        let x = random4(&mut rng, (1, c, h, w));
+        let d = ConvDims::new(x.dim(), (1, c, kh, kw), config).unwrap();
+        let reference = im2col(x.view(), kh, kw, config).unwrap();
+        // Start from garbage: every entry must be written, padding included.
+        let mut cols = vec![f32::NAN; reference.len()];
+        im2col_image(x.as_slice().unwrap(), &d, &mut cols);
+        prop_assert_eq!(&cols[..], reference.as_slice().unwrap(), "x {:?} {}x{} {:?}", x.dim(), kh, kw, config);
+        let y = Array2::from_shape_fn(reference.dim(), |_| rng.random_range(-1.0f32..1.0));
+        let expected = col2im(y.view(), x.dim(), kh, kw, config).unwrap();
+        let mut image = vec![0.0; x.len()];
+        col2im_image(y.clone().as_slice_mut().unwrap(), &d, &mut image);
+        let image = Array4::from_shape_vec(x.dim(), image).unwrap();
+        assert_close(&image, &expected, 1e-6, "col2im_image");
     }
 }
 
@@ -222,31 +221,6 @@ fn the_result_does_not_depend_on_the_number_of_threads_with(kernel: FastKernel) 
             one.3, other.3,
             "{kernel:?} bias gradient, {threads} threads"
         );
-    }
-}
-
-#[test]
-fn one_image_patch_matrix_equals_chapter_6s_and_col2im_image_is_its_adjoint() {
-    let mut rng = common::rng(166);
-    for [_, c, _, h, w, kh, kw, s, p] in shapes(167, 300) {
-        let x = random4(&mut rng, (1, c, h, w));
-        let d = ConvDims::new(x.dim(), (1, c, kh, kw), cfg(s, p)).unwrap();
-        let reference = im2col(x.view(), kh, kw, cfg(s, p)).unwrap();
-        // Start from garbage: every entry must be written, padding included.
-        let mut cols = vec![f32::NAN; reference.len()];
-        im2col_image(x.as_slice().unwrap(), &d, &mut cols);
-        assert_eq!(
-            cols,
-            reference.as_slice().unwrap(),
-            "x {:?} {kh}x{kw} S {s} P {p}",
-            x.dim()
-        );
-        let y = Array2::from_shape_fn(reference.dim(), |_| rng.random_range(-1.0f32..1.0));
-        let expected = col2im(y.view(), x.dim(), kh, kw, cfg(s, p)).unwrap();
-        let mut image = vec![0.0; x.len()];
-        col2im_image(y.clone().as_slice_mut().unwrap(), &d, &mut image);
-        let image = Array4::from_shape_vec(x.dim(), image).unwrap();
-        assert_close(&image, &expected, 1e-6, "col2im_image");
     }
 }
 
