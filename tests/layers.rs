@@ -29,7 +29,7 @@ fn linear_backward_matches_finite_differences() {
 }
 
 #[test]
-fn conv2d_backward_matches_finite_differences_for_both_algorithms() {
+fn conv2d_backward_matches_finite_differences_for_every_algorithm() {
     for algorithm in [
         ConvAlgorithm::Naive,
         ConvAlgorithm::Im2col,
@@ -384,4 +384,33 @@ fn reference_and_fast_layers_agree() {
             "{name} parameter gradients"
         );
     }
+}
+
+#[test]
+fn a_network_that_failed_half_way_keeps_no_earlier_cache() {
+    // The first layers of a network accept a wrong input, a later one refuses it: the
+    // layers behind the failure still hold the earlier pass's caches, so the network must
+    // refuse a backward pass.
+    let mut net = tiny_cnn(18, true);
+    let good = random(&[2, 1, 6, 6], 19);
+    net.forward(&good, Mode::Train).unwrap();
+    assert!(net
+        .forward(&random(&[2, 1, 8, 8], 20), Mode::Train)
+        .is_err());
+    let err = net.backward(&random(&[2, 3], 21)).unwrap_err().to_string();
+    assert!(err.contains("before forward"), "{err}");
+    assert!(net.backward_params(&random(&[2, 3], 21)).is_err());
+    // And a residual block whose new body disagrees with its shortcut.
+    let mut r = rng(22);
+    let mut block = cnn_book::layers::Residual::new(
+        Sequential::new().add(Conv2d::new(1, 1, 3, Init::He, &mut r).padding(1)),
+    );
+    block
+        .forward(&random(&[1, 1, 4, 4], 23), Mode::Train)
+        .unwrap();
+    block.body = Sequential::new().add(Conv2d::new(1, 2, 3, Init::He, &mut r).padding(1));
+    assert!(block
+        .forward(&random(&[1, 1, 4, 4], 24), Mode::Train)
+        .is_err());
+    assert!(block.backward(&random(&[1, 1, 4, 4], 25)).is_err());
 }

@@ -154,6 +154,7 @@ fn concatenated_branches_pass_the_gradient_check_through_the_join() {
     );
     let x = random(&[2, 3, 5, 5], 38);
     assert_gradients(&mut module, &x, 1e-2, 1e-2);
+    assert_gradients_in(&mut module, &x, Mode::Eval, 1e-2, 1e-2);
     // Each branch's output sits in its own channels, in order.
     let y = inception(37).forward(&x, Mode::Eval).unwrap();
     let mut first = Sequential::new().add(Conv2d::new(

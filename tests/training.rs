@@ -314,3 +314,28 @@ fn evaluation_mode_is_used_for_evaluation() {
         .unwrap();
     assert_eq!(y.shape(), &[4, 10]);
 }
+
+#[test]
+fn a_results_file_with_a_missing_field_is_an_error_that_names_it() {
+    use cnn_book::records::{read_results, write_results};
+    let dir = std::env::temp_dir().join(format!("cnn-book-records-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("results.json");
+    // The committed results read back into typed records, and write out the same records.
+    let committed =
+        read_results(std::path::Path::new("book/generated/09-lenet/results.json")).unwrap();
+    assert_eq!(committed["lenet"].epochs, committed["lenet"].history.len());
+    write_results(&path, &committed).unwrap();
+    assert_eq!(read_results(&path).unwrap(), committed);
+    // Without its seed, a run cannot be repeated: the reader refuses it.
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    json["lenet"].as_object_mut().unwrap().remove("seed");
+    std::fs::write(&path, json.to_string()).unwrap();
+    let err = read_results(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("results.json") && err.contains("missing field `seed`"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -19,6 +19,7 @@ impl Layer for Flatten {
     }
 
     fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor> {
+        self.input_shape = None;
         let shape = self.output_shape(input.shape())?;
         self.input_shape = Some(input.shape().to_vec());
         Ok(input

@@ -26,6 +26,8 @@ pub struct Residual {
     pub body: Sequential,
     /// `None`: the identity.
     pub shortcut: Option<Sequential>,
+    /// Whether the last forward pass succeeded, body, shortcut and sum.
+    forwarded: bool,
 }
 
 impl Residual {
@@ -34,6 +36,7 @@ impl Residual {
         Residual {
             body,
             shortcut: None,
+            forwarded: false,
         }
     }
 
@@ -42,6 +45,7 @@ impl Residual {
         Residual {
             body,
             shortcut: Some(shortcut),
+            forwarded: false,
         }
     }
 }
@@ -55,6 +59,7 @@ impl Layer for Residual {
     }
 
     fn forward(&mut self, input: &Tensor, mode: Mode) -> Result<Tensor> {
+        self.forwarded = false;
         let mut y = self
             .body
             .forward(input, mode)
@@ -75,10 +80,14 @@ impl Layer for Residual {
             )));
         }
         add_into(&mut y, shortcut);
+        self.forwarded = true;
         Ok(y)
     }
 
     fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor> {
+        if !self.forwarded {
+            return Err(crate::layer::no_forward("Residual"));
+        }
         let mut dx = self
             .body
             .backward(grad_output)

@@ -1,5 +1,5 @@
 use crate::error::{Error, Result};
-use crate::layer::{Layer, Mode, Tensor};
+use crate::layer::{no_forward, Layer, Mode, Tensor};
 
 /// A layer, or a boxed one, ready to go into a container.
 pub trait IntoLayer {
@@ -25,6 +25,9 @@ impl IntoLayer for Box<dyn Layer> {
 #[derive(Default)]
 pub struct Sequential {
     layers: Vec<(String, Box<dyn Layer>)>,
+    /// Whether the last forward pass went through every layer: after one that failed
+    /// half-way, the layers behind the failure still hold an earlier pass's caches.
+    forwarded: bool,
 }
 
 impl Sequential {
@@ -43,6 +46,7 @@ impl Sequential {
     /// This network with `layer` added at the end under `name`.
     pub fn add_named(mut self, name: &str, layer: impl IntoLayer) -> Self {
         self.layers.push((name.to_string(), layer.into_layer()));
+        self.forwarded = false;
         self
     }
 
@@ -50,11 +54,13 @@ impl Sequential {
     pub fn push(&mut self, layer: Box<dyn Layer>) {
         let name = self.layers.len().to_string();
         self.layers.push((name, layer));
+        self.forwarded = false;
     }
 
     /// The output of every layer for `input`, first layer first: for looking inside the
     /// network (visualisation) without a second forward pass.
     pub fn forward_all(&mut self, input: &Tensor, mode: Mode) -> Result<Vec<Tensor>> {
+        self.forwarded = false;
         let mut outputs: Vec<Tensor> = Vec::with_capacity(self.layers.len());
         for (name, layer) in self.layers.iter_mut() {
             let x = outputs.last().unwrap_or(input);
@@ -63,6 +69,7 @@ impl Sequential {
                 .map_err(|e| e.in_layer(name.as_str(), layer.name()))?;
             outputs.push(y);
         }
+        self.forwarded = true;
         Ok(outputs)
     }
 }
@@ -74,6 +81,7 @@ impl Layer for Sequential {
     }
 
     fn forward(&mut self, input: &Tensor, mode: Mode) -> Result<Tensor> {
+        self.forwarded = false;
         let mut x: Option<Tensor> = None;
         for (name, layer) in self.layers.iter_mut() {
             let y = layer
@@ -81,10 +89,14 @@ impl Layer for Sequential {
                 .map_err(|e| e.in_layer(name.as_str(), layer.name()))?;
             x = Some(y);
         }
+        self.forwarded = true;
         Ok(x.unwrap_or_else(|| input.clone()))
     }
 
     fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor> {
+        if !self.forwarded {
+            return Err(no_forward("Sequential"));
+        }
         let mut g: Option<Tensor> = None;
         for (name, layer) in self.layers.iter_mut().rev() {
             let dx = layer
@@ -98,6 +110,9 @@ impl Layer for Sequential {
     /// Backward through every layer, but the first layer is only asked for its parameter
     /// gradients: the input gradient of the network is never used in training.
     fn backward_params(&mut self, grad_output: &Tensor) -> Result<()> {
+        if !self.forwarded {
+            return Err(no_forward("Sequential"));
+        }
         let mut g: Option<Tensor> = None;
         for (i, (name, layer)) in self.layers.iter_mut().enumerate().rev() {
             let grad = g.as_ref().unwrap_or(grad_output);
