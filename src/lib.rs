@@ -15,7 +15,8 @@
 //! | `07-pooling` | [`pool`], [`layers`] (`MaxPool2d`, `AvgPool2d`) |
 //! | `08-backprop` | [`layer`], [`layers`], [`loss`], [`gradcheck`], [`init`] |
 //! | `09-lenet` | [`models`], [`train`], [`optim`], [`checkpoint`], [`model`], [`data`] |
-//! | `10-normalization` | [`norm`], [`layers`] (`BatchNorm2d`) |
+//! | `10-normalization` | [`norm`], [`selu`], [`layers`] (`BatchNorm1d`, `BatchNorm2d`, `LayerNorm`, `Selu`, `AlphaDropout`) |
+//! | `15-local-response-norm` | [`lrn`], [`layers`] (`LocalResponseNorm`) |
 //! | `16-fast-convolution` | [`fast`]: [`fast::conv`], [`fast::direct`], [`fast::winograd`], [`fast::pool`], [`fast::batchnorm`], [`fast::elementwise`] |
 //!
 //! The layout says which code is the reference and which is for speed: the modules at the
@@ -47,6 +48,7 @@ pub mod init;
 pub mod layer;
 pub mod layers;
 pub mod loss;
+pub mod lrn;
 pub mod model;
 pub mod models;
 pub mod norm;
@@ -55,6 +57,7 @@ pub mod plot;
 pub mod pool;
 pub mod raster;
 pub mod records;
+pub mod selu;
 pub mod shape;
 pub mod sharing;
 pub mod style;

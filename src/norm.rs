@@ -1,7 +1,8 @@
-//! Batch normalization as plain loops that read like its equations (chapter
-//! `10-normalization`; Ioffe & Szegedy, 2015). The layer is
-//! [`crate::layers::BatchNorm2d`]; [`crate::fast::batchnorm`] computes the same with
-//! threads, tested equal to these.
+//! Batch and layer normalization as plain loops that read like their equations (chapter
+//! `10-normalization`; Ioffe & Szegedy, 2015; Ba, Kiros & Hinton, 2016). The layers are
+//! [`crate::layers::BatchNorm2d`], [`crate::layers::BatchNorm1d`] and
+//! [`crate::layers::LayerNorm`]; [`crate::fast::batchnorm`] computes batch normalization
+//! with threads, tested equal to these.
 //!
 //! For images `(N, C, H, W)` each channel `c` is normalised over the `m = N H W` values it
 //! has in the batch:
@@ -21,7 +22,7 @@
 //! when the statistics came from the batch (training); when they are the running
 //! averages (evaluation) they are constants, and `dx = gamma_c / sqrt(var_c + eps) dy`.
 
-use ndarray::{Array4, ArrayView4, Axis};
+use ndarray::{Array2, Array4, ArrayView2, ArrayView4, Axis};
 
 // ANCHOR: batch_norm
 /// The mean and the (biased) variance of each channel of `x`, over `(N, H, W)`.
@@ -95,3 +96,57 @@ pub fn batch_norm_backward(
     (dx, dgamma, dbeta)
 }
 // ANCHOR_END: batch_norm
+
+// ANCHOR: layer_norm
+/// Layer normalization (Ba, Kiros & Hinton, 2016) of each example `x[n, ..]` (a row of
+/// `D` units) over its own units: `mu_n = 1/D sum_i x[n, i]`, `var_n = 1/D sum_i (x[n, i] -
+/// mu_n)^2`, `x_hat = (x - mu_n) / sqrt(var_n + eps)`, `y = gain x_hat + bias` with a gain
+/// and a bias per unit. Returns `(y, x_hat, 1 / sqrt(var_n + eps) per example)`.
+pub fn layer_norm_forward(
+    x: ArrayView2<f32>,
+    (gain, bias): (&[f32], &[f32]),
+    eps: f32,
+) -> (Array2<f32>, Array2<f32>, Vec<f32>) {
+    let (n, d) = x.dim();
+    let mut x_hat = Array2::zeros((n, d));
+    let mut y = Array2::zeros((n, d));
+    let mut inv_std = vec![0.0; n];
+    for e in 0..n {
+        let row = x.row(e);
+        let mean = row.iter().map(|&v| v as f64).sum::<f64>() / d as f64;
+        let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / d as f64;
+        inv_std[e] = (1.0 / (var + eps as f64).sqrt()) as f32;
+        for i in 0..d {
+            x_hat[[e, i]] = (row[i] - mean as f32) * inv_std[e];
+            y[[e, i]] = gain[i] * x_hat[[e, i]] + bias[i];
+        }
+    }
+    (y, x_hat, inv_std)
+}
+
+/// The backward pass of [`layer_norm_forward`]: `(dx, dgain, dbias)`. With `g = dy gain`,
+/// `dx = inv_std (g - mean(g) - x_hat mean(g x_hat))` over each example's units: the same
+/// form as batch normalization's, with the roles of examples and units swapped.
+pub fn layer_norm_backward(
+    dy: ArrayView2<f32>,
+    x_hat: ArrayView2<f32>,
+    inv_std: &[f32],
+    gain: &[f32],
+) -> (Array2<f32>, Vec<f32>, Vec<f32>) {
+    let (n, d) = dy.dim();
+    let mut dgain = vec![0.0; d];
+    let mut dbias = vec![0.0; d];
+    let mut dx = Array2::zeros((n, d));
+    for e in 0..n {
+        let g: Vec<f32> = (0..d).map(|i| dy[[e, i]] * gain[i]).collect();
+        let mean_g = g.iter().sum::<f32>() / d as f32;
+        let mean_gx = (0..d).map(|i| g[i] * x_hat[[e, i]]).sum::<f32>() / d as f32;
+        for i in 0..d {
+            dgain[i] += dy[[e, i]] * x_hat[[e, i]];
+            dbias[i] += dy[[e, i]];
+            dx[[e, i]] = inv_std[e] * (g[i] - mean_g - x_hat[[e, i]] * mean_gx);
+        }
+    }
+    (dx, dgain, dbias)
+}
+// ANCHOR_END: layer_norm

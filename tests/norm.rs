@@ -155,3 +155,182 @@ proptest! {
         }
     }
 }
+
+// Batch norm for fully connected layers, layer norm, SELU and alpha dropout.
+
+use cnn_book::layers::{AlphaDropout, BatchNorm1d, LayerNorm, Selu};
+use cnn_book::selu::{alpha_dropout_affine, derive_constants, moment_map, selu};
+
+#[test]
+fn batch_norm_of_features_normalises_each_feature_over_the_batch() {
+    // Two features over a batch of 4: (1, 2, 3, 4) and (10, 10, 10, 30).
+    let x = Tensor::from_shape_vec(vec![4, 2], vec![1., 10., 2., 10., 3., 10., 4., 30.]).unwrap();
+    let mut bn = BatchNorm1d::new(2);
+    let y = bn.forward(&x, Mode::Train).unwrap();
+    assert_eq!(y.shape(), &[4, 2]);
+    // Feature 0: mean 2.5, variance 1.25; feature 1: mean 15, variance 75.
+    assert_abs_diff_eq!(y[[0, 0]], -1.5 / (1.25f32 + 1e-5).sqrt(), epsilon = 1e-5);
+    assert_abs_diff_eq!(y[[3, 1]], 15.0 / (75.0f32 + 1e-5).sqrt(), epsilon = 1e-5);
+    assert_abs_diff_eq!(bn.inner.running_mean[1], 0.1 * 15.0, epsilon = 1e-5);
+    // Its state has the names of a batch norm's.
+    let names: Vec<String> = cnn_book::model::state_dict(&bn).into_keys().collect();
+    assert_eq!(names, ["bias", "running_mean", "running_var", "weight"]);
+    assert!(bn.forward(&random(&[2, 2, 1, 1], 1), Mode::Train).is_err());
+}
+
+#[test]
+fn batch_norm_of_features_passes_the_gradient_check_in_both_modes() {
+    for implementation in [Implementation::Reference, Implementation::Fast] {
+        let mut bn = BatchNorm1d::new(5);
+        bn.inner.implementation = implementation;
+        bn.inner.gamma.value = random(&[5], 30).mapv(|v| v + 1.5);
+        bn.inner.running_var = random(&[5], 31).mapv(|v| v + 1.5);
+        let x = random(&[6, 5], 32);
+        assert_gradients_in(&mut bn, &x, Mode::Train, 1e-2, 1e-2);
+        assert_gradients_in(&mut bn, &x, Mode::Eval, 1e-2, 1e-2);
+    }
+}
+
+#[test]
+fn layer_norm_by_hand_and_the_same_in_both_modes() {
+    // One example, units (1, 2, 3, 6): mean 3, variance (4 + 1 + 0 + 9)/4 = 3.5.
+    let x = Tensor::from_shape_vec(vec![1, 4], vec![1., 2., 3., 6.]).unwrap();
+    let mut ln = LayerNorm::new(&[4]);
+    ln.gain.value[[3]] = 2.0;
+    ln.bias.value[[0]] = 0.5;
+    let y = ln.forward(&x, Mode::Train).unwrap();
+    let sigma = (3.5f32 + 1e-5).sqrt();
+    assert_abs_diff_eq!(y[[0, 0]], -2.0 / sigma + 0.5, epsilon = 1e-5);
+    assert_abs_diff_eq!(y[[0, 3]], 2.0 * 3.0 / sigma, epsilon = 1e-5);
+    // No batch statistics: evaluation computes exactly what training does, on one example.
+    let x = random(&[3, 2, 3, 3], 40);
+    let mut ln = LayerNorm::new(&[2, 3, 3]);
+    let train = ln.forward(&x, Mode::Train).unwrap();
+    assert_eq!(train, ln.forward(&x, Mode::Eval).unwrap());
+    // Each example alone gives its own row of the batch's result.
+    let one = ln
+        .forward(
+            &x.slice(ndarray::s![1..2, .., .., ..]).to_owned().into_dyn(),
+            Mode::Eval,
+        )
+        .unwrap();
+    assert_eq!(
+        one.slice(ndarray::s![0, .., .., ..]),
+        train.slice(ndarray::s![1, .., .., ..])
+    );
+    let err = ln
+        .forward(&random(&[3, 18], 41), Mode::Train)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("[2, 3, 3]") && err.contains("[3, 18]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn layer_norm_passes_the_gradient_check() {
+    for units in [&[7][..], &[2, 3, 3]] {
+        let mut ln = LayerNorm::new(units);
+        ln.gain.value = random(units, 42).mapv(|v| v + 1.5);
+        ln.bias.value = random(units, 43);
+        let mut shape = vec![4];
+        shape.extend_from_slice(units);
+        let x = random(&shape, 44);
+        assert_gradients_in(&mut ln, &x, Mode::Train, 1e-2, 1e-2);
+        assert_gradients_in(&mut ln, &x, Mode::Eval, 1e-2, 1e-2);
+    }
+}
+
+#[test]
+fn the_derived_selu_constants_are_the_published_ones() {
+    // Klambauer et al. (2017), equation 14: alpha_01 = 1.6732632423543772...,
+    // lambda_01 = 1.0507009873554804...
+    let (lambda, alpha) = derive_constants();
+    assert_abs_diff_eq!(alpha, 1.673_263_242_354_377_3, epsilon = 1e-9);
+    assert_abs_diff_eq!(lambda, 1.050_700_987_355_480_5, epsilon = 1e-9);
+    // They make (0, 1) a fixed point of the moment map for normalised weights...
+    let (mean, var) = moment_map(0.0, 1.0, 0.0, 1.0, (lambda, alpha));
+    assert_abs_diff_eq!(mean, 0.0, epsilon = 1e-9);
+    assert_abs_diff_eq!(var, 1.0, epsilon = 1e-9);
+    // ... an attracting one: variances of 0.3 and 3 move towards 1, every layer closer.
+    for start in [0.3, 3.0] {
+        let mut nu: f64 = start;
+        for _ in 0..100 {
+            let next = moment_map(0.0, nu, 0.0, 1.0, (lambda, alpha)).1;
+            assert!(
+                (next - 1.0).abs() < (nu - 1.0).abs(),
+                "from {start}: {nu} -> {next}"
+            );
+            nu = next;
+        }
+        assert_abs_diff_eq!(nu, 1.0, epsilon = 1e-3);
+    }
+    // selu by hand: lambda x for x > 0, lambda alpha (e^x - 1) below.
+    let c = (lambda as f32, alpha as f32);
+    assert_abs_diff_eq!(selu(2.0, c), 2.0 * 1.050_701, epsilon = 1e-5);
+    assert_abs_diff_eq!(
+        selu(-1.0, c),
+        1.050_701 * 1.673_263 * ((-1.0f32).exp() - 1.0),
+        epsilon = 1e-5
+    );
+}
+
+#[test]
+fn selu_and_alpha_dropout_pass_the_gradient_check() {
+    // Away from 0, where SELU's slope jumps from lambda alpha to lambda.
+    let x = random(&[4, 6], 50).mapv(|v| if v.abs() < 0.05 { v + 0.1 } else { v });
+    common::assert_gradients_eps(&mut Selu::new(), &x, 1e-3, 1e-2);
+    let mut d = AlphaDropout::new(0.2, 51).unwrap();
+    d.fixed_mask = true;
+    common::assert_gradients_eps(&mut d, &x, 1e-3, 1e-2);
+    common::assert_gradients_in(&mut d, &x, Mode::Eval, 1e-3, 1e-2);
+}
+
+#[test]
+fn alpha_dropout_keeps_mean_zero_and_variance_one() {
+    // Inputs with mean 0 and variance 1 (selu of standard normals, as in a SELU network).
+    let mut rng = common::rng(52);
+    use rand::Rng;
+    let c = cnn_book::selu::constants();
+    let normals: Vec<f32> = (0..200_000)
+        .map(|_| {
+            // Box-Muller.
+            let (u, v): (f32, f32) = (rng.random_range(1e-7..1.0), rng.random_range(0.0..1.0));
+            selu(
+                (-2.0 * u.ln()).sqrt() * (2.0 * std::f32::consts::PI * v).cos(),
+                c,
+            )
+        })
+        .collect();
+    let x = Tensor::from_shape_vec(vec![1_000, 200], normals).unwrap();
+    let stats = |t: &Tensor| {
+        let n = t.len() as f64;
+        let mean = t.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let var = t.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
+        (mean, var)
+    };
+    let (m0, v0) = stats(&x);
+    assert!(
+        m0.abs() < 0.01 && (v0 - 1.0).abs() < 0.02,
+        "input {m0} {v0}"
+    );
+    let mut d = AlphaDropout::new(0.1, 53).unwrap();
+    let (m, v) = stats(&d.forward(&x, Mode::Train).unwrap());
+    assert!(
+        m.abs() < 0.01 && (v - 1.0).abs() < 0.02,
+        "after alpha dropout: {m} {v}"
+    );
+    // Plain dropout would keep the mean but change the variance to 1/(1 - p) times.
+    let mut plain = cnn_book::layers::Dropout::new(0.1, 53).unwrap();
+    let (_, vp) = stats(&plain.forward(&x, Mode::Train).unwrap());
+    assert!((vp - 1.0 / 0.9).abs() < 0.03, "plain dropout: {vp}");
+    // The affine correction by hand for p = 0.1: alpha' = -lambda alpha = -1.7581;
+    // a = (0.9 + 1.7581^2 * 0.9 * 0.1)^(-1/2) = (0.9 + 0.2782)^(-1/2) = 0.9213,
+    // b = -a * 0.1 * alpha' = 0.9213 * 0.17581 = 0.1620.
+    let (prime, a, b) = alpha_dropout_affine(0.1, c);
+    assert_abs_diff_eq!(prime, -1.758_099, epsilon = 1e-5);
+    assert_abs_diff_eq!(a, 0.921_3, epsilon = 1e-3);
+    assert_abs_diff_eq!(b, 0.162_0, epsilon = 1e-3);
+    assert_eq!(d.forward(&x, Mode::Eval).unwrap(), x);
+}

@@ -8,10 +8,12 @@
 //! | [`pool`] | [`crate::pool`] |
 //! | [`batchnorm`] | [`crate::norm`] |
 //! | [`elementwise`] (activations) | the activation layers' plain maps |
+//! | [`lrn`] | [`crate::lrn`] |
 
 pub mod batchnorm;
 pub mod conv;
 pub mod direct;
 pub mod elementwise;
+pub mod lrn;
 pub mod pool;
 pub mod winograd;

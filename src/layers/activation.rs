@@ -181,3 +181,44 @@ impl Layer for Tanh {
     }
 }
 // ANCHOR_END: sigmoid_tanh
+
+// ANCHOR: selu_layer
+/// The scaled exponential linear unit of self-normalizing networks, with the constants
+/// derived in [`crate::selu::derive_constants`]; its slope comes from its output.
+#[derive(Debug, Clone, Default)]
+pub struct Selu {
+    output: Option<Tensor>,
+}
+
+impl Selu {
+    pub fn new() -> Self {
+        Selu::default()
+    }
+}
+
+impl Layer for Selu {
+    fn name(&self) -> String {
+        "SELU".into()
+    }
+
+    fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor> {
+        let constants = crate::selu::constants();
+        let y = map_par(input, |x| crate::selu::selu(x, constants));
+        self.output = Some(y.clone());
+        Ok(y)
+    }
+
+    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor> {
+        let y = self.output.as_ref().ok_or_else(|| no_forward("SELU"))?;
+        check_grad_shape("SELU", y.shape(), grad_output)?;
+        let constants = crate::selu::constants();
+        Ok(zip_map_par(grad_output, y, |g, y| {
+            g * crate::selu::selu_slope(y, constants)
+        }))
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        Ok(input.to_vec())
+    }
+}
+// ANCHOR_END: selu_layer

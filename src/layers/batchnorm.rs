@@ -172,3 +172,79 @@ impl Layer for BatchNorm2d {
     }
 }
 // ANCHOR_END: batchnorm
+
+/// Batch normalization of fully connected layers (`(N, D)`, each of the `D` features
+/// normalized over the batch): the computation of [`BatchNorm2d`] on `(N, D, 1, 1)`, as
+/// Ioffe & Szegedy apply it to the inputs of each unit.
+#[derive(Debug, Clone)]
+pub struct BatchNorm1d {
+    /// The same parameters, buffers and computation, on the features as channels.
+    pub inner: BatchNorm2d,
+}
+
+impl BatchNorm1d {
+    /// `gamma = 1`, `beta = 0`, running mean 0 and variance 1, momentum 0.1, eps 1e-5.
+    pub fn new(features: usize) -> Self {
+        BatchNorm1d {
+            inner: BatchNorm2d::new(features),
+        }
+    }
+}
+
+/// `(N, D)` as `(N, D, 1, 1)`, checking the rank.
+fn as_images(name: &str, t: &Tensor) -> Result<Tensor> {
+    expect_rank(name, t.shape(), 2, "vectors (N, D)")?;
+    let (n, d) = (t.shape()[0], t.shape()[1]);
+    Ok(t.to_shape(vec![n, d, 1, 1])
+        .expect("(N, D) reshapes")
+        .into_owned())
+}
+
+/// `(N, D, 1, 1)` back to `(N, D)`.
+fn as_vectors(t: Tensor) -> Tensor {
+    let (n, d) = (t.shape()[0], t.shape()[1]);
+    t.into_shape_with_order(vec![n, d])
+        .expect("(N, D, 1, 1) reshapes")
+}
+
+impl Layer for BatchNorm1d {
+    fn name(&self) -> String {
+        format!("BatchNorm1d({})", self.inner.channels())
+    }
+
+    fn forward(&mut self, input: &Tensor, mode: Mode) -> Result<Tensor> {
+        self.inner.cache = None;
+        let x = as_images(&self.name(), input)?;
+        Ok(as_vectors(self.inner.forward(&x, mode)?))
+    }
+
+    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor> {
+        let dy = as_images("BatchNorm1d backward", grad_output)?;
+        Ok(as_vectors(self.inner.backward(&dy)?))
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        expect_rank(&self.name(), input, 2, "vectors (N, D)")?;
+        Ok(input.to_vec())
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        self.inner.params()
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        self.inner.params_mut()
+    }
+
+    fn buffers(&self) -> Vec<(&'static str, &Tensor)> {
+        self.inner.buffers()
+    }
+
+    fn buffers_mut(&mut self) -> Vec<(&'static str, &mut Tensor)> {
+        self.inner.buffers_mut()
+    }
+
+    fn set_implementation(&mut self, implementation: Implementation) {
+        self.inner.set_implementation(implementation);
+    }
+}
