@@ -88,6 +88,10 @@ pub mod chapters {
     pub struct Chapter08;
     #[doc = include_str!("../book/09-lenet.md")]
     pub struct Chapter09;
+    #[doc = include_str!("../book/10-normalization.md")]
+    pub struct Chapter10;
+    #[doc = include_str!("../book/15-local-response-norm.md")]
+    pub struct Chapter15;
     #[doc = include_str!("../book/16-fast-convolution.md")]
     pub struct Chapter16;
 }

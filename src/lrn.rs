@@ -86,7 +86,7 @@ impl LrnConfig {
 // ANCHOR_END: config
 
 // ANCHOR: lrn
-/// The denominators' bases `s[n, c, i, j] = k + alpha sum_{j in window(c)} a[n, j, i, j]^2`.
+/// The denominators' bases `s[n, c, i, j] = k + alpha sum_{d in window(c)} a[n, d, i, j]^2`.
 pub fn lrn_scale(x: ArrayView4<f32>, config: LrnConfig) -> Array4<f32> {
     let (n, c, h, w) = x.dim();
     let mut s = Array4::from_elem((n, c, h, w), config.k);

@@ -17,8 +17,9 @@ COMMANDS:
     figures     Regenerate figures (book/figures/<slug>/) and generated numbers
                 (book/generated/<slug>/) of every chapter, or of the chapters named
                 with --chapter (e.g. --chapter 2 or --chapter 02-local-connectivity).
-                Chapter 9 draws from the committed training results and weights; with
-                --retrain it first repeats both training runs (a few minutes).
+                Chapters 9, 10 and 15 draw from committed training results; with
+                --retrain they first repeat their runs with the recorded seeds
+                (chapter 9 a few minutes, 10 and 15 about eight each).
     train       Train MODEL (lenet, lenet-classic or resnet-small) on Fashion-MNIST, found in --data DIR,
                 else $FASHION_MNIST_DIR, else /usr/share/datasets/fashion-mnist. Writes
                 the run's results into OUT/results.json (default book/generated/09-lenet)
@@ -99,6 +100,12 @@ fn figures(args: &[String]) -> Result<(), String> {
     if retrain {
         // Repeat each chapter's committed training runs, with their recorded epochs and
         // seeds, into the chapter's results.
+        for chapter in &chapters {
+            if let Some(retrain) = chapter.retrain {
+                println!("repeating the experiments of {}", chapter.slug);
+                retrain(&book).map_err(|e| e.to_string())?;
+            }
+        }
         for chapter in chapters.iter().filter(|c| !c.runs.is_empty()) {
             let out = book.join("generated").join(chapter.slug);
             let results = cnn_book::records::read_results_or_empty(&out.join("results.json"))

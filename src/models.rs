@@ -9,9 +9,10 @@ use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::layer::Layer;
 use crate::layers::{
-    AvgPool2d, BatchNorm2d, Conv2d, Flatten, GlobalAvgPool, Linear, MaxPool2d, Relu, Residual,
-    Sequential, Sigmoid, Tanh,
+    AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Flatten, GlobalAvgPool, LayerNorm, Linear,
+    LocalResponseNorm, MaxPool2d, Relu, Residual, Selu, Sequential, Sigmoid, Tanh,
 };
+use crate::lrn::LrnConfig;
 
 /// The models `cnn-book train` knows, by name.
 pub const MODEL_NAMES: [&str; 3] = ["lenet", "lenet-classic", "resnet-small"];
@@ -139,6 +140,110 @@ pub fn resnet_small(seed: u64) -> Sequential {
         .add(Linear::new(16, 10, Init::Xavier, &mut rng))
 }
 // ANCHOR_END: resnet_small
+
+// ANCHOR: small_cnn
+/// Chapter 10's convolutional network: two 3 x 3 convolutions (16 and 32 filters), each
+/// followed by a ReLU and 2 x 2 max pooling, then a hidden layer of 128 units. With
+/// `batch_norm`, every convolution and the hidden layer are batch-normalized before their
+/// ReLU, as Ioffe & Szegedy place it, and lose their biases (batch norm's beta shifts).
+pub fn small_cnn(batch_norm: bool, seed: u64) -> Sequential {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let conv = |c_in, c_out, rng: &mut ChaCha8Rng| {
+        let conv = Conv2d::new(c_in, c_out, 3, Init::He, rng).padding(1);
+        if batch_norm {
+            conv.without_bias()
+        } else {
+            conv
+        }
+    };
+    let mut net = Sequential::new().add(conv(1, 16, &mut rng)); // 16 x 28 x 28
+    if batch_norm {
+        net = net.add(BatchNorm2d::new(16));
+    }
+    net = net
+        .add(Relu::new())
+        .add(MaxPool2d::new(2, 2)) // 16 x 14 x 14
+        .add(conv(16, 32, &mut rng)); // 32 x 14 x 14
+    if batch_norm {
+        net = net.add(BatchNorm2d::new(32));
+    }
+    net = net
+        .add(Relu::new())
+        .add(MaxPool2d::new(2, 2)) // 32 x 7 x 7
+        .add(Flatten::new())
+        .add(Linear::new(32 * 7 * 7, 128, Init::He, &mut rng));
+    if batch_norm {
+        net = net.add(BatchNorm1d::new(128));
+    }
+    net.add(Relu::new())
+        .add(Linear::new(128, 10, Init::Xavier, &mut rng))
+}
+// ANCHOR_END: small_cnn
+
+// ANCHOR: lrn_cnn
+/// Chapter 15's network: chapter 10's small CNN without batch normalization, and with
+/// `lrn`, local response normalization after each convolution's ReLU and before its
+/// pooling, where AlexNet has it.
+pub fn lrn_cnn(lrn: bool, config: LrnConfig, seed: u64) -> Sequential {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut net = Sequential::new()
+        .add(Conv2d::new(1, 16, 3, Init::He, &mut rng).padding(1)) // 16 x 28 x 28
+        .add(Relu::new());
+    if lrn {
+        net = net.add(LocalResponseNorm::new(config));
+    }
+    net = net
+        .add(MaxPool2d::new(2, 2)) // 16 x 14 x 14
+        .add(Conv2d::new(16, 32, 3, Init::He, &mut rng).padding(1)) // 32 x 14 x 14
+        .add(Relu::new());
+    if lrn {
+        net = net.add(LocalResponseNorm::new(config));
+    }
+    net.add(MaxPool2d::new(2, 2)) // 32 x 7 x 7
+        .add(Flatten::new())
+        .add(Linear::new(32 * 7 * 7, 128, Init::He, &mut rng))
+        .add(Relu::new())
+        .add(Linear::new(128, 10, Init::Xavier, &mut rng))
+}
+// ANCHOR_END: lrn_cnn
+
+/// How the hidden layers of [`deep_mlp`] keep their activations in range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Normalization {
+    /// ReLU after He-initialised weights, nothing else.
+    Plain,
+    /// Batch normalization before each ReLU.
+    Batch,
+    /// Layer normalization before each ReLU.
+    Layer,
+    /// SELU after LeCun-normal weights: a self-normalizing network.
+    SelfNormalizing,
+}
+
+// ANCHOR: deep_mlp
+/// A fully connected network on flattened 28 x 28 images: `depth` hidden layers of
+/// `width` units, normalized as `norm` says, then 10 class scores.
+pub fn deep_mlp(depth: usize, width: usize, norm: Normalization, seed: u64) -> Sequential {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let init = match norm {
+        Normalization::SelfNormalizing => Init::LeCun,
+        _ => Init::He,
+    };
+    let mut net = Sequential::new().add(Flatten::new());
+    let mut inputs = 28 * 28;
+    for _ in 0..depth {
+        net = net.add(Linear::new(inputs, width, init, &mut rng));
+        net = match norm {
+            Normalization::Plain => net.add(Relu::new()),
+            Normalization::Batch => net.add(BatchNorm1d::new(width)).add(Relu::new()),
+            Normalization::Layer => net.add(LayerNorm::new(&[width])).add(Relu::new()),
+            Normalization::SelfNormalizing => net.add(Selu::new()),
+        };
+        inputs = width;
+    }
+    net.add(Linear::new(inputs, 10, init, &mut rng))
+}
+// ANCHOR_END: deep_mlp
 
 /// A model by name (see [`MODEL_NAMES`]).
 pub fn by_name(name: &str, seed: u64) -> Result<Sequential> {

@@ -303,16 +303,49 @@ fn logits(output: crate::layer::Tensor) -> Result<Array2<f32>> {
     })
 }
 
-// ANCHOR: train
+/// What a training run reports to: after every step (with the model, to look inside it)
+/// and after every epoch.
+pub trait Observer {
+    /// After training step `step` (counting from 1 over the whole run).
+    fn step(&mut self, _step: usize, _model: &mut dyn Layer) -> Result<()> {
+        Ok(())
+    }
+
+    /// After each epoch.
+    fn epoch(&mut self, _stats: &EpochStats) {}
+}
+
+/// An observer of epochs only.
+struct Epochs<F>(F);
+
+impl<F: FnMut(&EpochStats)> Observer for Epochs<F> {
+    fn epoch(&mut self, stats: &EpochStats) {
+        (self.0)(stats)
+    }
+}
+
 /// Trains `model` on `data` with `optimizer`, as `training` says, calling `on_epoch` after
-/// every epoch. Stops with an error that says where, if the loss stops being a finite
-/// number.
+/// every epoch: [`train_observed`] with an observer of epochs.
 pub fn train(
     model: &mut dyn Layer,
     optimizer: &mut dyn Optimizer,
     data: Examples,
     training: &Training,
-    mut on_epoch: impl FnMut(&EpochStats),
+    on_epoch: impl FnMut(&EpochStats),
+) -> Result<Vec<EpochStats>> {
+    train_observed(model, optimizer, data, training, &mut Epochs(on_epoch))
+}
+
+// ANCHOR: train
+/// Trains `model` on `data` with `optimizer`, as `training` says, reporting every step and
+/// every epoch to `observer`. Stops with an error that says where, if the loss stops being
+/// a finite number.
+pub fn train_observed(
+    model: &mut dyn Layer,
+    optimizer: &mut dyn Optimizer,
+    data: Examples,
+    training: &Training,
+    observer: &mut dyn Observer,
 ) -> Result<Vec<EpochStats>> {
     let Training {
         epochs, batch_size, ..
@@ -356,6 +389,7 @@ pub fn train(
             }
             model.backward_params(&grad.into_dyn())?;
             optimizer.step(model)?;
+            observer.step(epoch * batches + b + 1, model)?;
             loss_sum += loss as f64 * chunk.len() as f64;
             correct += argmax_rows(&logits)
                 .iter()
@@ -402,7 +436,7 @@ pub fn train(
                 100.0 * stats.train_accuracy,
             ));
         }
-        on_epoch(&stats);
+        observer.epoch(&stats);
         history.push(stats);
     }
     Ok(history)

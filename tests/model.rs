@@ -297,3 +297,37 @@ fn errors_inside_a_model_keep_their_cause_and_say_where() {
     let source = std::error::Error::source(&err).unwrap().to_string();
     assert!(source.contains("channels"), "{source}");
 }
+
+#[test]
+fn normalization_layers_keep_their_state_through_a_checkpoint() {
+    use cnn_book::models::{deep_mlp, lrn_cnn, small_cnn, Normalization};
+    let dir = scratch("norms");
+    type Build = fn(u64) -> cnn_book::layers::Sequential;
+    let nets: [(&str, Build); 5] = [
+        ("batch norm, features", |s| {
+            deep_mlp(3, 8, Normalization::Batch, s)
+        }),
+        ("layer norm", |s| deep_mlp(3, 8, Normalization::Layer, s)),
+        ("SELU", |s| {
+            deep_mlp(3, 8, Normalization::SelfNormalizing, s)
+        }),
+        ("batch norm, images", |s| small_cnn(true, s)),
+        ("LRN", |s| {
+            lrn_cnn(true, cnn_book::lrn::LrnConfig::ALEXNET, s)
+        }),
+    ];
+    for (name, build) in nets {
+        let mut a = build(1);
+        warm_up(&mut a, &[6, 1, 28, 28]);
+        let path = dir.join("net.safetensors");
+        save(&a, &path).unwrap();
+        let mut b = build(2);
+        load(&mut b, &path).unwrap();
+        let x = random(&[3, 1, 28, 28], 5);
+        assert_eq!(
+            a.forward(&x, Mode::Eval).unwrap(),
+            b.forward(&x, Mode::Eval).unwrap(),
+            "{name}"
+        );
+    }
+}

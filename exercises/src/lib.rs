@@ -39,5 +39,14 @@ pub mod ch08_backprop;
 #[cfg_attr(feature = "solutions", path = "../solutions/ch09_lenet.rs")]
 pub mod ch09_lenet;
 
+#[cfg_attr(feature = "solutions", path = "../solutions/ch10_normalization.rs")]
+pub mod ch10_normalization;
+
+#[cfg_attr(
+    feature = "solutions",
+    path = "../solutions/ch15_local_response_norm.rs"
+)]
+pub mod ch15_local_response_norm;
+
 #[cfg_attr(feature = "solutions", path = "../solutions/ch16_fast_convolution.rs")]
 pub mod ch16_fast_convolution;

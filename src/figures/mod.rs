@@ -21,6 +21,8 @@ mod fast_convolution;
 mod fully_connected;
 mod lenet;
 pub mod local_connectivity;
+pub mod local_response_norm;
+pub mod normalization;
 mod parameter_sharing;
 mod pooling;
 
@@ -47,6 +49,9 @@ pub struct Chapter {
     /// the epochs and seed recorded in the chapter's `results.json` (`figures --retrain`
     /// repeats them).
     pub runs: &'static [&'static str],
+    /// Repeats the chapter's own experiments, writing their results below the book
+    /// (`figures --retrain`); `None` for chapters without experiments of their own.
+    pub retrain: Option<fn(&Path) -> crate::Result<()>>,
     /// The committed files the chapter's figures are drawn from, relative to the
     /// repository (the book's parent directory): results of runs and benchmarks, weights.
     pub inputs: &'static [&'static str],
@@ -60,6 +65,7 @@ pub const CHAPTERS: &[Chapter] = &[
         needs_full_data: false,
         runs: &[],
         inputs: &[],
+        retrain: None,
     },
     Chapter {
         slug: "02-local-connectivity",
@@ -67,6 +73,7 @@ pub const CHAPTERS: &[Chapter] = &[
         needs_full_data: false,
         runs: &[],
         inputs: &[],
+        retrain: None,
     },
     Chapter {
         slug: "03-parameter-sharing",
@@ -74,6 +81,7 @@ pub const CHAPTERS: &[Chapter] = &[
         needs_full_data: false,
         runs: &[],
         inputs: &[],
+        retrain: None,
     },
     Chapter {
         slug: "04-convolution",
@@ -81,6 +89,7 @@ pub const CHAPTERS: &[Chapter] = &[
         needs_full_data: false,
         runs: &[],
         inputs: &[],
+        retrain: None,
     },
     Chapter {
         slug: "05-conv-layer",
@@ -88,6 +97,7 @@ pub const CHAPTERS: &[Chapter] = &[
         needs_full_data: false,
         runs: &[],
         inputs: &[],
+        retrain: None,
     },
     Chapter {
         slug: "06-conv-as-matrix",
@@ -95,6 +105,7 @@ pub const CHAPTERS: &[Chapter] = &[
         needs_full_data: false,
         runs: &[],
         inputs: &["benches/results/conv.json"],
+        retrain: None,
     },
     Chapter {
         slug: "07-pooling",
@@ -102,6 +113,7 @@ pub const CHAPTERS: &[Chapter] = &[
         needs_full_data: false,
         runs: &[],
         inputs: &[],
+        retrain: None,
     },
     Chapter {
         slug: "08-backprop",
@@ -109,6 +121,7 @@ pub const CHAPTERS: &[Chapter] = &[
         needs_full_data: false,
         runs: &[],
         inputs: &[],
+        retrain: None,
     },
     Chapter {
         slug: "09-lenet",
@@ -119,6 +132,23 @@ pub const CHAPTERS: &[Chapter] = &[
             "book/generated/09-lenet/results.json",
             "weights/lenet.safetensors",
         ],
+        retrain: None,
+    },
+    Chapter {
+        slug: "10-normalization",
+        generate: normalization::generate,
+        needs_full_data: false,
+        runs: &[],
+        inputs: &["book/generated/10-normalization/results.json"],
+        retrain: Some(normalization::retrain),
+    },
+    Chapter {
+        slug: "15-local-response-norm",
+        generate: local_response_norm::generate,
+        needs_full_data: false,
+        runs: &[],
+        inputs: &["book/generated/15-local-response-norm/results.json"],
+        retrain: Some(local_response_norm::retrain),
     },
     Chapter {
         slug: "16-fast-convolution",
@@ -129,6 +159,7 @@ pub const CHAPTERS: &[Chapter] = &[
             "book/generated/16-fast-convolution/bench.json",
             "book/generated/16-fast-convolution/comparison.json",
         ],
+        retrain: None,
     },
 ];
 
