@@ -112,6 +112,20 @@ pub trait Layer: std::any::Any + Send {
     /// Chooses the reference loops or the fast kernels (layers with one implementation
     /// ignore it; [`crate::model::set_implementation`] sets a whole model).
     fn set_implementation(&mut self, _implementation: Implementation) {}
+
+    /// The multiply-accumulates this layer itself does (not those of the layers inside
+    /// it) for an input of shape `input`: convolutions and fully connected layers count,
+    /// the rest is taken as free (the convention of torchinfo and of published counts).
+    fn multiply_adds(&self, _input: &[usize]) -> Result<u64> {
+        Ok(0)
+    }
+
+    /// The shape of the input each layer inside this one receives, in the order of
+    /// [`Layer::children`], when this one receives `input`: by default all of them get
+    /// `input` (parallel branches); a `Sequential` passes each layer's output on.
+    fn child_inputs(&self, input: &[usize]) -> Result<Vec<Vec<usize>>> {
+        Ok(vec![input.to_vec(); self.children().len()])
+    }
 }
 // ANCHOR_END: layer
 

@@ -16,6 +16,8 @@
 //! | `08-backprop` | [`layer`], [`layers`], [`loss`], [`gradcheck`], [`init`] |
 //! | `09-lenet` | [`models`], [`train`], [`optim`], [`checkpoint`], [`model`], [`data`] |
 //! | `10-normalization` | [`norm`], [`selu`], [`layers`] (`BatchNorm1d`, `BatchNorm2d`, `LayerNorm`, `Selu`, `AlphaDropout`) |
+//! | `11-architectures` | [`architectures`], [`model::summary`], [`layers`] (`Concat`) |
+//! | `12-resnet` | [`resnet`], [`layers`] (`Residual`) |
 //! | `15-local-response-norm` | [`lrn`], [`layers`] (`LocalResponseNorm`) |
 //! | `16-fast-convolution` | [`fast`]: [`fast::conv`], [`fast::direct`], [`fast::winograd`], [`fast::pool`], [`fast::batchnorm`], [`fast::elementwise`] |
 //!
@@ -32,6 +34,7 @@
 //! both draw with), [`figures`] (the generator that writes the book's figures and numbers,
 //! and the chapters' own diagrams).
 
+pub mod architectures;
 pub mod checkpoint;
 pub mod conv;
 pub mod conv1d;
@@ -57,6 +60,7 @@ pub mod plot;
 pub mod pool;
 pub mod raster;
 pub mod records;
+pub mod resnet;
 pub mod selu;
 pub mod shape;
 pub mod sharing;

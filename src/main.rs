@@ -10,6 +10,7 @@ USAGE:
     cnn-book figures [--chapter SLUG|NUMBER]... [--book DIR] [--retrain]
     cnn-book train MODEL [--epochs N] [--data DIR] [--seed S] [--lr X] [--batch B]
                          [--limit N] [--out DIR] [--weights DIR] [--threads T]
+    cnn-book summary NETWORK [--depth D]
     cnn-book chapters
     cnn-book help
 
@@ -27,6 +28,10 @@ COMMANDS:
                 --limit N trains on the first N training images only (a quick try).
                 --threads T runs on T threads (default: one per core); the results do
                 not depend on T.
+    summary     Print a table of NETWORK's layers with their output shapes, parameters and
+                multiply-accumulates, down to D levels of nesting (default 3), and the
+                totals. NETWORK is one of: lenet, alexnet, zfnet, vgg16, googlenet,
+                resnet18, resnet34, resnet50, resnet152, resnet-small (chapters 9 to 12).
     chapters    List the chapters that have figures or numbers.
 
 OPTIONS:
@@ -58,6 +63,7 @@ fn run(args: &[String]) -> Result<(), String> {
     match command.as_str() {
         "figures" => figures(rest),
         "train" => train(rest),
+        "summary" => summary(rest),
         "chapters" => {
             for chapter in cnn_book::figures::CHAPTERS {
                 println!("{}", chapter.slug);
@@ -130,6 +136,32 @@ fn figures(args: &[String]) -> Result<(), String> {
     }
     let written = cnn_book::figures::generate(&book, &chapters).map_err(|e| e.to_string())?;
     println!("wrote {} files under {}", written.len(), book.display());
+    Ok(())
+}
+
+fn summary(args: &[String]) -> Result<(), String> {
+    let Some((name, rest)) = args.split_first() else {
+        return Err(format!(
+            "summary needs a network: one of {}\n\n{USAGE}",
+            cnn_book::architectures::NAMES.join(", ")
+        ));
+    };
+    let mut depth = 3;
+    let mut it = rest.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--depth" => {
+                let value = it.next().ok_or("--depth needs a value")?;
+                depth = value
+                    .parse()
+                    .map_err(|_| format!("--depth takes a whole number, got '{value}'"))?;
+            }
+            other => return Err(format!("unknown option '{other}' for 'summary'\n\n{USAGE}")),
+        }
+    }
+    let (net, input) = cnn_book::architectures::by_name(name, 0).map_err(|e| e.to_string())?;
+    let s = cnn_book::model::summary(&net, &input, depth).map_err(|e| e.to_string())?;
+    println!("{s}");
     Ok(())
 }
 

@@ -206,3 +206,150 @@ pub fn load_state_dict(model: &mut dyn Layer, state: &StateDict) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: state_dict
+
+/// One line of a [`summary`]: a layer, where it sits, and what it costs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SummaryRow {
+    /// The layer's path in the model (`layer2.0.body.conv1`).
+    pub path: String,
+    /// How deep it sits (1 for the model's own layers).
+    pub depth: usize,
+    /// What it is: a container's kind, a layer's full description.
+    pub layer: String,
+    /// Its output shape for the summary's input.
+    pub output: Vec<usize>,
+    /// Its learnable numbers, those of the layers inside it included.
+    pub params: usize,
+    /// Its multiply-accumulates, those of the layers inside it included.
+    pub multiply_adds: u64,
+}
+
+/// A table of a model's layers with their output shapes, parameters and
+/// multiply-accumulates (like torchinfo's `summary`), and the totals.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub input: Vec<usize>,
+    pub output: Vec<usize>,
+    pub rows: Vec<SummaryRow>,
+    pub total_params: usize,
+    pub total_multiply_adds: u64,
+}
+
+/// The summary of `model` for an input of shape `input`, listing the layers down to
+/// `max_depth` levels of nesting (the totals count every layer, however deep).
+pub fn summary(model: &dyn Layer, input: &[usize], max_depth: usize) -> Result<Summary> {
+    fn walk(
+        layer: &dyn Layer,
+        path: &str,
+        input: &[usize],
+        (depth, max_depth): (usize, usize),
+        rows: &mut Vec<SummaryRow>,
+    ) -> Result<(usize, u64)> {
+        let named = |e: Error| e.in_layer(path, layer.name());
+        let output = layer.output_shape(input).map_err(named)?;
+        let mut params: usize = layer.params().iter().map(|p| p.value.len()).sum();
+        let mut macs = layer.multiply_adds(input).map_err(named)?;
+        let children = layer.children();
+        let row = (depth >= 1 && depth <= max_depth).then_some(rows.len());
+        if row.is_some() {
+            let description = layer.name();
+            // A container's description lists everything inside it: its kind will do.
+            let kind = match description.find(['[', '(']) {
+                Some(at) if !children.is_empty() => description[..at].to_string(),
+                _ => description,
+            };
+            rows.push(SummaryRow {
+                path: path.to_string(),
+                depth,
+                layer: kind,
+                output: output.clone(),
+                params: 0,
+                multiply_adds: 0,
+            });
+        }
+        let inputs = layer.child_inputs(input).map_err(named)?;
+        for ((name, child), child_input) in children.into_iter().zip(inputs) {
+            let (p, m) = walk(
+                child,
+                &join(path, &name),
+                &child_input,
+                (depth + 1, max_depth),
+                rows,
+            )?;
+            params += p;
+            macs += m;
+        }
+        if let Some(i) = row {
+            rows[i].params = params;
+            rows[i].multiply_adds = macs;
+        }
+        Ok((params, macs))
+    }
+    let mut rows = Vec::new();
+    let (total_params, total_multiply_adds) = walk(model, "", input, (0, max_depth), &mut rows)?;
+    Ok(Summary {
+        input: input.to_vec(),
+        output: model.output_shape(input)?,
+        rows,
+        total_params,
+        total_multiply_adds,
+    })
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::format::thousands;
+        let shape = |s: &[usize]| format!("{s:?}");
+        let width = self
+            .rows
+            .iter()
+            .map(|r| 2 * (r.depth - 1) + r.path.len() + r.layer.len() + 3)
+            .max()
+            .unwrap_or(20)
+            .clamp(20, 90);
+        let rule = "=".repeat(width + 56);
+        writeln!(f, "{rule}")?;
+        writeln!(
+            f,
+            "{:<width$} {:>22} {:>15} {:>16}",
+            "Layer (path)", "Output shape", "Param #", "Mult-adds"
+        )?;
+        writeln!(f, "{rule}")?;
+        for r in &self.rows {
+            let mut label = format!("{}{} ({})", "  ".repeat(r.depth - 1), r.layer, r.path);
+            if label.len() > width {
+                label.truncate(width - 1);
+                label.push('…');
+            }
+            let params = if r.params == 0 {
+                "--".to_string()
+            } else {
+                thousands(r.params as u64)
+            };
+            let macs = if r.multiply_adds == 0 {
+                "--".to_string()
+            } else {
+                thousands(r.multiply_adds)
+            };
+            writeln!(
+                f,
+                "{label:<width$} {:>22} {params:>15} {macs:>16}",
+                shape(&r.output)
+            )?;
+        }
+        writeln!(f, "{rule}")?;
+        writeln!(
+            f,
+            "Input shape: {}    Output shape: {}",
+            shape(&self.input),
+            shape(&self.output)
+        )?;
+        writeln!(
+            f,
+            "Total mult-adds: {} ({:.2} G)",
+            thousands(self.total_multiply_adds),
+            self.total_multiply_adds as f64 / 1e9
+        )?;
+        write!(f, "Total params: {}", thousands(self.total_params as u64))
+    }
+}

@@ -139,3 +139,30 @@ fn a_tiny_training_run_writes_results_and_weights() {
     cnn_book::checkpoint::load(&mut model, &dir.join("lenet.safetensors")).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn summary_prints_the_table_and_the_total_for_every_network() {
+    let help = cnn_book(&["summary", "--help"]);
+    assert!(help.status.success());
+    let help = String::from_utf8_lossy(&help.stdout).replace(['\n', ' '], "");
+    for name in cnn_book::architectures::NAMES {
+        assert!(help.contains(name), "summary --help does not list {name}");
+    }
+    // ResNet-50: torchvision's documentation lists 25.6M parameters (25,557,032).
+    let out = cnn_book(&["summary", "resnet50", "--depth", "1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("layer4"), "{text}");
+    assert_eq!(text.lines().last().unwrap(), "Total params: 25,557,032");
+    let bad = cnn_book(&["summary", "resnet101"]);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("resnet101") && err.contains("resnet152"),
+        "{err}"
+    );
+}

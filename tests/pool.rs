@@ -363,3 +363,47 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn adaptive_average_pooling_uses_pytorchs_windows() {
+    use cnn_book::layer::{Layer, Mode, Tensor};
+    use cnn_book::layers::AdaptiveAvgPool2d;
+    // 5 x 5 -> 3 x 3: output row i averages input rows floor(5i/3) .. ceil(5(i+1)/3),
+    // that is [0, 2), [1, 4), [3, 5): windows of 2, 3 and 2 rows that overlap.
+    let x = Tensor::from_shape_vec(vec![1, 1, 5, 5], (0..25).map(|v| v as f32).collect()).unwrap();
+    let mut pool = AdaptiveAvgPool2d::new(3, 3);
+    let y = pool.forward(&x, Mode::Train).unwrap();
+    assert_eq!(y.shape(), &[1, 1, 3, 3]);
+    // x[r][c] = 5r + c, so a window's mean is 5 * (mean row) + (mean column).
+    assert_eq!(y[[0, 0, 0, 0]], (0. + 1. + 5. + 6.) / 4.); // rows 0-1, columns 0-1
+    assert_eq!(y[[0, 0, 1, 1]], 5. * 2. + 2.); // rows 1-3, columns 1-3
+    assert_eq!(y[[0, 0, 2, 2]], (18. + 19. + 23. + 24.) / 4.); // rows 3-4, columns 3-4
+    assert_eq!(y[[0, 0, 0, 2]], 5. * 0.5 + 3.5); // rows 0-1, columns 3-4
+                                                 // Backward: every input receives 1 / (window size) from each window that holds it.
+                                                 // Input (1, 1) is in windows (0, 0) (2 x 2 = 4 entries), (0, 1) (2 x 3), (1, 0) (3 x 2)
+                                                 // and (1, 1) (3 x 3).
+    let dx = pool.backward(&Tensor::ones(vec![1, 1, 3, 3])).unwrap();
+    let expected = 1. / 4. + 1. / 6. + 1. / 6. + 1. / 9.;
+    assert!(
+        (dx[[0, 0, 1, 1]] - expected).abs() < 1e-6,
+        "{}",
+        dx[[0, 0, 1, 1]]
+    );
+    // The gradients sum to the number of windows, as every window's weights sum to 1.
+    assert!((dx.sum() - 9.0).abs() < 1e-5);
+    // Same size in and out: the identity; 1 x 1 out: global average pooling.
+    let mut same = AdaptiveAvgPool2d::new(5, 5);
+    assert_eq!(same.forward(&x, Mode::Eval).unwrap(), x);
+    let mut global = AdaptiveAvgPool2d::new(1, 1);
+    assert_eq!(global.forward(&x, Mode::Eval).unwrap()[[0, 0, 0, 0]], 12.0);
+    // As in PyTorch, a larger output repeats entries: 1 x 1 -> 2 x 2 copies the value.
+    let one = Tensor::from_elem(vec![1, 1, 1, 1], 7.0);
+    let up = AdaptiveAvgPool2d::new(2, 2)
+        .forward(&one, Mode::Eval)
+        .unwrap();
+    assert!(up.iter().all(|&v| v == 7.0));
+    // An empty output is refused.
+    assert!(AdaptiveAvgPool2d::new(0, 3)
+        .output_shape(&[1, 1, 5, 5])
+        .is_err());
+}

@@ -259,3 +259,112 @@ fn training_skips_only_the_input_gradient_of_the_first_layer() {
         assert_eq!(pa.grad, pb.grad, "{na}");
     }
 }
+
+/// The block with tanh in place of every ReLU, the one after the sum included, so that
+/// finite differences are derivatives everywhere: with ReLU, nudging one weight moves a
+/// whole channel's batch mean and pushes some inputs of a ReLU across its kink, where the
+/// difference quotient says nothing about the slope.
+fn smooth(mut block: Residual) -> Sequential {
+    for i in 0..block.body.len() {
+        if block
+            .body
+            .layer(i)
+            .unwrap()
+            .downcast_ref::<Relu>()
+            .is_some()
+        {
+            block.body.replace(i, Tanh::new()).unwrap();
+        }
+    }
+    assert!(block.relu.is_some());
+    // tanh(body(x) + shortcut(x)): the sum, then tanh.
+    let sum = match block.shortcut {
+        Some(s) => Residual::with_shortcut(block.body, s),
+        None => Residual::new(block.body),
+    };
+    Sequential::new().add(sum).add(Tanh::new())
+}
+
+#[test]
+fn resnet_blocks_pass_the_gradient_check_through_the_addition() {
+    use cnn_book::resnet::{basic_block, bottleneck};
+    let mut r = ChaCha8Rng::seed_from_u64(40);
+    // A bottleneck that changes the shape (8 -> 4 x 4 = 16 channels, stride 2: a
+    // projection), one that keeps it (identity), and a basic block with a projection.
+    for (name, block, shape) in [
+        (
+            "bottleneck, projection",
+            bottleneck(8, 4, 2, &mut r),
+            [2, 8, 6, 6],
+        ),
+        (
+            "bottleneck, identity",
+            bottleneck(16, 4, 1, &mut r),
+            [2, 16, 4, 4],
+        ),
+        (
+            "basic, projection",
+            basic_block(8, 6, 2, &mut r),
+            [2, 8, 6, 6],
+        ),
+    ] {
+        assert_eq!(
+            block.shortcut.is_some(),
+            name.contains("projection"),
+            "{name}"
+        );
+        let x = random(&shape, 41);
+        // As built, in evaluation mode (batch norm is affine there) with a small step
+        // that rarely crosses a kink.
+        let mut block = block;
+        assert_gradients_in(&mut block, &x, Mode::Eval, 2e-2, 1e-3);
+        // Smooth, in both modes: training mode goes through the batch statistics too.
+        let mut block = smooth(block);
+        assert_gradients_in(&mut block, &x, Mode::Eval, 1e-2, 1e-2);
+        assert_gradients_in(&mut block, &x, Mode::Train, 3e-2, 2e-2);
+    }
+}
+
+#[test]
+fn the_gradient_reaches_the_input_along_both_paths() {
+    // A block whose body is a single 1 x 1 convolution with weight w and bias b:
+    // y = x + (w x + b), so dy/dx = 1 (the shortcut) + w (the body). With the ReLU after
+    // the sum and y > 0 the same holds; where y < 0 nothing passes.
+    let mut r = ChaCha8Rng::seed_from_u64(43);
+    let mut conv = Conv2d::new(1, 1, 1, Init::He, &mut r);
+    conv.weight.value.fill(0.5);
+    conv.bias.as_mut().unwrap().value.fill(-2.0);
+    let mut block = Residual::new(Sequential::new().add(conv)).then_relu();
+    let x = Tensor::from_shape_vec(vec![1, 1, 1, 2], vec![3.0, 1.0]).unwrap();
+    // y = relu(x + 0.5 x - 2): 3 -> 2.5, 1 -> relu(-0.5) = 0.
+    let y = block.forward(&x, Mode::Train).unwrap();
+    assert_eq!(y.iter().copied().collect::<Vec<_>>(), vec![2.5, 0.0]);
+    let dx = block.backward(&Tensor::ones(vec![1, 1, 1, 2])).unwrap();
+    assert_eq!(dx.iter().copied().collect::<Vec<_>>(), vec![1.5, 0.0]);
+}
+
+#[test]
+fn the_papers_inception_module_trains_through_its_concatenation() {
+    use cnn_book::architectures::{inception_paper, InceptionWidths};
+    let mut r = ChaCha8Rng::seed_from_u64(44);
+    let w = InceptionWidths {
+        c1: 2,
+        reduce3: 2,
+        c3: 3,
+        reduce5: 1,
+        c5: 2,
+        pool_proj: 1,
+    };
+    let mut module = inception_paper(4, w, &mut r);
+    assert_eq!(
+        module.output_shape(&[2, 4, 5, 5]).unwrap(),
+        vec![2, 8, 5, 5]
+    );
+    // Max pooling has a kink wherever two entries of a window tie: the input's entries are
+    // a shuffle of -1, -0.99, ..., 0.99, at least 0.01 apart, and the step is smaller.
+    let mut values: Vec<f32> = (0..200).map(|k| k as f32 * 0.01 - 1.0).collect();
+    use rand::seq::SliceRandom;
+    values.shuffle(&mut r);
+    let x = Tensor::from_shape_vec(vec![2, 4, 5, 5], values).unwrap();
+    assert_gradients_in(&mut module, &x, Mode::Train, 2e-2, 1e-3);
+}

@@ -1,6 +1,6 @@
 use ndarray::{Axis, Slice};
 
-use super::Sequential;
+use super::IntoLayer;
 use crate::error::{Error, Result};
 use crate::layer::{Layer, Mode, Tensor};
 
@@ -12,7 +12,7 @@ use crate::layer::{Layer, Mode, Tensor};
 /// branches add up (the input was used by each).
 #[derive(Debug, Default)]
 pub struct Concat {
-    branches: Vec<(String, Sequential)>,
+    branches: Vec<(String, Box<dyn Layer>)>,
     /// How many channels each branch gave in the last forward pass.
     widths: Option<Vec<usize>>,
 }
@@ -23,15 +23,16 @@ impl Concat {
         Concat::default()
     }
 
-    /// These branches and one more, named by its position.
-    pub fn branch(self, branch: Sequential) -> Self {
+    /// These branches and one more (a layer, or a `Sequential` of them), named by its
+    /// position.
+    pub fn branch(self, branch: impl IntoLayer) -> Self {
         let name = self.branches.len().to_string();
         self.branch_named(&name, branch)
     }
 
     /// These branches and one more, named `name`.
-    pub fn branch_named(mut self, name: &str, branch: Sequential) -> Self {
-        self.branches.push((name.to_string(), branch));
+    pub fn branch_named(mut self, name: &str, branch: impl IntoLayer) -> Self {
+        self.branches.push((name.to_string(), branch.into_layer()));
         self
     }
 }
@@ -106,14 +107,14 @@ impl Layer for Concat {
     fn children(&self) -> Vec<(String, &dyn Layer)> {
         self.branches
             .iter()
-            .map(|(name, b)| (name.clone(), b as &dyn Layer))
+            .map(|(name, b)| (name.clone(), b.as_ref()))
             .collect()
     }
 
     fn children_mut(&mut self) -> Vec<(String, &mut dyn Layer)> {
         self.branches
             .iter_mut()
-            .map(|(name, b)| (name.clone(), b as &mut dyn Layer))
+            .map(|(name, b)| (name.clone(), b.as_mut() as &mut dyn Layer))
             .collect()
     }
 }

@@ -96,6 +96,13 @@ impl Layer for Conv2d {
             .collect()
     }
 
+    fn multiply_adds(&self, input: &[usize]) -> Result<u64> {
+        // Every output value is a dot product over C KH KW taps.
+        let out = self.output_shape(input)?;
+        let taps: usize = self.weight.value.shape()[1..].iter().product();
+        Ok(out.iter().product::<usize>() as u64 * taps as u64)
+    }
+
     fn set_implementation(&mut self, implementation: Implementation) {
         self.algorithm = match implementation {
             Implementation::Reference => ConvAlgorithm::Naive,

@@ -97,6 +97,11 @@ impl Layer for Linear {
         Ok(vec![input[0], self.weight.value.shape()[0]])
     }
 
+    fn multiply_adds(&self, input: &[usize]) -> Result<u64> {
+        let out = self.output_shape(input)?;
+        Ok((out[0] * out[1]) as u64 * self.weight.value.shape()[1] as u64)
+    }
+
     fn params(&self) -> Vec<&Param> {
         vec![&self.weight, &self.bias]
     }

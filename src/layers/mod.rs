@@ -31,7 +31,7 @@ pub use flatten::Flatten;
 pub use layernorm::LayerNorm;
 pub use linear::Linear;
 pub use lrn::LocalResponseNorm;
-pub use pooling::{AvgPool2d, GlobalAvgPool, MaxPool2d};
+pub use pooling::{AdaptiveAvgPool2d, AvgPool2d, GlobalAvgPool, MaxPool2d};
 pub use residual::Residual;
 pub use sequential::{IntoLayer, Sequential};
 

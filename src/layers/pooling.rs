@@ -237,3 +237,88 @@ impl Layer for GlobalAvgPool {
     }
 }
 // ANCHOR_END: global_avg_pool
+
+/// The input rows (or columns) that output `i` of `outputs` averages over an input of
+/// `size`: PyTorch's adaptive windows, `floor(i size / outputs)` to
+/// `ceil((i + 1) size / outputs)`.
+fn adaptive_window(i: usize, outputs: usize, size: usize) -> std::ops::Range<usize> {
+    (i * size / outputs)..((i + 1) * size).div_ceil(outputs)
+}
+
+/// Average pooling to a fixed output size, whatever the input's (PyTorch's
+/// `nn.AdaptiveAvgPool2d`): windows of about `H / H'` by `W / W'`, placed as evenly as
+/// the sizes allow. With an output of `1 x 1` it is global average pooling; torchvision's
+/// AlexNet and VGG use it to accept inputs larger than 224 x 224.
+#[derive(Debug, Clone)]
+pub struct AdaptiveAvgPool2d {
+    pub output: (usize, usize),
+    input_shape: Option<(usize, usize, usize, usize)>,
+}
+
+impl AdaptiveAvgPool2d {
+    pub fn new(height: usize, width: usize) -> Self {
+        AdaptiveAvgPool2d {
+            output: (height, width),
+            input_shape: None,
+        }
+    }
+}
+
+impl Layer for AdaptiveAvgPool2d {
+    fn name(&self) -> String {
+        format!("AdaptiveAvgPool2d({}x{})", self.output.0, self.output.1)
+    }
+
+    fn forward(&mut self, input: &Tensor, _mode: Mode) -> Result<Tensor> {
+        self.input_shape = None;
+        let shape = self.output_shape(input.shape())?;
+        let x = view4(&self.name(), input)?;
+        let (n, c, h, w) = x.dim();
+        let (oh, ow) = self.output;
+        let y = Array4::from_shape_fn((n, c, oh, ow), |(b, ch, i, j)| {
+            let (rows, cols) = (adaptive_window(i, oh, h), adaptive_window(j, ow, w));
+            let count = (rows.len() * cols.len()) as f32;
+            let mut sum = 0.0;
+            for r in rows {
+                for q in cols.clone() {
+                    sum += x[[b, ch, r, q]];
+                }
+            }
+            sum / count
+        });
+        self.input_shape = Some((n, c, h, w));
+        debug_assert_eq!(y.shape(), shape.as_slice());
+        Ok(y.into_dyn())
+    }
+
+    fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor> {
+        let (n, c, h, w) = self
+            .input_shape
+            .ok_or_else(|| no_forward("AdaptiveAvgPool2d"))?;
+        let (oh, ow) = self.output;
+        check_grad_shape("AdaptiveAvgPool2d", &[n, c, oh, ow], grad_output)?;
+        let dy = view4("AdaptiveAvgPool2d backward", grad_output)?;
+        let mut dx = Array4::zeros((n, c, h, w));
+        for ((b, ch, i, j), &g) in dy.indexed_iter() {
+            let (rows, cols) = (adaptive_window(i, oh, h), adaptive_window(j, ow, w));
+            let share = g / (rows.len() * cols.len()) as f32;
+            for r in rows {
+                for q in cols.clone() {
+                    dx[[b, ch, r, q]] += share;
+                }
+            }
+        }
+        Ok(dx.into_dyn())
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
+        expect_rank(&self.name(), input, 4, "images (N, C, H, W)")?;
+        if input[2] == 0 || input[3] == 0 || self.output.0 == 0 || self.output.1 == 0 {
+            return Err(Error::Shape(format!(
+                "{}: cannot pool an input of shape {input:?}",
+                self.name()
+            )));
+        }
+        Ok(vec![input[0], input[1], self.output.0, self.output.1])
+    }
+}

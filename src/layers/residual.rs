@@ -1,6 +1,6 @@
 use rayon::prelude::*;
 
-use super::Sequential;
+use super::{Relu, Sequential};
 use crate::error::{Error, Result};
 use crate::layer::{Layer, Mode, Tensor};
 
@@ -20,12 +20,15 @@ fn add_into(a: &mut Tensor, b: &Tensor) {
 /// `body(x) + shortcut(x)`: a residual block (He et al., 2016). The shortcut is the
 /// identity, or a projection (a 1x1 convolution with the body's stride, then batch
 /// normalization) where the body changes the shape. The gradient reaches the input twice,
-/// through the body and along the shortcut, and the two add.
+/// through the body and along the shortcut, and the two add. ResNet's blocks apply a ReLU
+/// to the sum ([`Residual::then_relu`]).
 #[derive(Debug)]
 pub struct Residual {
     pub body: Sequential,
     /// `None`: the identity.
     pub shortcut: Option<Sequential>,
+    /// Applied to the sum, if any.
+    pub relu: Option<Relu>,
     /// Whether the last forward pass succeeded, body, shortcut and sum.
     forwarded: bool,
 }
@@ -36,8 +39,16 @@ impl Residual {
         Residual {
             body,
             shortcut: None,
+            relu: None,
             forwarded: false,
         }
+    }
+
+    /// This block with a ReLU applied to the sum, as in ResNet's blocks:
+    /// `relu(body(x) + shortcut(x))`.
+    pub fn then_relu(mut self) -> Self {
+        self.relu = Some(Relu::new());
+        self
     }
 
     /// `body(x) + shortcut(x)`: a projection shortcut.
@@ -45,6 +56,7 @@ impl Residual {
         Residual {
             body,
             shortcut: Some(shortcut),
+            relu: None,
             forwarded: false,
         }
     }
@@ -52,9 +64,18 @@ impl Residual {
 
 impl Layer for Residual {
     fn name(&self) -> String {
+        let after = if self.relu.is_some() {
+            ", then ReLU"
+        } else {
+            ""
+        };
         match &self.shortcut {
-            None => format!("Residual({})", self.body.name()),
-            Some(s) => format!("Residual({}, shortcut {})", self.body.name(), s.name()),
+            None => format!("Residual({}{after})", self.body.name()),
+            Some(s) => format!(
+                "Residual({}, shortcut {}{after})",
+                self.body.name(),
+                s.name()
+            ),
         }
     }
 
@@ -80,6 +101,9 @@ impl Layer for Residual {
             )));
         }
         add_into(&mut y, shortcut);
+        if let Some(relu) = &mut self.relu {
+            y = relu.forward(&y, mode)?;
+        }
         self.forwarded = true;
         Ok(y)
     }
@@ -88,6 +112,15 @@ impl Layer for Residual {
         if !self.forwarded {
             return Err(crate::layer::no_forward("Residual"));
         }
+        // Through the ReLU after the sum first: the gradient of the sum.
+        let relu_grad;
+        let grad_output = match &mut self.relu {
+            Some(relu) => {
+                relu_grad = relu.backward(grad_output)?;
+                &relu_grad
+            }
+            None => grad_output,
+        };
         let mut dx = self
             .body
             .backward(grad_output)
@@ -122,6 +155,9 @@ impl Layer for Residual {
         if let Some(s) = &self.shortcut {
             c.push(("shortcut".into(), s));
         }
+        if let Some(r) = &self.relu {
+            c.push(("relu".into(), r));
+        }
         c
     }
 
@@ -130,7 +166,21 @@ impl Layer for Residual {
         if let Some(s) = &mut self.shortcut {
             c.push(("shortcut".into(), s));
         }
+        if let Some(r) = &mut self.relu {
+            c.push(("relu".into(), r));
+        }
         c
+    }
+
+    fn child_inputs(&self, input: &[usize]) -> Result<Vec<Vec<usize>>> {
+        let mut inputs = vec![input.to_vec()];
+        if self.shortcut.is_some() {
+            inputs.push(input.to_vec());
+        }
+        if self.relu.is_some() {
+            inputs.push(self.output_shape(input)?);
+        }
+        Ok(inputs)
     }
 }
 // ANCHOR_END: residual

@@ -137,6 +137,18 @@ impl Layer for Sequential {
             })
     }
 
+    fn child_inputs(&self, input: &[usize]) -> Result<Vec<Vec<usize>>> {
+        let mut shape = input.to_vec();
+        let mut inputs = Vec::with_capacity(self.layers.len());
+        for (name, layer) in &self.layers {
+            inputs.push(shape.clone());
+            shape = layer
+                .output_shape(&shape)
+                .map_err(|e| e.in_layer(name.as_str(), layer.name()))?;
+        }
+        Ok(inputs)
+    }
+
     fn children(&self) -> Vec<(String, &dyn Layer)> {
         self.layers
             .iter()
@@ -190,6 +202,19 @@ impl Sequential {
     /// The layers, taken out of the network, in order.
     pub fn into_layers(self) -> Vec<Box<dyn Layer>> {
         self.layers.into_iter().map(|(_, l)| l).collect()
+    }
+
+    /// Puts `layer` in place of layer `i`, keeping its name, and returns the old one: for
+    /// experiments that change one part of a built network (another activation, say).
+    pub fn replace(&mut self, i: usize, layer: impl IntoLayer) -> Result<Box<dyn Layer>> {
+        let len = self.layers.len();
+        let slot = self.layers.get_mut(i).ok_or_else(|| {
+            Error::Invalid(format!(
+                "Sequential::replace: no layer {i} in a network of {len} layers"
+            ))
+        })?;
+        self.forwarded = false;
+        Ok(std::mem::replace(&mut slot.1, layer.into_layer()))
     }
 
     /// Layer `i`, mutably.

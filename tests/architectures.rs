@@ -1,0 +1,209 @@
+//! Chapters 11 and 12: the famous networks against their reference definitions. For the
+//! networks torchvision has, `tests/data/torchvision-architectures.json` (written by
+//! `tests/pytorch/architectures.py` from torchvision 0.29.2) records every parameter's
+//! name and shape, every buffer's, the output shape for one 224 x 224 image, and the
+//! multiply-accumulates PyTorch's FLOP counter finds; the library's definitions must
+//! match all of them. The parameter totals are also those torchvision's documentation
+//! publishes for its models.
+
+use std::collections::BTreeMap;
+
+use cnn_book::architectures::{alexnet, by_name, googlenet, vgg16, zfnet, NAMES};
+use cnn_book::layer::{param_count, Layer};
+use cnn_book::model::{named_buffers, named_params, summary};
+use cnn_book::resnet::{resnet152, resnet18, resnet34, resnet50};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Network {
+    params: usize,
+    parameters: Vec<(String, Vec<usize>)>,
+    buffers: Vec<(String, Vec<usize>)>,
+    output: Vec<usize>,
+    macs: u64,
+}
+
+#[derive(Deserialize)]
+struct Reference {
+    torchvision: String,
+    networks: BTreeMap<String, Network>,
+}
+
+/// torchvision's name for one of the library's: a residual block's layers sit in its
+/// `body` here, and its projection shortcut is torchvision's `downsample`.
+fn torchvision_name(name: &str) -> String {
+    name.replace(".body.", ".")
+        .replace(".shortcut.", ".downsample.")
+}
+
+fn check(name: &str, net: &dyn Layer, published_total: usize, reference: &Reference) {
+    let expected = &reference.networks[name];
+    // The totals torchvision's model documentation lists, and the recorded ones.
+    assert_eq!(
+        param_count(net),
+        published_total,
+        "{name}: total parameters"
+    );
+    assert_eq!(
+        expected.params, published_total,
+        "{name}: the record disagrees with the documentation"
+    );
+    let ours: Vec<(String, Vec<usize>)> = named_params(net)
+        .into_iter()
+        .map(|(n, p)| (torchvision_name(&n), p.value.shape().to_vec()))
+        .collect();
+    assert_eq!(
+        ours, expected.parameters,
+        "{name}: parameters (names and shapes, in order)"
+    );
+    let buffers: Vec<(String, Vec<usize>)> = named_buffers(net)
+        .into_iter()
+        .map(|(n, b)| (torchvision_name(&n), b.shape().to_vec()))
+        .collect();
+    assert_eq!(buffers, expected.buffers, "{name}: buffers");
+    let input = [1, 3, 224, 224];
+    assert_eq!(
+        net.output_shape(&input).unwrap(),
+        expected.output,
+        "{name}: output"
+    );
+    let s = summary(net, &input, 1).unwrap();
+    assert_eq!(
+        s.total_multiply_adds, expected.macs,
+        "{name}: multiply-accumulates"
+    );
+    assert_eq!(s.total_params, published_total);
+}
+
+#[test]
+fn the_networks_are_torchvisions() {
+    let text = std::fs::read_to_string("tests/data/torchvision-architectures.json").unwrap();
+    let reference: Reference = serde_json::from_str(&text).unwrap();
+    assert!(
+        reference.torchvision.starts_with("0.29"),
+        "{}",
+        reference.torchvision
+    );
+    // Totals from torchvision's model documentation (pytorch.org/vision/stable/models),
+    // "Params" column: AlexNet 61.1M, VGG16 138.4M, GoogLeNet 6.6M, ResNet-18 11.7M,
+    // ResNet-34 21.8M, ResNet-50 25.6M, ResNet-152 60.2M; exactly, as the models count them.
+    check("alexnet", &alexnet(1), 61_100_840, &reference);
+    check("vgg16", &vgg16(1), 138_357_544, &reference);
+    check("googlenet", &googlenet(1), 6_624_904, &reference);
+    check("resnet18", &resnet18(1), 11_689_512, &reference);
+    check("resnet34", &resnet34(1), 21_797_672, &reference);
+    check("resnet50", &resnet50(1), 25_557_032, &reference);
+    check("resnet152", &resnet152(1), 60_192_808, &reference);
+}
+
+#[test]
+fn zfnet_has_the_sizes_and_parameters_of_its_figure_3() {
+    // Zeiler & Fergus (2014), Figure 3: 224 -> 110 -> 55 -> 26 -> 13 -> 13 -> 13 -> 6, and
+    // 6 * 6 * 256 = 9,216 inputs to the first fully connected layer.
+    let net = zfnet(1);
+    let s = summary(&net, &[1, 3, 224, 224], 2).unwrap();
+    let size = |path: &str| {
+        s.rows
+            .iter()
+            .find(|r| r.path == path)
+            .unwrap()
+            .output
+            .clone()
+    };
+    assert_eq!(size("features.0"), vec![1, 96, 110, 110]);
+    assert_eq!(size("features.2"), vec![1, 96, 55, 55]);
+    assert_eq!(size("features.4"), vec![1, 256, 26, 26]);
+    assert_eq!(size("features.6"), vec![1, 256, 13, 13]);
+    assert_eq!(size("features.14"), vec![1, 256, 6, 6]);
+    // Parameters by hand, weights + biases:
+    // conv1 96*3*7*7 + 96 = 14,208; conv2 256*96*5*5 + 256 = 614,656;
+    // conv3 384*256*9 + 384 = 885,120; conv4 384*384*9 + 384 = 1,327,488;
+    // conv5 256*384*9 + 256 = 884,992; fc6 9216*4096 + 4096 = 37,752,832;
+    // fc7 4096*4096 + 4096 = 16,781,312; fc8 4096*1000 + 1000 = 4,097,000.
+    let by_hand =
+        14_208 + 614_656 + 885_120 + 1_327_488 + 884_992 + 37_752_832 + 16_781_312 + 4_097_000;
+    assert_eq!(by_hand, 62_357_608);
+    assert_eq!(s.total_params, by_hand);
+}
+
+#[test]
+fn every_network_has_a_summary_that_ends_with_its_total() {
+    for name in NAMES {
+        let (net, input) = by_name(name, 1).unwrap();
+        let s = summary(&net, &input, 2).unwrap();
+        assert_eq!(s.total_params, param_count(&net), "{name}");
+        // The rows of the top level add up to the totals.
+        let top: usize = s
+            .rows
+            .iter()
+            .filter(|r| r.depth == 1)
+            .map(|r| r.params)
+            .sum();
+        assert_eq!(top, s.total_params, "{name}");
+        let text = s.to_string();
+        let last = text.lines().last().unwrap();
+        assert_eq!(
+            last,
+            format!(
+                "Total params: {}",
+                cnn_book::format::thousands(s.total_params as u64)
+            ),
+            "{name}"
+        );
+    }
+    assert!(by_name("resnet101", 1).is_err());
+}
+
+#[test]
+fn lenet_differs_from_the_papers_60000_parameters_by_four_choices() {
+    // LeCun et al. (1998), section II.B: C1 156 trainable parameters, S2 12, C3 1,516
+    // (its table I connects each of the 16 maps to only some of the 6 below), S4 32,
+    // C5 48,120, F6 10,164; the output layer is 10 Euclidean RBF units whose 84 x 10
+    // weights are fixed, not learned. Total 60,000: the paper's "60,000 trainable
+    // parameters".
+    let paper = 156 + 12 + 1_516 + 32 + 48_120 + 10_164;
+    assert_eq!(paper, 60_000);
+    // The book's LeNet (chapter 9): C3 connects every map (16 * 6 * 25 + 16 = 2,416),
+    // max pooling has no coefficients (the paper's S2 and S4 had a weight and a bias per
+    // map, 2 * 6 and 2 * 16), and the output is a learned linear layer (84 * 10 + 10).
+    let book = paper - 1_516 + 2_416 - 12 - 32 + 850;
+    let (net, input) = by_name("lenet", 1).unwrap();
+    assert_eq!(input, vec![1, 1, 28, 28]);
+    assert_eq!(param_count(&net), book);
+    assert_eq!(book, 61_706);
+}
+
+#[test]
+fn inception_3a_with_and_without_reductions_counted_by_hand() {
+    use cnn_book::architectures::{inception_naive, inception_paper, GOOGLENET_MODULES};
+    use rand::SeedableRng;
+    let r = &mut rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let (name, w) = GOOGLENET_MODULES[0];
+    assert_eq!(name, "inception3a");
+    let input = [1, 192, 28, 28];
+    // Naive (Figure 2a) with 3a's output widths, 64, 128 and 32:
+    // 1x1: 192*64 + 64 = 12,352; 3x3: 192*9*128 + 128 = 221,312; 5x5: 192*25*32 + 32 =
+    // 153,632. Multiply-adds: 28*28 positions times 192*64 + 192*9*128 + 192*25*32 =
+    // 387,072 weights.
+    let naive = inception_naive(192, w.c1, w.c3, w.c5, r);
+    let s = summary(&naive, &input, 1).unwrap();
+    assert_eq!(s.total_params, 12_352 + 221_312 + 153_632);
+    assert_eq!(s.total_multiply_adds, 784 * 387_072);
+    // The pooling branch passes all 192 channels on: 64 + 128 + 32 + 192 = 416.
+    assert_eq!(s.output, vec![1, 416, 28, 28]);
+    // With reductions (Figure 2b, Table 1): 1x1 12,352; 192*96 + 96 = 18,528 and
+    // 96*9*128 + 128 = 110,720; 192*16 + 16 = 3,088 and 16*25*32 + 32 = 12,832;
+    // 192*32 + 32 = 6,176. Weights: 12,288 + 18,432 + 110,592 + 3,072 + 12,800 + 6,144
+    // = 163,328, which Table 1 lists as "159K" (thousands of 1,024).
+    let reduced = inception_paper(192, w, r);
+    let s = summary(&reduced, &input, 1).unwrap();
+    assert_eq!(
+        s.total_params,
+        12_352 + 18_528 + 110_720 + 3_088 + 12_832 + 6_176
+    );
+    assert_eq!(s.total_multiply_adds, 784 * 163_328);
+    assert_eq!(163_328 / 1024, 159);
+    assert_eq!(s.output, vec![1, 256, 28, 28]);
+    // Table 1's "ops" column for 3a: 128M.
+    assert_eq!((784 * 163_328) / 1_000_000, 128);
+}
