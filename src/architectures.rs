@@ -17,16 +17,17 @@ use rand_chacha::ChaCha8Rng;
 use crate::error::{Error, Result};
 use crate::init::Init;
 use crate::layers::{
-    AdaptiveAvgPool2d, BatchNorm2d, Concat, Conv2d, Dropout, Flatten, GlobalAvgPool, Linear,
-    LocalResponseNorm, MaxPool2d, Relu, Sequential,
+    AdaptiveAvgPool2d, BatchNorm2d, Concat, Conv2d, Dropout, Flatten, GlobalAvgPool, Grouped,
+    Linear, LocalResponseNorm, MaxPool2d, Relu, Sequential,
 };
 use crate::lrn::LrnConfig;
 use crate::shape::Rounding;
 
 /// The networks [`by_name`] knows, for `cnn-book summary`.
-pub const NAMES: [&str; 10] = [
+pub const NAMES: [&str; 14] = [
     "lenet",
     "alexnet",
+    "alexnet-paper",
     "zfnet",
     "vgg16",
     "googlenet",
@@ -35,6 +36,9 @@ pub const NAMES: [&str; 10] = [
     "resnet50",
     "resnet152",
     "resnet-small",
+    "resnet-fashion",
+    "conv-pool-fc",
+    "all-conv",
 ];
 
 /// A network by name (see [`NAMES`]), with weights drawn from `seed`, and the shape of one
@@ -45,7 +49,11 @@ pub fn by_name(name: &str, seed: u64) -> Result<(Sequential, Vec<usize>)> {
     Ok(match name {
         "lenet" => (crate::models::lenet(seed), fashion),
         "resnet-small" => (crate::models::resnet_small(seed), fashion),
+        "resnet-fashion" => (crate::figures::resnet::small_resnet(seed), fashion),
+        "conv-pool-fc" => (conv_pool_fc(seed), fashion),
+        "all-conv" => (all_conv(seed), fashion),
         "alexnet" => (alexnet(seed), imagenet),
+        "alexnet-paper" => (alexnet_paper(seed), vec![1, 3, 227, 227]),
         "zfnet" => (zfnet(seed), imagenet),
         "vgg16" => (vgg16(seed), imagenet),
         "googlenet" => (googlenet(seed), imagenet),
@@ -101,9 +109,10 @@ fn classifier(inputs: usize, r: &mut ChaCha8Rng) -> Sequential {
 
 // ANCHOR: alexnet
 /// AlexNet (Krizhevsky, Sutskever & Hinton, 2012) as torchvision defines it: 61,100,840
-/// parameters. torchvision follows Krizhevsky's later single-GPU version ("One weird
-/// trick", 2014): 64, 192, 384, 256, 256 filters where the paper has 96, 256, 384, 384,
-/// 256 in two halves on two GPUs, no local response normalization, and padding that
+/// parameters. torchvision's is based on Krizhevsky's later single-GPU version ("One weird
+/// trick", 2014) as his cuda-convnet2 code configures it: 64, 192, 384, 256, 256 filters
+/// (that paper's footnote has 384 for the fourth) where the 2012 paper has 96, 256, 384,
+/// 384, 256 in two halves on two GPUs; no local response normalization, and padding that
 /// makes a 224 x 224 input work (the paper's layer sizes need 227, chapter 3).
 pub fn alexnet(seed: u64) -> Sequential {
     let r = &mut ChaCha8Rng::seed_from_u64(seed);
@@ -136,6 +145,45 @@ pub fn alexnet(seed: u64) -> Sequential {
         .add_named("classifier", classifier)
 }
 // ANCHOR_END: alexnet
+
+// ANCHOR: alexnet_paper
+/// AlexNet as its paper describes it (Krizhevsky, Sutskever & Hinton, 2012, section 3 and
+/// Figure 2), for the 227 x 227 inputs its sizes need (chapter 3): 96, 256, 384, 384 and
+/// 256 filters; the second, fourth and fifth layers split in two groups, one per GPU, each
+/// seeing only the feature maps of its own GPU; local response normalization after the
+/// first two ReLUs; dropout after the first two fully connected layers. 60,965,224
+/// parameters.
+pub fn alexnet_paper(seed: u64) -> Sequential {
+    let r = &mut ChaCha8Rng::seed_from_u64(seed);
+    // Two halves of a layer, one per GPU: each takes half the channels, gives half.
+    let halves = |c_in: usize, c_out: usize, field, padding, r: &mut ChaCha8Rng| {
+        Grouped::new()
+            .group(conv(c_in / 2, c_out / 2, field, 1, padding, r))
+            .group(conv(c_in / 2, c_out / 2, field, 1, padding, r))
+    };
+    let lrn = || LocalResponseNorm::new(LrnConfig::ALEXNET);
+    let features = Sequential::new()
+        .add(conv(3, 96, 11, 4, 0, r)) // 96 x 55 x 55
+        .add(Relu::new())
+        .add(lrn())
+        .add(MaxPool2d::new(3, 2)) // 96 x 27 x 27
+        .add(halves(96, 256, 5, 2, r)) // 256 x 27 x 27
+        .add(Relu::new())
+        .add(lrn())
+        .add(MaxPool2d::new(3, 2)) // 256 x 13 x 13
+        .add(conv(256, 384, 3, 1, 1, r)) // 384 x 13 x 13: across the GPUs
+        .add(Relu::new())
+        .add(halves(384, 384, 3, 1, r)) // 384 x 13 x 13
+        .add(Relu::new())
+        .add(halves(384, 256, 3, 1, r)) // 256 x 13 x 13
+        .add(Relu::new())
+        .add(MaxPool2d::new(3, 2)); // 256 x 6 x 6
+    Sequential::new()
+        .add_named("features", features)
+        .add_named("flatten", Flatten::new())
+        .add_named("classifier", classifier(256 * 6 * 6, r))
+}
+// ANCHOR_END: alexnet_paper
 
 // ANCHOR: zfnet
 /// ZFNet (Zeiler & Fergus, *Visualizing and Understanding Convolutional Networks*, 2014),
@@ -380,3 +428,46 @@ pub fn googlenet(seed: u64) -> Sequential {
         .add_named("fc", fc(1024, 1000, r))
 }
 // ANCHOR_END: googlenet
+
+// ANCHOR: conv_pool_fc
+/// The common pattern of the networks before 2014, for 28 x 28 grey images: two stages of
+/// a 3 x 3 convolution, ReLU and 2 x 2 max pooling (32 and 64 filters), then a fully
+/// connected hidden layer of 128 units and the 10 class scores. 421,642 parameters, most
+/// of them in the first fully connected layer.
+pub fn conv_pool_fc(seed: u64) -> Sequential {
+    let r = &mut ChaCha8Rng::seed_from_u64(seed);
+    Sequential::new()
+        .add(conv(1, 32, 3, 1, 1, r)) // 32 x 28 x 28
+        .add(Relu::new())
+        .add(MaxPool2d::new(2, 2)) // 32 x 14 x 14
+        .add(conv(32, 64, 3, 1, 1, r)) // 64 x 14 x 14
+        .add(Relu::new())
+        .add(MaxPool2d::new(2, 2)) // 64 x 7 x 7
+        .add(Flatten::new())
+        .add(fc(64 * 7 * 7, 128, r))
+        .add(Relu::new())
+        .add(Linear::new(128, 10, Init::Xavier, r))
+}
+// ANCHOR_END: conv_pool_fc
+
+// ANCHOR: all_conv
+/// The same two stages with nothing but convolutions (after Springenberg, Dosovitskiy, Brox
+/// & Riedmiller, *Striving for Simplicity: The All Convolutional Net*, 2015): each max
+/// pooling becomes a 3 x 3 convolution with stride 2, and the fully connected layers a
+/// 1 x 1 convolution to the 10 classes followed by global average pooling. 65,642
+/// parameters.
+pub fn all_conv(seed: u64) -> Sequential {
+    let r = &mut ChaCha8Rng::seed_from_u64(seed);
+    Sequential::new()
+        .add(conv(1, 32, 3, 1, 1, r)) // 32 x 28 x 28
+        .add(Relu::new())
+        .add(conv(32, 32, 3, 2, 1, r)) // 32 x 14 x 14: in place of pooling
+        .add(Relu::new())
+        .add(conv(32, 64, 3, 1, 1, r)) // 64 x 14 x 14
+        .add(Relu::new())
+        .add(conv(64, 64, 3, 2, 1, r)) // 64 x 7 x 7: in place of pooling
+        .add(Relu::new())
+        .add(Conv2d::new(64, 10, 1, Init::Xavier, r)) // 10 x 7 x 7: a score map per class
+        .add(GlobalAvgPool::new()) // 10 scores
+}
+// ANCHOR_END: all_conv

@@ -16,8 +16,9 @@
 //! | `08-backprop` | [`layer`], [`layers`], [`loss`], [`gradcheck`], [`init`] |
 //! | `09-lenet` | [`models`], [`train`], [`optim`], [`checkpoint`], [`model`], [`data`] |
 //! | `10-normalization` | [`norm`], [`selu`], [`layers`] (`BatchNorm1d`, `BatchNorm2d`, `LayerNorm`, `Selu`, `AlphaDropout`) |
-//! | `11-architectures` | [`architectures`], [`model::summary`], [`layers`] (`Concat`) |
-//! | `12-resnet` | [`resnet`], [`layers`] (`Residual`) |
+//! | `11-architectures` | [`architectures`], [`model::summary`], [`layers`] (`Concat`, `Grouped`) |
+//! | `12-resnet` | [`resnet`], [`layers`] (`Residual`, `GlobalAvgPool`) |
+//! | `13-augmentation` | [`augment`], [`train`] (`Training::transform`) |
 //! | `15-local-response-norm` | [`lrn`], [`layers`] (`LocalResponseNorm`) |
 //! | `16-fast-convolution` | [`fast`]: [`fast::conv`], [`fast::direct`], [`fast::winograd`], [`fast::pool`], [`fast::batchnorm`], [`fast::elementwise`] |
 //!
@@ -35,6 +36,7 @@
 //! and the chapters' own diagrams).
 
 pub mod architectures;
+pub mod augment;
 pub mod checkpoint;
 pub mod conv;
 pub mod conv1d;
@@ -94,6 +96,12 @@ pub mod chapters {
     pub struct Chapter09;
     #[doc = include_str!("../book/10-normalization.md")]
     pub struct Chapter10;
+    #[doc = include_str!("../book/11-architectures.md")]
+    pub struct Chapter11;
+    #[doc = include_str!("../book/12-resnet.md")]
+    pub struct Chapter12;
+    #[doc = include_str!("../book/13-augmentation.md")]
+    pub struct Chapter13;
     #[doc = include_str!("../book/15-local-response-norm.md")]
     pub struct Chapter15;
     #[doc = include_str!("../book/16-fast-convolution.md")]

@@ -30,8 +30,9 @@ COMMANDS:
                 not depend on T.
     summary     Print a table of NETWORK's layers with their output shapes, parameters and
                 multiply-accumulates, down to D levels of nesting (default 3), and the
-                totals. NETWORK is one of: lenet, alexnet, zfnet, vgg16, googlenet,
-                resnet18, resnet34, resnet50, resnet152, resnet-small (chapters 9 to 12).
+                totals. NETWORK is one of: lenet, alexnet, alexnet-paper, zfnet, vgg16,
+                googlenet, resnet18, resnet34, resnet50, resnet152, resnet-small,
+                resnet-fashion, conv-pool-fc, all-conv (chapters 9 to 12).
     chapters    List the chapters that have figures or numbers.
 
 OPTIONS:

@@ -235,7 +235,7 @@ impl Adam {
 }
 
 /// The learning rate multiplied by `gamma` every `every` epochs.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StepSchedule {
     pub base: f32,
     pub gamma: f32,

@@ -178,6 +178,12 @@ pub struct ChartStyle {
     pub stems: bool,
     /// Extra space above the data, as a fraction of its range, to keep the legend off it.
     pub headroom: f64,
+    /// The value axis from `.0` to `.1` instead of the data's range (for charts that are
+    /// to be compared side by side).
+    pub y_range: Option<(f64, f64)>,
+    /// At most this many labels on the x axis instead of plotters' choice (for a few
+    /// whole numbers, such as epochs, which would otherwise get halves between them).
+    pub x_labels: Option<usize>,
 }
 
 /// A line chart of several series, each with point markers, on linear or log axes.
@@ -192,7 +198,10 @@ pub fn line_chart_styled(spec: &ChartSpec, series: &[Series], style: ChartStyle)
     }
     let all = || series.iter().flat_map(|s| s.points.iter());
     let (x0, x1) = bounds(all().map(|p| p.0), spec.log_x, false);
-    let (mut y0, mut y1) = bounds(all().map(|p| p.1), spec.log_y, true);
+    let (mut y0, mut y1) = match style.y_range {
+        Some(range) => range,
+        None => bounds(all().map(|p| p.1), spec.log_y, true),
+    };
     if style.stems && !spec.log_y {
         y0 = y0.min(0.0);
     }
@@ -220,9 +229,11 @@ pub fn line_chart_styled(spec: &ChartSpec, series: &[Series], style: ChartStyle)
         macro_rules! finish {
             ($x:expr, $y:expr) => {{
                 let mut chart = builder.build_cartesian_2d($x, $y)?;
-                chart
-                    .configure_mesh()
-                    .x_desc(spec.x_label.as_str())
+                let mut mesh = chart.configure_mesh();
+                if let Some(n) = style.x_labels {
+                    mesh.x_labels(n);
+                }
+                mesh.x_desc(spec.x_label.as_str())
                     .y_desc(spec.y_label.as_str())
                     .x_label_formatter(&|v| tick_label(*v, spec.log_x))
                     .y_label_formatter(&|v| tick_label(*v, spec.log_y))
@@ -443,6 +454,103 @@ pub fn log_bar_chart(title: &str, y_label: &str, bars: &[(String, f64)]) -> Plot
                     .into_font()
                     .color(&BLACK)
                     .pos(Pos::new(HPos::Center, VPos::Bottom)),
+            )))?;
+        }
+        Ok(())
+    })
+}
+
+/// One bar of [`bar_chart`]: a label under it, its value, and notes written above it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bar {
+    pub label: String,
+    pub value: f64,
+    /// Written above the value, the first lowest.
+    pub notes: Vec<String>,
+}
+
+/// A bar chart with a linear value axis from zero, each bar labelled under the axis, its
+/// value and notes written above it, and an optional dashed horizontal reference line
+/// (`name`, `value`).
+pub fn bar_chart(
+    title: &str,
+    y_label: &str,
+    bars: &[Bar],
+    reference: Option<(&str, f64)>,
+) -> PlotResult {
+    if bars.is_empty() || bars.iter().any(|b| !b.value.is_finite() || b.value < 0.0) {
+        return Err(Error::Figure(
+            "bar_chart needs at least one bar, all finite and not negative".into(),
+        ));
+    }
+    let top = bars
+        .iter()
+        .map(|b| b.value)
+        .chain(reference.map(|r| r.1))
+        .fold(0.0f64, f64::max);
+    let y1 = top * 1.3;
+    let n = bars.len();
+    draw_svg((820, 460), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 20))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..n as f64, 0f64..y1)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_desc(y_label)
+            .y_label_formatter(&|v| tick_label(*v, false))
+            .light_line_style(LIGHT)
+            .max_light_lines(1)
+            .label_style((FONT, 13))
+            .draw()?;
+        let text = |s: &str, at: (f64, f64), v: VPos| {
+            Text::new(
+                s.to_string(),
+                at,
+                (FONT, 13)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, v)),
+            )
+        };
+        for (i, bar) in bars.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            let x = i as f64;
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(x + 0.15, 0.0), (x + 0.85, bar.value)],
+                color.filled(),
+            )))?;
+            chart.draw_series(std::iter::once(text(
+                &bar.label,
+                (x + 0.5, -0.012 * y1),
+                VPos::Top,
+            )))?;
+            // Above the bar, from the bottom up: its value, then its notes.
+            let lines = std::iter::once(value_label(bar.value)).chain(bar.notes.iter().cloned());
+            for (line, content) in lines.enumerate() {
+                let y = bar.value + (0.01 + 0.06 * line as f64) * y1;
+                chart.draw_series(std::iter::once(text(&content, (x + 0.5, y), VPos::Bottom)))?;
+            }
+        }
+        if let Some((name, value)) = reference {
+            chart.draw_series(DashedLineSeries::new(
+                [(0.0, value), (n as f64, value)],
+                6,
+                4,
+                GREY.stroke_width(2),
+            ))?;
+            // Named in the upper right corner, away from the bars' notes.
+            chart.draw_series(std::iter::once(Text::new(
+                format!("dashed line: {name}"),
+                (n as f64 - 0.05, 0.98 * y1),
+                (FONT, 13)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Right, VPos::Top)),
             )))?;
         }
         Ok(())

@@ -137,3 +137,60 @@ pub fn resnet50(seed: u64) -> Sequential {
 pub fn resnet152(seed: u64) -> Sequential {
     resnet(Block::Bottleneck, [3, 8, 36, 3], 1000, seed)
 }
+
+// ANCHOR: plain_block
+/// A basic block without its shortcut: `relu(BN(conv3x3(relu(BN(conv3x3(x))))))`, the
+/// same layers as [`basic_block`] in the same order, for the plain networks the residual
+/// ones are compared with.
+pub fn plain_block(c_in: usize, c_out: usize, stride: usize, rng: &mut ChaCha8Rng) -> Sequential {
+    Sequential::new()
+        .add_named("conv1", conv(c_in, c_out, 3, stride, rng))
+        .add_named("bn1", BatchNorm2d::new(c_out))
+        .add_named("relu1", Relu::new())
+        .add_named("conv2", conv(c_out, c_out, 3, 1, rng))
+        .add_named("bn2", BatchNorm2d::new(c_out))
+        .add_named("relu2", Relu::new())
+}
+// ANCHOR_END: plain_block
+
+// ANCHOR: small_images
+/// The networks of He et al.'s CIFAR-10 experiments (section 4.2), for 28 x 28 grey images:
+/// a 3 x 3 convolution to `width` channels, three stages of `n` blocks at `width`, `2 width`
+/// and `4 width` channels on 28 x 28, 14 x 14 and 7 x 7 (the first block of the second and
+/// third stage halves the size with stride 2), global average pooling and a fully
+/// connected layer to 10 classes: `6n + 2` layers with weights. With `residual` the blocks
+/// are [`basic_block`]s, whose shortcut is a projection where the shape changes (the
+/// paper's option B; for CIFAR it padded with zeros, option A); without, they are
+/// [`plain_block`]s.
+pub fn small_image_net(n: usize, width: usize, residual: bool, seed: u64) -> Sequential {
+    let r = &mut ChaCha8Rng::seed_from_u64(seed);
+    let mut net = Sequential::new()
+        .add_named("conv1", conv(1, width, 3, 1, r))
+        .add_named("bn1", BatchNorm2d::new(width))
+        .add_named("relu", Relu::new());
+    let mut channels = width;
+    for stage in 0..3 {
+        let c_out = width << stage;
+        let mut layer = Sequential::new();
+        for i in 0..n {
+            let stride = if stage > 0 && i == 0 { 2 } else { 1 };
+            layer = if residual {
+                layer.add(basic_block(channels, c_out, stride, r))
+            } else {
+                layer.add(plain_block(channels, c_out, stride, r))
+            };
+            channels = c_out;
+        }
+        net = net.add_named(&format!("layer{}", stage + 1), layer);
+    }
+    net.add_named("avgpool", GlobalAvgPool::new())
+        .add_named("fc", Linear::new(channels, 10, Init::Xavier, r))
+}
+// ANCHOR_END: small_images
+
+/// The number of layers with weights in [`small_image_net`] with `n` blocks a stage:
+/// the first convolution, two in each of the `3n` blocks, and the fully connected layer
+/// (projection shortcuts are not counted, as in the paper).
+pub fn small_image_depth(n: usize) -> usize {
+    6 * n + 2
+}

@@ -311,8 +311,24 @@ pub trait Observer {
         Ok(())
     }
 
+    /// After each training batch: its mean loss, and how many of its examples the model
+    /// (before the step) classified right.
+    fn batch(&mut self, _stats: &BatchStats) {}
+
     /// After each epoch.
     fn epoch(&mut self, _stats: &EpochStats) {}
+}
+
+/// What one training batch did, before the optimizer's step: the curves of He et al.'s
+/// Figure 1 are made of these.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BatchStats {
+    /// Counting from 1 over the whole run.
+    pub step: usize,
+    pub epoch: usize,
+    pub loss: f32,
+    pub correct: usize,
+    pub examples: usize,
 }
 
 /// An observer of epochs only.
@@ -390,12 +406,20 @@ pub fn train_observed(
             model.backward_params(&grad.into_dyn())?;
             optimizer.step(model)?;
             observer.step(epoch * batches + b + 1, model)?;
-            loss_sum += loss as f64 * chunk.len() as f64;
-            correct += argmax_rows(&logits)
+            let right = argmax_rows(&logits)
                 .iter()
                 .zip(&y)
                 .filter(|(p, l)| p == l)
                 .count();
+            observer.batch(&BatchStats {
+                step: epoch * batches + b + 1,
+                epoch: epoch + 1,
+                loss,
+                correct: right,
+                examples: chunk.len(),
+            });
+            loss_sum += loss as f64 * chunk.len() as f64;
+            correct += right;
             if let Some(bar) = &bar {
                 bar.inc(1);
                 if b % 20 == 0 {

@@ -207,3 +207,160 @@ fn inception_3a_with_and_without_reductions_counted_by_hand() {
     // Table 1's "ops" column for 3a: 128M.
     assert_eq!((784 * 163_328) / 1_000_000, 128);
 }
+
+#[test]
+fn resnets_have_the_depth_their_names_say() {
+    // The name counts the convolutions and fully connected layers along the main path,
+    // not the projection shortcuts: 18 = 1 + 2 (2 + 2 + 2 + 2) + 1, 50 = 1 + 3 (3 + 4 + 6
+    // + 3) + 1, and so on.
+    use cnn_book::figures::resnet::weighted_layers;
+    use cnn_book::resnet::{small_image_depth, small_image_net};
+    assert_eq!(weighted_layers(&resnet18(1)), 1 + 2 * 8 + 1);
+    assert_eq!(weighted_layers(&resnet34(1)), 1 + 2 * 16 + 1);
+    assert_eq!(weighted_layers(&resnet50(1)), 1 + 3 * 16 + 1);
+    assert_eq!(weighted_layers(&resnet152(1)), 1 + 3 * 50 + 1);
+    for n in [1, 3, 9] {
+        // He et al., section 4.2: 6n + 2 layers, 20 and 56 for n = 3 and 9.
+        assert_eq!(small_image_depth(n), 6 * n + 2);
+        for residual in [false, true] {
+            let net = small_image_net(n, 8, residual, 1);
+            assert_eq!(weighted_layers(&net), 6 * n + 2, "n = {n}");
+        }
+    }
+}
+
+#[test]
+fn plain_and_residual_networks_differ_only_by_their_projections() {
+    // Two projections (stage 2: 8 -> 16 channels, stage 3: 16 -> 32), each a 1 x 1
+    // convolution without bias and a batch norm: 8 * 16 + 2 * 16 = 160 and
+    // 16 * 32 + 2 * 32 = 576 parameters, whatever the depth.
+    use cnn_book::resnet::small_image_net;
+    for n in [1, 3, 9] {
+        let plain = param_count(&small_image_net(n, 8, false, 1));
+        let residual = param_count(&small_image_net(n, 8, true, 1));
+        assert_eq!(residual - plain, 160 + 576, "n = {n}");
+    }
+    // The small ResNet of chapter 12 by hand: stem 9 * 16 + 32 = 176; block 16 -> 16:
+    // 2 * (16 * 16 * 9) + 4 * 16 = 4,672; block 16 -> 32, stride 2: 16 * 32 * 9 + 64 +
+    // 32 * 32 * 9 + 64 + projection 16 * 32 + 64 = 14,528; block 32 -> 64: 32 * 64 * 9 + 128
+    // + 64 * 64 * 9 + 128 + 32 * 64 + 128 = 57,728; classifier 64 * 10 + 10 = 650.
+    let small = cnn_book::figures::resnet::small_resnet(1);
+    assert_eq!(param_count(&small), 176 + 4_672 + 14_528 + 57_728 + 650);
+}
+
+#[test]
+fn alexnet_as_its_paper_describes_it() {
+    // Krizhevsky, Sutskever & Hinton (2012), section 3.5 and Figure 2; weights + biases.
+    // conv1 96 * 3 * 11 * 11 + 96 = 34,944 (the slides' number); conv2 two GPUs of
+    // 128 * 48 * 5 * 5 + 128 = 153,728 each, 307,456; conv3 sees both GPUs,
+    // 384 * 256 * 3 * 3 + 384 = 885,120; conv4 2 * (192 * 192 * 9 + 192) = 663,936;
+    // conv5 2 * (128 * 192 * 9 + 128) = 442,624; fc6 9216 * 4096 + 4096 = 37,752,832;
+    // fc7 16,781,312; fc8 4,097,000. The paper: "60 million parameters".
+    let by_hand =
+        34_944 + 307_456 + 885_120 + 663_936 + 442_624 + 37_752_832 + 16_781_312 + 4_097_000;
+    assert_eq!(by_hand, 60_965_224);
+    let (net, input) = by_name("alexnet-paper", 1).unwrap();
+    assert_eq!(input, vec![1, 3, 227, 227]);
+    let s = summary(&net, &input, 2).unwrap();
+    assert_eq!(s.total_params, by_hand);
+    assert_eq!(s.output, vec![1, 1000]);
+    // The neurons of each layer with weights (its output), against the caption of the
+    // paper's Figure 2: 253,440-186,624-64,896-64,896-43,264-4096-4096-1000. All agree
+    // but the first, which 227 x 227 inputs make 55 * 55 * 96 = 290,400 (chapter 3).
+    let neurons: Vec<usize> = s
+        .rows
+        .iter()
+        .filter(|r| r.depth == 2 && r.params > 0)
+        .map(|r| r.output[1..].iter().product())
+        .collect();
+    assert_eq!(
+        neurons,
+        vec![290_400, 186_624, 64_896, 64_896, 43_264, 4096, 4096, 1000]
+    );
+    let paper = [253_440, 186_624, 64_896, 64_896, 43_264, 4096, 4096, 1000];
+    let differ: Vec<usize> = (0..8).filter(|&i| neurons[i] != paper[i]).collect();
+    assert_eq!(differ, vec![0]);
+}
+
+#[test]
+fn a_grouped_layer_splits_the_channels_and_checks_its_gradient() {
+    use cnn_book::gradcheck::check_gradients;
+    use cnn_book::init::Init;
+    use cnn_book::layer::{Mode, Tensor};
+    use cnn_book::layers::{Conv2d, Grouped};
+    use rand::SeedableRng;
+    let r = &mut rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    // Two 1 x 1 convolutions of one channel each, weights 2 and 3, no bias: channel 0 is
+    // doubled, channel 1 tripled, and neither sees the other.
+    let mut a = Conv2d::new(1, 1, 1, Init::He, r).without_bias();
+    a.weight.value.fill(2.0);
+    let mut b = Conv2d::new(1, 1, 1, Init::He, r).without_bias();
+    b.weight.value.fill(3.0);
+    let mut grouped = Grouped::new().group(a).group(b);
+    let x = Tensor::from_shape_vec(vec![1, 2, 1, 2], vec![1.0, -1.0, 5.0, 7.0]).unwrap();
+    let y = grouped.forward(&x, Mode::Train).unwrap();
+    assert_eq!(
+        y.iter().copied().collect::<Vec<_>>(),
+        vec![2.0, -2.0, 15.0, 21.0]
+    );
+    let dx = grouped.backward(&Tensor::ones(vec![1, 2, 1, 2])).unwrap();
+    assert_eq!(
+        dx.iter().copied().collect::<Vec<_>>(),
+        vec![2.0, 2.0, 3.0, 3.0]
+    );
+    // Three channels do not split in two.
+    let err = grouped
+        .forward(&Tensor::zeros(vec![1, 3, 1, 1]), Mode::Train)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("2 equal groups"), "{err}");
+    // Two groups of 3 x 3 convolutions, 4 -> 6 channels, against finite differences.
+    let mut grouped = Grouped::new()
+        .group(Conv2d::new(2, 3, 3, Init::He, r).padding(1))
+        .group(Conv2d::new(2, 3, 3, Init::He, r).padding(1));
+    let x = Tensor::from_shape_fn(vec![2, 4, 4, 4], |d| {
+        ((d[0] * 7 + d[1] * 5 + d[2] * 3 + d[3]) % 11) as f32 / 5.0 - 1.0
+    });
+    let report = check_gradients(&mut grouped, &x, Mode::Train, 1e-2, 60, 1).unwrap();
+    assert!(report.max_relative_error < 1e-2, "{report:?}");
+    assert_eq!(param_count(&grouped), 2 * (3 * 2 * 9 + 3));
+}
+
+#[test]
+fn the_committed_small_resnet_classifies_as_its_run_recorded() {
+    use cnn_book::data::fashion_mnist::{load, locate, sample, Split};
+    use cnn_book::figures::resnet::{read, small_resnet, WEIGHTS};
+    use cnn_book::train::{evaluate, standardise};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let results = read(&root.join("book")).unwrap();
+    let mut net = small_resnet(0);
+    cnn_book::checkpoint::load(&mut net, &root.join(WEIGHTS)).unwrap();
+    let norm = results.normalisation;
+    // The 1,000 embedded images are part of the test set: a spot check.
+    let data = sample();
+    let labels: Vec<usize> = data.labels.iter().map(|&l| l as usize).collect();
+    let x = standardise(&data, norm.mean, norm.std);
+    let (_, spot, _) = evaluate(&mut net, &x, &labels, 250).unwrap();
+    assert!(spot > 0.88, "{spot}");
+    // All 10,000, where the full data set is installed: the recorded accuracy, up to a few
+    // images that another CPU's rounding may tip.
+    match locate(None) {
+        Ok(dir) => {
+            let test = load(&dir, Split::Test).unwrap();
+            let labels: Vec<usize> = test.labels.iter().map(|&l| l as usize).collect();
+            let x = standardise(&test, norm.mean, norm.std);
+            let (_, accuracy, _) = evaluate(&mut net, &x, &labels, 500).unwrap();
+            println!(
+                "small ResNet: {accuracy} on the test set, {} recorded",
+                results.small.test_accuracy
+            );
+            assert!(
+                (accuracy - results.small.test_accuracy).abs() <= 0.002,
+                "{accuracy} against {}",
+                results.small.test_accuracy
+            );
+            assert!(accuracy >= 0.92, "{accuracy}");
+        }
+        Err(_) => println!("the full Fashion-MNIST is not installed: checked the sample only"),
+    }
+}

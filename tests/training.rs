@@ -339,3 +339,54 @@ fn a_results_file_with_a_missing_field_is_an_error_that_names_it() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn batch_reports_add_up_to_the_epochs() {
+    // 100 images in batches of 32: 4 steps an epoch (32, 32, 32, 4 images), 2 epochs. The
+    // per-batch counts, summed over an epoch, must give the epoch's training accuracy and
+    // (weighted by the batch sizes) its loss.
+    use cnn_book::train::{train_observed, BatchStats, EpochStats, Observer};
+    #[derive(Default)]
+    struct Record {
+        batches: Vec<BatchStats>,
+        epochs: Vec<EpochStats>,
+    }
+    impl Observer for Record {
+        fn batch(&mut self, stats: &BatchStats) {
+            self.batches.push(*stats);
+        }
+        fn epoch(&mut self, stats: &EpochStats) {
+            self.epochs.push(stats.clone());
+        }
+    }
+    let (x, labels) = sample_set();
+    let x = x.slice(s![..100, .., .., ..]).to_owned();
+    let mut record = Record::default();
+    train_observed(
+        &mut lenet(1),
+        &mut Sgd::new(0.05, 0.9, 0.0).unwrap(),
+        Examples::new(&x, &labels[..100]).unwrap(),
+        &Training::new(2, 32, 3),
+        &mut record,
+    )
+    .unwrap();
+    let steps: Vec<usize> = record.batches.iter().map(|b| b.step).collect();
+    assert_eq!(steps, (1..=8).collect::<Vec<_>>());
+    let sizes: Vec<usize> = record.batches.iter().map(|b| b.examples).collect();
+    assert_eq!(sizes, vec![32, 32, 32, 4, 32, 32, 32, 4]);
+    for epoch in &record.epochs {
+        let batches: Vec<&BatchStats> = record
+            .batches
+            .iter()
+            .filter(|b| b.epoch == epoch.epoch)
+            .collect();
+        let correct: usize = batches.iter().map(|b| b.correct).sum();
+        assert_eq!(epoch.train_accuracy, correct as f32 / 100.0);
+        let loss: f64 = batches
+            .iter()
+            .map(|b| b.loss as f64 * b.examples as f64)
+            .sum::<f64>()
+            / 100.0;
+        assert_abs_diff_eq!(epoch.train_loss as f64, loss, epsilon = 1e-6);
+    }
+}

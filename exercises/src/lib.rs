@@ -42,6 +42,15 @@ pub mod ch09_lenet;
 #[cfg_attr(feature = "solutions", path = "../solutions/ch10_normalization.rs")]
 pub mod ch10_normalization;
 
+#[cfg_attr(feature = "solutions", path = "../solutions/ch11_architectures.rs")]
+pub mod ch11_architectures;
+
+#[cfg_attr(feature = "solutions", path = "../solutions/ch12_resnet.rs")]
+pub mod ch12_resnet;
+
+#[cfg_attr(feature = "solutions", path = "../solutions/ch13_augmentation.rs")]
+pub mod ch13_augmentation;
+
 #[cfg_attr(
     feature = "solutions",
     path = "../solutions/ch15_local_response_norm.rs"

@@ -104,6 +104,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
         legend: LegendCorner::UpperRight,
         stems: true,
         headroom: 0.1,
+        ..ChartStyle::default()
     };
     let kernel_series = |name: &str, g: &Sequence| Series {
         name: name.to_string(),

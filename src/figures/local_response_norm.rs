@@ -12,7 +12,6 @@ use ndarray::s;
 use serde::{Deserialize, Serialize};
 
 use super::{markdown_table, GenResult, Writer};
-use crate::data::fashion_mnist::{load, locate, Split};
 use crate::error::{Error, Result};
 use crate::layer::Mode;
 use crate::layers::{LocalResponseNorm, Sequential};
@@ -21,7 +20,7 @@ use crate::models::lrn_cnn;
 use crate::optim::{Sgd, StepSchedule};
 use crate::plot::{line_chart_styled, ChartSpec, ChartStyle, LegendCorner, Series};
 use crate::records::cpu_description;
-use crate::train::{pixel_statistics, standardise, train, EpochStats, Examples, Training};
+use crate::train::{train, EpochStats, Examples, Training};
 
 /// Where the runs are recorded, below the book.
 pub const RESULTS: &str = "generated/15-local-response-norm/results.json";
@@ -83,14 +82,13 @@ fn divisors(
 /// `results.json` below `book`.
 pub fn retrain(book: &Path) -> Result<()> {
     let started = Instant::now();
-    let dir = locate(None)?;
-    let train_set = load(&dir, Split::Train)?;
-    let test_set = load(&dir, Split::Test)?;
-    let (mean, std) = pixel_statistics(&train_set);
-    let train_x = standardise(&train_set, mean, std);
-    let test_x = standardise(&test_set, mean, std);
-    let train_y: Vec<usize> = train_set.labels.iter().map(|&l| l as usize).collect();
-    let test_y: Vec<usize> = test_set.labels.iter().map(|&l| l as usize).collect();
+    let super::FullData {
+        train_x,
+        train_y,
+        test_x,
+        test_y,
+        normalisation: _,
+    } = super::full_data()?;
     let config = LrnConfig::ALEXNET;
     let mut runs = Vec::new();
     for &seed in &SEEDS {
@@ -142,22 +140,11 @@ pub fn retrain(book: &Path) -> Result<()> {
         config: (config.size, config.k, config.alpha, config.beta),
         runs,
     };
-    let path = book.join(RESULTS);
-    std::fs::create_dir_all(path.parent().expect("a directory"))
-        .map_err(|e| Error::io(&path, &e))?;
-    let text = serde_json::to_string_pretty(&results)? + "\n";
-    std::fs::write(&path, text).map_err(|e| Error::io(&path, &e))
+    super::write_results(book, RESULTS, &results)
 }
 
 fn read(book: &Path) -> Result<LrnResults> {
-    let path = book.join(RESULTS);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        Error::Invalid(format!(
-            "{}: {e}; run `cnn-book figures --chapter 15 --retrain` first",
-            path.display()
-        ))
-    })?;
-    serde_json::from_str(&text).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))
+    super::read_results(book, RESULTS, 15)
 }
 
 /// Mean and sample standard deviation.
@@ -233,12 +220,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
     )?;
 
     let results = read(w.book_dir())?;
-    w.number(
-        "runs_minutes",
-        format!("{:.0}", results.seconds / 60.0),
-        results.seconds,
-    );
-    w.number("cpu", results.cpu.clone(), results.cpu.as_str());
+    w.run_record(&results.cpu, results.seconds);
     w.number("epochs", results.epochs.to_string(), results.epochs);
     w.number("seeds", SEEDS.len().to_string(), SEEDS.len());
     let mut rows = Vec::new();

@@ -13,6 +13,8 @@
 //! windows), [`conv_layer`] (the convolution animation), [`conv_as_matrix`] (the matrix `C`
 //! and the patch matrix). The generic charts are in [`crate::plot`] and [`crate::raster`].
 
+pub mod architectures;
+pub mod augmentation;
 mod backprop;
 pub mod conv_as_matrix;
 pub mod conv_layer;
@@ -25,6 +27,7 @@ pub mod local_response_norm;
 pub mod normalization;
 mod parameter_sharing;
 mod pooling;
+pub mod resnet;
 
 use crate::error::Error;
 use std::fs;
@@ -141,6 +144,30 @@ pub const CHAPTERS: &[Chapter] = &[
         runs: &[],
         inputs: &["book/generated/10-normalization/results.json"],
         retrain: Some(normalization::retrain),
+    },
+    Chapter {
+        slug: "11-architectures",
+        generate: architectures::generate,
+        needs_full_data: false,
+        runs: &[],
+        inputs: &["book/generated/11-architectures/results.json"],
+        retrain: Some(architectures::retrain),
+    },
+    Chapter {
+        slug: "12-resnet",
+        generate: resnet::generate,
+        needs_full_data: false,
+        runs: &[],
+        inputs: &["book/generated/12-resnet/results.json"],
+        retrain: Some(resnet::retrain),
+    },
+    Chapter {
+        slug: "13-augmentation",
+        generate: augmentation::generate,
+        needs_full_data: false,
+        runs: &[],
+        inputs: &["book/generated/13-augmentation/results.json"],
+        retrain: Some(augmentation::retrain),
     },
     Chapter {
         slug: "15-local-response-norm",
@@ -292,6 +319,13 @@ impl Writer {
             .push((anchor.to_string(), shown.into(), value.into()));
     }
 
+    /// Records where a chapter's committed runs were made and how long they took: the
+    /// numbers `cpu` and `runs_minutes` that every chapter with experiments quotes.
+    pub fn run_record(&mut self, cpu: &str, seconds: f32) {
+        self.number("cpu", cpu, cpu);
+        self.number("runs_minutes", format!("{:.0}", seconds / 60.0), seconds);
+    }
+
     /// Records an integer count, printed with thousands separators.
     pub fn count(&mut self, anchor: &str, value: u64) {
         self.number(anchor, crate::format::thousands(value), value);
@@ -322,6 +356,59 @@ impl Writer {
         self.written.push(path);
         Ok(self.written)
     }
+}
+
+/// The full Fashion-MNIST (see `data::fashion_mnist::locate`), both sets standardised with
+/// the training set's pixel statistics: what every chapter's experiments train on.
+pub(crate) struct FullData {
+    pub train_x: ndarray::Array4<f32>,
+    pub train_y: Vec<usize>,
+    pub test_x: ndarray::Array4<f32>,
+    pub test_y: Vec<usize>,
+    pub normalisation: crate::records::Normalisation,
+}
+
+pub(crate) fn full_data() -> crate::Result<FullData> {
+    use crate::data::fashion_mnist::{load, locate, Split};
+    let dir = locate(None)?;
+    let train = load(&dir, Split::Train)?;
+    let test = load(&dir, Split::Test)?;
+    let (mean, std) = crate::train::pixel_statistics(&train);
+    let labels = |d: &crate::data::fashion_mnist::Dataset| -> Vec<usize> {
+        d.labels.iter().map(|&l| l as usize).collect()
+    };
+    Ok(FullData {
+        train_x: crate::train::standardise(&train, mean, std),
+        train_y: labels(&train),
+        test_x: crate::train::standardise(&test, mean, std),
+        test_y: labels(&test),
+        normalisation: crate::records::Normalisation { mean, std },
+    })
+}
+
+/// Writes a chapter's `results` as pretty JSON to `relative` below `book`.
+pub(crate) fn write_results(book: &Path, relative: &str, results: &impl Serialize) -> GenResult {
+    let path = book.join(relative);
+    fs::create_dir_all(path.parent().expect("a directory")).map_err(|e| Error::io(&path, &e))?;
+    let text = serde_json::to_string_pretty(results)? + "\n";
+    fs::write(&path, text).map_err(|e| Error::io(&path, &e))
+}
+
+/// Reads a chapter's results from `relative` below `book`; a missing file says which
+/// command makes it.
+pub(crate) fn read_results<T: serde::de::DeserializeOwned>(
+    book: &Path,
+    relative: &str,
+    chapter: u32,
+) -> crate::Result<T> {
+    let path = book.join(relative);
+    let text = fs::read_to_string(&path).map_err(|e| {
+        Error::Invalid(format!(
+            "{}: {e}; run `cnn-book figures --chapter {chapter} --retrain` first",
+            path.display()
+        ))
+    })?;
+    serde_json::from_str(&text).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))
 }
 
 /// A Markdown table from a header and rows.

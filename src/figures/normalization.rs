@@ -13,7 +13,6 @@ use ndarray::{s, Axis};
 use serde::{Deserialize, Serialize};
 
 use super::{markdown_table, GenResult, Writer};
-use crate::data::fashion_mnist::{load, locate, Split};
 use crate::error::{Error, Result};
 use crate::layer::{Layer, Mode, Tensor};
 use crate::layers::{Relu, Sequential};
@@ -22,9 +21,7 @@ use crate::models::{deep_mlp, small_cnn, Normalization};
 use crate::optim::{Adam, Sgd, StepSchedule};
 use crate::plot::{line_chart_styled, ChartSpec, ChartStyle, LegendCorner, Series};
 use crate::records::cpu_description;
-use crate::train::{
-    pixel_statistics, standardise, train, train_observed, EpochStats, Examples, Observer, Training,
-};
+use crate::train::{train, train_observed, EpochStats, Examples, Observer, Training};
 
 /// Where the runs are recorded, below the book.
 pub const RESULTS: &str = "generated/10-normalization/results.json";
@@ -168,14 +165,13 @@ impl Observer for Probe<'_> {
 /// below `book`.
 pub fn retrain(book: &Path) -> Result<()> {
     let started = Instant::now();
-    let dir = locate(None)?;
-    let train_set = load(&dir, Split::Train)?;
-    let test_set = load(&dir, Split::Test)?;
-    let (mean, std) = pixel_statistics(&train_set);
-    let train_x = standardise(&train_set, mean, std);
-    let test_x = standardise(&test_set, mean, std);
-    let train_y: Vec<usize> = train_set.labels.iter().map(|&l| l as usize).collect();
-    let test_y: Vec<usize> = test_set.labels.iter().map(|&l| l as usize).collect();
+    let super::FullData {
+        train_x,
+        train_y,
+        test_x,
+        test_y,
+        normalisation: _,
+    } = super::full_data()?;
     let test = Examples::new(&test_x, &test_y)?;
 
     let mut bn = Vec::new();
@@ -287,11 +283,7 @@ pub fn retrain(book: &Path) -> Result<()> {
         depth,
         init,
     };
-    let path = book.join(RESULTS);
-    std::fs::create_dir_all(path.parent().expect("a directory"))
-        .map_err(|e| Error::io(&path, &e))?;
-    let text = serde_json::to_string_pretty(&results)? + "\n";
-    std::fs::write(&path, text).map_err(|e| Error::io(&path, &e))
+    super::write_results(book, RESULTS, &results)
 }
 
 /// Layers and width of experiment 3's untrained networks.
@@ -341,14 +333,7 @@ pub fn init_statistics(images: &ndarray::Array4<f32>) -> Result<Vec<InitStats>> 
 
 /// Reads the committed runs.
 fn read(book: &Path) -> Result<NormResults> {
-    let path = book.join(RESULTS);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        Error::Invalid(format!(
-            "{}: {e}; run `cnn-book figures --chapter 10 --retrain` first",
-            path.display()
-        ))
-    })?;
-    serde_json::from_str(&text).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))
+    super::read_results(book, RESULTS, 10)
 }
 
 /// The published comparison of Klambauer et al. (2017), Table 2: fully connected networks
@@ -512,12 +497,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
     )?;
 
     let results = read(w.book_dir())?;
-    w.number(
-        "runs_minutes",
-        format!("{:.0}", results.seconds / 60.0),
-        results.seconds,
-    );
-    w.number("cpu", results.cpu.clone(), results.cpu.as_str());
+    w.run_record(&results.cpu, results.seconds);
     w.number(
         "bn_epochs",
         results.bn_epochs.to_string(),

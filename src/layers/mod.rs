@@ -1,7 +1,7 @@
 //! The layers of the course, each a forward/backward pair behind the [`Layer`] trait, and
 //! the containers that build networks from them: [`Sequential`] (one after another),
-//! [`Residual`] (a shortcut around a body) and [`Concat`] (parallel branches joined along
-//! the channels).
+//! [`Residual`] (a shortcut around a body), [`Concat`] (parallel branches joined along
+//! the channels) and [`Grouped`] (the channels split among layers, then joined).
 //!
 //! Each layer file is the reference a chapter explains; where chapter 16 has a faster
 //! computation of the same numbers (in [`crate::fast`]), the layer's `implementation`
@@ -15,6 +15,7 @@ mod concat;
 mod conv2d;
 mod dropout;
 mod flatten;
+mod grouped;
 mod layernorm;
 mod linear;
 mod lrn;
@@ -28,6 +29,7 @@ pub use concat::Concat;
 pub use conv2d::{Conv2d, ConvAlgorithm};
 pub use dropout::{AlphaDropout, Dropout};
 pub use flatten::Flatten;
+pub use grouped::Grouped;
 pub use layernorm::LayerNorm;
 pub use linear::Linear;
 pub use lrn::LocalResponseNorm;

@@ -108,6 +108,7 @@ impl Layer for Residual {
         Ok(y)
     }
 
+    // ANCHOR: residual_backward
     fn backward(&mut self, grad_output: &Tensor) -> Result<Tensor> {
         if !self.forwarded {
             return Err(crate::layer::no_forward("Residual"));
@@ -134,6 +135,7 @@ impl Layer for Residual {
         add_into(&mut dx, shortcut);
         Ok(dx)
     }
+    // ANCHOR_END: residual_backward
 
     fn output_shape(&self, input: &[usize]) -> Result<Vec<usize>> {
         let out = self.body.output_shape(input)?;
