@@ -69,6 +69,7 @@ pub mod sharing;
 pub mod style;
 pub mod tensor;
 pub mod train;
+pub mod visualize;
 
 pub use error::{Error, Result};
 pub use shape::{ConvGeometry, Volume, Window};

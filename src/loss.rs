@@ -51,6 +51,19 @@ pub fn softmax_cross_entropy(
 }
 // ANCHOR_END: softmax_cross_entropy
 
+/// The softmax of each row of `logits`: the class probabilities, computed after
+/// subtracting the row's maximum as [`softmax_cross_entropy`] does.
+pub fn softmax(logits: &Array2<f32>) -> Array2<f32> {
+    let mut probs = logits.clone();
+    for mut row in probs.axis_iter_mut(Axis(0)) {
+        let max = row.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        row.mapv_inplace(|v| (v - max).exp());
+        let sum: f32 = row.sum();
+        row /= sum;
+    }
+    probs
+}
+
 /// The index of the largest score in each row: the predicted classes.
 pub fn argmax_rows(scores: &Array2<f32>) -> Vec<usize> {
     scores

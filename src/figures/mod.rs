@@ -28,6 +28,7 @@ pub mod normalization;
 mod parameter_sharing;
 mod pooling;
 pub mod resnet;
+pub mod visualization;
 
 use crate::error::Error;
 use std::fs;
@@ -168,6 +169,19 @@ pub const CHAPTERS: &[Chapter] = &[
         runs: &[],
         inputs: &["book/generated/13-augmentation/results.json"],
         retrain: Some(augmentation::retrain),
+    },
+    Chapter {
+        slug: "14-visualization",
+        generate: visualization::generate,
+        needs_full_data: false,
+        runs: &[],
+        inputs: &[
+            "weights/lenet.safetensors",
+            "weights/resnet-fashion.safetensors",
+            "book/generated/09-lenet/results.json",
+            "book/generated/12-resnet/results.json",
+        ],
+        retrain: None,
     },
     Chapter {
         slug: "15-local-response-norm",
