@@ -51,6 +51,9 @@ pub mod ch12_resnet;
 #[cfg_attr(feature = "solutions", path = "../solutions/ch13_augmentation.rs")]
 pub mod ch13_augmentation;
 
+#[cfg_attr(feature = "solutions", path = "../solutions/ch14_visualization.rs")]
+pub mod ch14_visualization;
+
 #[cfg_attr(
     feature = "solutions",
     path = "../solutions/ch15_local_response_norm.rs"

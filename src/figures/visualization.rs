@@ -205,6 +205,17 @@ pub fn generate(w: &mut Writer) -> GenResult {
         .map(|(k, f)| panel(format!("{k}"), f[0].clone(), Shading::Signed))
         .collect();
     w.figure_bytes("lenet-filters.png", &image_grid(&panels, 6, 16)?.0, INPUTS)?;
+    // On the zero image every first-layer unit computes its bias.
+    let biases = &conv1
+        .bias
+        .as_ref()
+        .expect("LeNet's convolutions have biases")
+        .value;
+    let negative = biases.iter().filter(|&&b| b < 0.0).count();
+    let largest = biases.iter().fold(f32::NEG_INFINITY, |m, &b| m.max(b));
+    w.count("conv1_filters", biases.len() as u64);
+    w.count("conv1_negative_biases", negative as u64);
+    w.number("conv1_largest_bias", format!("{largest:.2}"), largest);
     let conv1 = conv_at(&resnet.model, 0)?;
     let panels: Vec<Panel> = filters(conv1)
         .into_iter()
