@@ -23,7 +23,7 @@ use crate::visualize::guided::three_rules;
 use crate::visualize::maximize::{class_model, maximize, Ascent, Maximized};
 use crate::visualize::occlusion::{occlusion, strongest_map, Occluder};
 use crate::visualize::saliency::saliency;
-use crate::visualize::top::{receptive_patch, top_activations};
+use crate::visualize::top::{layer_outputs, receptive_patch, top_in_maps};
 use crate::visualize::{Trained, Unit};
 
 // ANCHOR: config
@@ -45,8 +45,8 @@ pub const FIRST_ASCENT: Ascent = Ascent {
 };
 /// The ascent for units of the second convolution and for class models.
 pub const DEEP_ASCENT: Ascent = Ascent {
-    steps: 100,
-    rate: 0.2,
+    steps: 50,
+    rate: 0.4,
     l2: 0.5,
 };
 /// The classes whose first test image is occluded: three that are easily confused.
@@ -54,7 +54,7 @@ pub const OCCLUDED_CLASSES: [usize; 3] = [0, 2, 6];
 /// Zeiler and Fergus's grey square: the mean pixel (0 after standardisation).
 pub const OCCLUDER: Occluder = Occluder {
     size: 8,
-    stride: 2,
+    stride: 3,
     fill: 0.0,
 };
 // ANCHOR_END: config
@@ -395,8 +395,9 @@ pub fn generate(w: &mut Writer) -> GenResult {
     // 5. Top activations and 6. their DeconvNet reconstructions.
     let mut tops = Vec::new();
     let mut recon = Vec::new();
+    let maps = layer_outputs(&mut lenet.model, x_lenet.view(), RELU2, 100)?;
     for &channel in &TOP_CHANNELS {
-        let hits = top_activations(&mut lenet.model, x_lenet.view(), RELU2, channel, 9, 100)?;
+        let hits = top_in_maps(&lenet.model, maps.view(), RELU2, channel, 9, (28, 28))?;
         for (i, hit) in hits.iter().enumerate() {
             let image = x_lenet.index_axis(Axis(0), hit.image).to_owned();
             let cut = |a: &Array3<f32>| {
@@ -465,10 +466,10 @@ pub fn generate(w: &mut Writer) -> GenResult {
             class,
             OCCLUDER,
             Some((RELU2, map)),
-            145,
+            50,
         )?;
         let image_r = x_resnet.index_axis(Axis(0), n).to_owned();
-        let found_r = occlusion(&mut resnet.model, &image_r, class, OCCLUDER, None, 145)?;
+        let found_r = occlusion(&mut resnet.model, &image_r, class, OCCLUDER, None, 50)?;
         panels.push(panel(name(class), plane(&image), Shading::Grey));
         panels.push(panel(
             "LeNet p",

@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-use ndarray::{s, ArrayView4, Axis, Ix4};
+use ndarray::{s, Array4, ArrayView4, Axis, Ix4};
 
 use super::{check_layer, forward_to};
 use crate::error::{Error, Result};
@@ -121,35 +121,37 @@ pub fn top_activations(
     k: usize,
     batch: usize,
 ) -> Result<Vec<Hit>> {
-    if batch == 0 {
-        return Err(Error::Invalid("the batch size must be at least 1".into()));
-    }
+    let maps = layer_outputs(model, images, layer, batch)?;
     let (_, _, height, width) = images.dim();
-    let mut best: Vec<(usize, f32, usize, usize)> = Vec::with_capacity(images.len_of(Axis(0)));
-    for (b, chunk) in images.axis_chunks_iter(Axis(0), batch).enumerate() {
-        let outputs = forward_to(model, &chunk.to_owned().into_dyn(), layer)?;
-        let maps = outputs
-            .last()
-            .expect("one layer at least")
-            .view()
-            .into_dimensionality::<Ix4>()
-            .map_err(|_| Error::Invalid(format!("layer {layer} gives no feature maps")))?;
-        if channel >= maps.shape()[1] {
-            return Err(Error::Invalid(format!(
-                "layer {layer} has {} feature maps; {channel} asked for",
-                maps.shape()[1]
-            )));
-        }
-        for (n, map) in maps.slice(s![.., channel, .., ..]).outer_iter().enumerate() {
-            // The strongest unit of this image's map (the first, if several tie).
-            let mut top = (f32::NEG_INFINITY, 0, 0);
-            for ((i, j), &v) in map.indexed_iter() {
-                if v > top.0 {
-                    top = (v, i, j);
-                }
+    top_in_maps(model, maps.view(), layer, channel, k, (height, width))
+}
+
+/// [`top_activations`] on maps already computed: `maps` `(N, K, H', W')` are the outputs
+/// of top-level layer `layer` for `N` images of `height x width` pixels.
+pub fn top_in_maps(
+    model: &Sequential,
+    maps: ArrayView4<f32>,
+    layer: usize,
+    channel: usize,
+    k: usize,
+    (height, width): (usize, usize),
+) -> Result<Vec<Hit>> {
+    if channel >= maps.shape()[1] {
+        return Err(Error::Invalid(format!(
+            "layer {layer} has {} feature maps; {channel} asked for",
+            maps.shape()[1]
+        )));
+    }
+    let mut best: Vec<(usize, f32, usize, usize)> = Vec::with_capacity(maps.shape()[0]);
+    for (n, map) in maps.slice(s![.., channel, .., ..]).outer_iter().enumerate() {
+        // The strongest unit of this image's map (the first, if several tie).
+        let mut top = (f32::NEG_INFINITY, 0, 0);
+        for ((i, j), &v) in map.indexed_iter() {
+            if v > top.0 {
+                top = (v, i, j);
             }
-            best.push((b * batch + n, top.0, top.1, top.2));
         }
+        best.push((n, top.0, top.1, top.2));
     }
     // Strongest first; `sort_by` is stable, so ties keep the images' order.
     best.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -169,3 +171,31 @@ pub fn top_activations(
         .collect()
 }
 // ANCHOR_END: top_activations
+
+/// The outputs of top-level layer `layer` of `model` for every image of `images`
+/// `(N, C, H, W)`, which go through the network `batch` at a time in evaluation mode; the
+/// layer must give feature maps.
+pub fn layer_outputs(
+    model: &mut Sequential,
+    images: ArrayView4<f32>,
+    layer: usize,
+    batch: usize,
+) -> Result<Array4<f32>> {
+    if batch == 0 {
+        return Err(Error::Invalid("the batch size must be at least 1".into()));
+    }
+    let mut chunks = Vec::new();
+    for chunk in images.axis_chunks_iter(Axis(0), batch) {
+        let outputs = forward_to(model, &chunk.to_owned().into_dyn(), layer)?;
+        let maps = outputs
+            .into_iter()
+            .last()
+            .expect("one layer at least")
+            .into_dimensionality::<Ix4>()
+            .map_err(|_| Error::Invalid(format!("layer {layer} gives no feature maps")))?;
+        chunks.push(maps);
+    }
+    let views: Vec<_> = chunks.iter().map(|c| c.view()).collect();
+    ndarray::concatenate(Axis(0), &views)
+        .map_err(|e| Error::Shape(format!("the batches' outputs do not stack: {e}")))
+}
