@@ -283,6 +283,9 @@ fn transposed_filters_paint_the_filter_and_are_the_adjoint_of_convolution() {
         (lhs - rhs).abs() < 1e-4 * lhs.abs().max(1.0),
         "{lhs} vs {rhs}"
     );
+    // Maps that this convolution could not have produced are refused.
+    let small = Array4::zeros((2, 4, 4, 4));
+    assert!(transposed_conv(small.view(), w.view(), config, x.dim()).is_err());
 }
 
 #[test]
@@ -677,6 +680,13 @@ fn bad_occluders_are_refused() {
     ] {
         assert!(occlusion(&mut net, &image, 0, occluder, None, 10).is_err());
     }
+    // A square placed past the edge covers nothing, and does not panic.
+    let far = Occluder {
+        size: 4,
+        stride: 1,
+        fill: 9.0,
+    };
+    assert_eq!(occlude(&image, 30, 5, far), image);
     let ok = Occluder {
         size: 4,
         stride: 4,

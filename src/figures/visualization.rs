@@ -195,16 +195,40 @@ pub fn generate(w: &mut Writer) -> GenResult {
     let shown = first_of(&data.labels, &SHOWN_CLASSES)?;
     let name = |c: usize| CLASS_NAMES[c];
     w.count("sample_images", data.len() as u64);
+    // The sizes the prose names, from the networks themselves.
+    let shape_of = |t: &Trained, layer: usize| -> Result<Vec<usize>> {
+        let mut shape = vec![1, 1, 28, 28];
+        for i in 0..=layer {
+            shape = t.model.layer(i).expect("a layer").output_shape(&shape)?;
+        }
+        Ok(shape)
+    };
+    let conv2 = shape_of(&lenet, CONV2)?;
+    w.count("conv2_maps", conv2[1] as u64);
+    w.count("conv2_size", conv2[2] as u64);
+    let first = shape_of(&resnet, 2)?; // after the stem's ReLU
+    w.count(
+        "resnet_stem_values",
+        first[1..].iter().product::<usize>() as u64,
+    );
+    w.count("resnet_filters", first[1] as u64);
+    w.count("top_k", 9);
+    w.count("top_maps", TOP_CHANNELS.len() as u64);
+    w.count("classes", CLASS_NAMES.len() as u64);
     relu_rule_table(w)?;
 
     // 1. Filters and feature maps.
+    // Each filter's weights on the one input channel, numbered.
+    let filter_panels = |conv: &crate::layers::Conv2d| -> Vec<Panel> {
+        filters(conv)
+            .into_iter()
+            .enumerate()
+            .map(|(k, f)| panel(format!("{k}"), f[0].clone(), Shading::Signed))
+            .collect()
+    };
     let conv1 = conv_at(&lenet.model, CONV1)?;
-    let panels: Vec<Panel> = filters(conv1)
-        .into_iter()
-        .enumerate()
-        .map(|(k, f)| panel(format!("{k}"), f[0].clone(), Shading::Signed))
-        .collect();
-    w.figure_bytes("lenet-filters.png", &image_grid(&panels, 6, 16)?.0, INPUTS)?;
+    let grid = image_grid(&filter_panels(conv1), 6, 16)?;
+    w.figure_bytes("lenet-filters.png", &grid.0, INPUTS)?;
     // On the zero image every first-layer unit computes its bias.
     let biases = &conv1
         .bias
@@ -216,13 +240,8 @@ pub fn generate(w: &mut Writer) -> GenResult {
     w.count("conv1_filters", biases.len() as u64);
     w.count("conv1_negative_biases", negative as u64);
     w.number("conv1_largest_bias", format!("{largest:.2}"), largest);
-    let conv1 = conv_at(&resnet.model, 0)?;
-    let panels: Vec<Panel> = filters(conv1)
-        .into_iter()
-        .enumerate()
-        .map(|(k, f)| panel(format!("{k}"), f[0].clone(), Shading::Signed))
-        .collect();
-    w.figure_bytes("resnet-filters.png", &image_grid(&panels, 8, 24)?.0, INPUTS)?;
+    let grid = image_grid(&filter_panels(conv_at(&resnet.model, 0)?), 8, 24)?;
+    w.figure_bytes("resnet-filters.png", &grid.0, INPUTS)?;
 
     let boot = shown[3];
     let image = x_lenet.index_axis(Axis(0), boot).to_owned();
@@ -273,7 +292,14 @@ pub fn generate(w: &mut Writer) -> GenResult {
         ));
     }
     w.figure_bytes("maximize-conv1.png", &image_grid(&panels, 6, 12)?.0, INPUTS)?;
-    w.number("first_layer_error", format!("{worst:.0e}"), worst);
+    // Printed rounded up, so that "at most" stays true.
+    let shown_error = format!("{:.1e}", worst);
+    let shown_error = if shown_error.parse::<f32>().unwrap_or(f32::INFINITY) < worst {
+        format!("{:.1e}", worst * 1.05)
+    } else {
+        shown_error
+    };
+    w.number("first_layer_error", shown_error, worst);
     w.number("first_lambda", format!("{lambda}"), lambda);
     w.count("first_steps", FIRST_ASCENT.steps as u64);
     w.number(
@@ -347,7 +373,9 @@ pub fn generate(w: &mut Writer) -> GenResult {
     w.figure_bytes("class-models.png", &image_grid(&panels, 5, 4)?.0, INPUTS)?;
     w.count("class_models_won", won);
     let lowest = table.iter().map(|r| r.1).fold(f32::INFINITY, f32::min);
-    w.number("class_model_lowest", format!("{:.3}", lowest), lowest);
+    // Rounded down, so that "at least" stays true.
+    let floor = (lowest * 1000.0).floor() / 1000.0;
+    w.number("class_model_lowest", format!("{floor:.3}"), lowest);
     let style = ChartStyle {
         legend: LegendCorner::LowerRight,
         ..ChartStyle::default()

@@ -70,6 +70,19 @@ pub fn transposed_conv(
             filters.dim()
         )));
     }
+    // The maps must be what the convolution gives for this input (chapter 2's formula).
+    let expected = |length: usize| {
+        (length + 2 * config.padding)
+            .checked_sub(f)
+            .map(|d| d / config.stride.max(1) + 1)
+    };
+    if config.stride == 0 || expected(h) != Some(h_out) || expected(w) != Some(w_out) {
+        return Err(Error::Shape(format!(
+            "transposed convolution: maps of {h_out} x {w_out} cannot come from a {h} x {w} \
+             input through {f} x {f} filters with stride {} and padding {}",
+            config.stride, config.padding
+        )));
+    }
     let (s, p) = (config.stride, config.padding as isize);
     let mut out = Array4::zeros(input_shape);
     for n in 0..n_ {

@@ -115,7 +115,8 @@ pub fn forward_to(model: &mut Sequential, input: &Tensor, last: usize) -> Result
 
 /// Sends `grad`, a gradient for the output of layer `last`, back through layers
 /// `last..=0` (after [`forward_to`] with the same `last`) and returns the gradient for the
-/// input image. The parameters' gradients this leaves behind are set back to zero.
+/// input image. The parameters' gradients are set to zero on the way (including any a
+/// training step had accumulated and not yet applied).
 pub fn backward_from(model: &mut Sequential, last: usize, grad: &Tensor) -> Result<Tensor> {
     check_layer(model, last)?;
     let mut g = grad.clone();

@@ -26,10 +26,20 @@ impl Occluder {
     /// The positions along a side of `length` pixels: `0, stride, ...` while the square
     /// fits.
     pub fn positions(&self, length: usize) -> Result<usize> {
-        if self.size == 0 || self.stride == 0 || self.size > length {
+        if self.size == 0 {
+            return Err(Error::Invalid(
+                "an occluder of 0 x 0 pixels hides nothing".into(),
+            ));
+        }
+        if self.stride == 0 {
+            return Err(Error::Invalid(
+                "the occluder must move by at least 1 pixel".into(),
+            ));
+        }
+        if self.size > length {
             return Err(Error::Invalid(format!(
-                "an occluder of {0}x{0} pixels moving by {1} does not fit an image side of {length}",
-                self.size, self.stride
+                "an occluder of {0} x {0} pixels does not fit an image side of {length}",
+                self.size
             )));
         }
         Ok((length - self.size) / self.stride + 1)
@@ -37,16 +47,18 @@ impl Occluder {
 }
 
 // ANCHOR: occlude
-/// `image` `(C, H, W)` with the square's top-left corner at `(row, column)`.
+/// `image` `(C, H, W)` with the square's top-left corner at `(row, column)`; the part of
+/// the square outside the image is dropped.
 pub fn occlude(image: &Array3<f32>, row: usize, column: usize, occluder: Occluder) -> Array3<f32> {
     let mut covered = image.clone();
     let (_, h, w) = image.dim();
+    let (r0, c0) = (row.min(h), column.min(w));
     let (r1, c1) = (
         (row + occluder.size).min(h),
         (column + occluder.size).min(w),
     );
     covered
-        .slice_mut(s![.., row..r1, column..c1])
+        .slice_mut(s![.., r0..r1, c0..c1])
         .fill(occluder.fill);
     covered
 }
@@ -67,7 +79,9 @@ pub struct Occlusion {
 }
 
 // ANCHOR: occlusion
-/// Slides `occluder` over `image` `(C, H, W)` and records the softmax probability of
+/// Slides `occluder` over `image` `(C, H, W)` (its top-left corner at `0, stride, ...`
+/// while the square fits, so up to `stride - 1` rows and columns at the far edges are
+/// never covered) and records the softmax probability of
 /// `class` at every position, and, if `feature` is `Some((layer, channel))`, the total
 /// activity of that feature map. The occluded images go through the network `batch` at a
 /// time, in evaluation mode.

@@ -12,8 +12,8 @@ use super::{check_layer, forward_to};
 use crate::error::{Error, Result};
 use crate::layer::Layer;
 use crate::layers::{
-    AvgPool2d, BatchNorm2d, Conv2d, Dropout, LocalResponseNorm, MaxPool2d, Relu, Residual,
-    Sequential, Sigmoid, Tanh,
+    AlphaDropout, AvgPool2d, BatchNorm2d, Conv2d, Dropout, LocalResponseNorm, MaxPool2d, Relu,
+    Residual, Selu, Sequential, Sigmoid, Tanh,
 };
 use crate::shape::{receptive_field, Window};
 
@@ -69,6 +69,8 @@ pub fn windows(layer: &dyn Layer) -> Result<Vec<Window>> {
         return windows(&block.body);
     }
     let elementwise = layer.downcast_ref::<Relu>().is_some()
+        || layer.downcast_ref::<Selu>().is_some()
+        || layer.downcast_ref::<AlphaDropout>().is_some()
         || layer.downcast_ref::<Tanh>().is_some()
         || layer.downcast_ref::<Sigmoid>().is_some()
         || layer.downcast_ref::<BatchNorm2d>().is_some()
@@ -78,7 +80,8 @@ pub fn windows(layer: &dyn Layer) -> Result<Vec<Window>> {
         return Ok(Vec::new());
     }
     Err(Error::Invalid(format!(
-        "no receptive field through {}: a unit after it sees the whole image",
+        "the receptive field through {} is not known here (a layer that mixes all \
+         positions, such as flattening, has none: every unit after it sees the whole image)",
         layer.name()
     )))
 }
@@ -97,6 +100,23 @@ pub fn receptive_patch(
     let mut all = Vec::new();
     for i in 0..=layer {
         all.extend(windows(model.layer(i).expect("checked"))?);
+    }
+    // The unit must be one the layer has: its output size, by chapter 2's formula.
+    let outputs = |length: usize| {
+        all.iter().try_fold(length, |n, w| {
+            (n + 2 * w.padding)
+                .checked_sub(w.field)
+                .map(|d| d / w.stride + 1)
+        })
+    };
+    match (outputs(height), outputs(width)) {
+        (Some(h), Some(w)) if row < h && column < w => {}
+        (h, w) => {
+            return Err(Error::Invalid(format!(
+                "unit ({row}, {column}) asked for, but layer {layer} gives {h:?} x {w:?} \
+                 outputs for a {height} x {width} image"
+            )))
+        }
     }
     let rf = receptive_field(&all)?;
     let clip = |span: Range<i64>, size: usize| {
