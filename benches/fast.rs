@@ -205,12 +205,20 @@ fn bench_conv(quick: bool, fast_only: bool) -> Vec<serde_json::Value> {
         drop(single);
         layer.algorithm = ConvAlgorithm::Fast;
         let [(fwd1, both1), (fwd2, both2)] = one_then_two(reps, &mut layer, &x, &dy, first);
+        let d = ConvDims::new(
+            (BATCH, case.c, case.hw, case.hw),
+            (case.k, case.c, case.f, case.f),
+            Conv2dConfig::new(1, case.p),
+        )
+        .unwrap();
+        let kernel = cnn_book::fast::conv::kernel_name(&d, layer.fast_kernel());
         println!(
-            "{:<38} {naive:>10.2} {im2col:>10.2} {fwd1:>10.2} {both1:>10.2} {fwd2:>10.2} {both2:>10.2}",
+            "{:<38} {naive:>10.2} {im2col:>10.2} {fwd1:>10.2} {both1:>10.2} {fwd2:>10.2} {both2:>10.2}  {kernel}",
             case.name
         );
         rows.push(serde_json::json!({
             "name": case.name, "input": [BATCH, case.c, case.hw, case.hw],
+            "kernel": kernel,
             "filters": case.k, "field": case.f, "padding": case.p,
             "input_gradient": !first,
             "forward_gflop": conv_flops(case) / 1e9,
@@ -636,6 +644,9 @@ fn machine() -> serde_json::Value {
         "rustc": rustc,
         "crate": format!("cnn-book {}", env!("CARGO_PKG_VERSION")),
         "gemm": "matrixmultiply 0.3 (via ndarray 0.17), AVX-512 kernel enabled",
+        "isa": cnn_book::fast::simd::active().name(),
+        "isa_detected": cnn_book::fast::simd::detected().name(),
+        "isa_description": cnn_book::fast::simd::active().describe(),
     })
 }
 
@@ -683,10 +694,15 @@ fn compare_kernels() -> Vec<serde_json::Value> {
         )
         .unwrap();
         let winograd = cnn_book::fast::conv::uses_winograd(&d, FastKernel::Winograd);
-        let mut json = serde_json::json!({ "name": case.name, "winograd_applies": winograd });
+        let mut json = serde_json::json!({
+            "name": case.name,
+            "winograd_applies": winograd,
+            "isa": cnn_book::fast::simd::active().name(),
+        });
         for (kernel, [f, p, b]) in KERNELS.iter().zip(best) {
             let b = if first { p } else { b };
-            row.push(format!("{kernel:?} fwd {f:.2} bwd {b:.2} (dW {p:.2})"));
+            let ran = cnn_book::fast::conv::kernel_name(&d, *kernel);
+            row.push(format!("{ran}: fwd {f:.2} bwd {b:.2} (dW {p:.2})"));
             json[format!("{kernel:?}").to_lowercase()] =
                 serde_json::json!({ "forward_ms": f, "backward_ms": b, "weight_grad_ms": p });
         }

@@ -24,7 +24,13 @@ Not part of CI: it needs PyTorch, e.g.
     python3 -m venv ~/.venvs/torch && ~/.venvs/torch/bin/pip install torch numpy
     ~/.venvs/torch/bin/python benches/pytorch_compare.py --save
 
-Options: --quick (fewer repetitions, one round, LeNet epoch only), --skip-epochs.
+Options: --quick (fewer repetitions, one round, LeNet epoch only), --skip-epochs,
+--save-as NAME (with --save: the files of another kind of CPU, e.g. `--save-as avx2`).
+
+To hold both sides to AVX2 on a machine with AVX-512:
+
+    CNN_BOOK_ISA=avx2 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 \
+        ~/.venvs/torch/bin/python benches/pytorch_compare.py --save --save-as avx2
 """
 
 import argparse
@@ -271,6 +277,8 @@ def ratio(ours, theirs):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--save", action="store_true")
+    parser.add_argument("--save-as", default="", help="with --save: write bench-NAME.json and "
+                        "comparison-NAME.json (e.g. avx2), beside the chapter's default run")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--skip-epochs", action="store_true")
     args = parser.parse_args()
@@ -301,38 +309,48 @@ def main():
         for t in (1, 2):
             for part in ("forward_ms", "both_ms"):
                 rows.append((ours["name"], "forward" if part == "forward_ms" else "fwd+bwd",
-                             t, ours[f"fast_{t}"][part], theirs[f"torch_{t}"][part], "ms"))
+                             t, ours[f"fast_{t}"][part], theirs[f"torch_{t}"][part], "ms",
+                             ours.get("kernel", "")))
     for ours, theirs in zip(rust.get("pool_bn", []), torch_pool):
         for t in (1, 2):
             rows.append((ours["name"], "fwd+bwd", t, ours[f"fast_{t}"]["both_ms"],
-                         theirs[f"torch_{t}"]["both_ms"], "ms"))
+                         theirs[f"torch_{t}"]["both_ms"], "ms", ""))
     theirs_by = {(e["model"], e["threads"]): e for e in torch_epochs}
     for e in rust.get("epochs", []):
         other = theirs_by.get((e["model"], e["threads"]))
         if other:
             rows.append((f"one epoch of {e['model']}", "train", e["threads"], e["seconds"],
-                         other["seconds"], "s"))
+                         other["seconds"], "s", ""))
 
     print()
     print(f"{'benchmark':<40} {'pass':<8} {'thr':>3} {'cnn-book':>10} {'PyTorch':>10} {'ratio':>6}")
-    for name, part, t, ours, theirs, unit in rows:
+    for name, part, t, ours, theirs, unit, kernel in rows:
         print(f"{name:<40} {part:<8} {t:>3} {ours:>8.2f}{unit:>2} {theirs:>8.2f}{unit:>2} "
-              f"{ratio(ours, theirs):>6.2f}")
+              f"{ratio(ours, theirs):>6.2f}  {kernel}")
+    machine = rust.get("machine", {})
+    print(f"cnn-book kernels: {machine.get('isa', '?')} ({machine.get('isa_description', '')}); "
+          f"PyTorch: {torch.backends.cpu.get_cpu_capability()}")
     print("ratio = cnn-book time / PyTorch time: below 1.0, cnn-book is faster.")
 
     if args.save:
         OUT.mkdir(parents=True, exist_ok=True)
-        bench = OUT / "bench.json"
+        suffix = f"-{args.save_as}" if args.save_as else ""
+        bench = OUT / f"bench{suffix}.json"
         bench.write_text(json.dumps(rust, indent=2) + "\n")
         print("wrote", bench)
         report = {
             "machine": rust.get("machine", {}),
             "torch": torch.__version__,
+            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "python": platform.python_version(),
-            "rows": [dict(zip(("name", "pass", "threads", "cnn_book", "pytorch", "unit"), r))
+            "environment": {k: os.environ[k] for k in
+                            ("CNN_BOOK_ISA", "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
+                            if k in os.environ},
+            "rows": [dict(zip(("name", "pass", "threads", "cnn_book", "pytorch", "unit",
+                               "kernel"), r))
                      for r in rows],
         }
-        path = OUT / "comparison.json"
+        path = OUT / f"comparison{suffix}.json"
         path.write_text(json.dumps(report, indent=2) + "\n")
         print("wrote", path)
 

@@ -34,6 +34,7 @@ use rayon::prelude::*;
 use crate::conv::{check_bias, Conv2dConfig, ConvDims};
 use crate::error::{Error, Result};
 use crate::fast::direct::{self, Direct};
+use crate::fast::simd;
 use crate::fast::winograd;
 use crate::tensor::zeros4_par;
 
@@ -225,12 +226,12 @@ pub enum FastKernel {
     /// Always im2col + GEMM.
     Gemm,
     /// The direct kernels of [`crate::fast::direct`] (forward, weight and input gradients)
-    /// wherever they apply (stride 1, padding narrower than the filter, a CPU with
-    /// AVX-512); im2col + GEMM elsewhere.
+    /// wherever they apply (stride 1, padding narrower than the filter); im2col + GEMM
+    /// elsewhere.
     Direct,
     /// Winograd's F(2 x 2, 3 x 3) of [`crate::fast::winograd`] for the forward pass and both
     /// gradients wherever it applies (3 x 3 filters, stride 1, even output sizes, a
-    /// multiple of 64 filters, AVX-512); otherwise as [`FastKernel::Direct`].
+    /// multiple of 64 filters); otherwise as [`FastKernel::Direct`].
     Winograd,
 }
 
@@ -240,6 +241,10 @@ pub enum FastKernel {
 #[derive(Debug, Clone, Default)]
 pub struct ConvScratch {
     pub kernel: FastKernel,
+    /// The instruction set of the direct and Winograd kernels: `None` for
+    /// [`simd::active`] (the widest this CPU has, or the limit of `CNN_BOOK_ISA`); a
+    /// narrower one to run, or test, that path. Every path gives the same bits.
+    pub isa: Option<simd::Isa>,
     cols: Vec<Vec<f32>>,
     dcols: Vec<Vec<f32>>,
     dw: Vec<Vec<f32>>,
@@ -261,17 +266,34 @@ impl ConvScratch {
     }
 }
 
+/// The instruction set `scratch` asks for, or the active one; an error if this CPU cannot
+/// run it.
+fn isa_of(scratch: &ConvScratch) -> Result<simd::Isa> {
+    match scratch.isa {
+        None => Ok(simd::active()),
+        Some(isa) if isa.available() => Ok(isa),
+        Some(isa) => Err(Error::Invalid(format!(
+            "the convolution asks for the {} kernels, which this CPU cannot run (it has {})",
+            isa.name(),
+            simd::detected().name()
+        ))),
+    }
+}
+
 // ANCHOR: use_direct
-/// Whether the direct kernels run: they need stride 1, padding smaller than the filter
-/// (the input gradient pads the output gradient by `KH - 1 - P`) and a CPU with AVX-512.
+/// Whether the direct kernels run: they need stride 1 and padding smaller than the filter
+/// (the input gradient pads the output gradient by `KH - 1 - P`). They run on every CPU
+/// (see [`crate::fast::simd`]); only where a fused multiply-add is a library call (the
+/// portable path on an x86-64 CPU without FMA) does `Auto` prefer im2col + GEMM.
 pub fn use_direct(d: &ConvDims, kernel: FastKernel) -> bool {
     let p = d.config.padding;
     let applies = d.config.stride == 1 && p < d.kernel_height && p < d.kernel_width;
     let wanted = match kernel {
         FastKernel::Gemm => false,
-        FastKernel::Direct | FastKernel::Winograd | FastKernel::Auto => true,
+        FastKernel::Direct | FastKernel::Winograd => true,
+        FastKernel::Auto => simd::active().fast_fma(),
     };
-    applies && wanted && crate::fast::direct::lanes().is_some()
+    applies && wanted
 }
 // ANCHOR_END: use_direct
 
@@ -283,10 +305,26 @@ fn use_winograd(g: &Direct, kernel: FastKernel) -> bool {
 
 /// Whether the forward pass (and the weight gradient) of `d` runs by Winograd's
 /// F(2 x 2, 3 x 3) under `kernel`: 3 x 3 filters, stride 1, even output sizes, a multiple
-/// of 64 filters, a CPU with AVX-512. The input gradient uses it when the same holds with
+/// of 64 filters. The input gradient uses it when the same holds with
 /// channels and filters swapped.
 pub fn uses_winograd(d: &ConvDims, kernel: FastKernel) -> bool {
     use_direct(d, kernel) && use_winograd(&direct_forward(d), kernel)
+}
+
+/// The kernel that computes the forward pass of `d` under `kernel` on this CPU, in words:
+/// `"im2col + GEMM"`, `"direct (avx2)"`, `"Winograd F(2x2, 3x3) (avx512)"`, ... (the
+/// benchmarks name what ran with it).
+pub fn kernel_name(d: &ConvDims, kernel: FastKernel) -> String {
+    let isa = simd::active().name();
+    if !use_direct(d, kernel) {
+        "im2col + GEMM".into()
+    } else if use_winograd(&direct_forward(d), kernel) {
+        format!("Winograd F(2x2, 3x3) ({isa})")
+    } else if direct::is_wide(d.filters) {
+        format!("direct, wide ({isa})")
+    } else {
+        format!("direct ({isa})")
+    }
 }
 
 /// The geometry of the direct forward correlation of `d`.
@@ -338,6 +376,7 @@ pub fn conv2d_fast(
 ) -> Result<Array4<f32>> {
     let d = ConvDims::new(input.dim(), weight.dim(), config)?;
     check_bias(bias, d.filters)?;
+    isa_of(scratch)?;
     let x = input.as_standard_layout();
     let x = x.as_slice().expect("standard layout");
     if use_direct(&d, scratch.kernel) {
@@ -401,12 +440,13 @@ fn direct_forward_batch(
     scratch: &mut ConvScratch,
 ) -> Array4<f32> {
     let g = direct_forward(d);
+    let isa = isa_of(scratch).expect("checked by the caller");
     let wide = direct::is_wide(d.filters);
     let fast3 = use_winograd(&g, scratch.kernel);
     let f = if wide {
         direct::WIDE
     } else {
-        direct::filter_tile(d.filters)
+        direct::filter_tile(d.filters, isa)
     };
     if fast3 {
         winograd::transform_filters(&g, |k, c, u, v| weight[[k, c, u, v]], &mut scratch.packed);
@@ -452,16 +492,25 @@ fn direct_forward_batch(
                 .zip(xs.chunks(in_len))
                 .zip(padded.chunks_mut(plen))
             {
-                direct::pad_planes(xn, &g, padded);
+                direct::pad_planes(isa, xn, &g, padded);
                 if fast3 {
                     let b = bias.as_deref();
-                    winograd::correlate(&g, padded, packed, b, yn, transforms);
+                    winograd::correlate(isa, &g, padded, packed, b, yn, transforms);
                 } else if wide {
                     let b = bias.as_deref();
-                    direct::correlate_wide(&g, padded, (packed, offsets), &pixels, b, yn, sums);
+                    direct::correlate_wide(
+                        isa,
+                        &g,
+                        padded,
+                        (packed, offsets),
+                        &pixels,
+                        b,
+                        yn,
+                        sums,
+                    );
                 } else {
                     let data = (&packed[..], &offsets[..], &spills[..]);
-                    direct::correlate(&g, f, padded, data, bias.as_deref(), yn);
+                    direct::correlate(isa, &g, f, padded, data, bias.as_deref(), yn);
                 }
             }
         });
@@ -482,7 +531,8 @@ fn direct_backward_batch(
 ) -> FastConvGrads {
     let g = direct_forward(d);
     let gx = direct_input_grad(d);
-    let f = direct::grad_filter_tile(d.filters);
+    let isa = isa_of(scratch).expect("checked by the caller");
+    let f = direct::grad_filter_tile(d.filters, isa);
     // The wide kernels: the weight gradient for a multiple of 32 filters (or 16, see
     // `wide_grad_block`), the input gradient (whose "filters" are the channels) for a
     // multiple of 64 channels.
@@ -493,12 +543,12 @@ fn direct_backward_batch(
     let fx = if wide_x {
         direct::WIDE
     } else {
-        direct::filter_tile(d.channels)
+        direct::filter_tile(d.channels, isa)
     };
     let (pixels, pixels_x) = (direct::pixels(&g), direct::pixels(&gx));
     let spills_x = direct::spills(&gx);
     let tap_blocks = if wide_w {
-        direct::wide_tap_blocks(&g)
+        direct::wide_tap_blocks(&g, isa)
     } else {
         Vec::new()
     };
@@ -532,7 +582,7 @@ fn direct_backward_batch(
     // Per chunk: the flat output gradients of its images, or (wide) one image's output
     // gradient transposed and the chunk's weight gradient transposed.
     let grad_len = if wide_w {
-        (plane + direct::wide_grad_rows(&g)) * d.filters
+        (plane + direct::wide_grad_rows(&g, isa)) * d.filters
     } else {
         per * flat_dy_len
     };
@@ -608,7 +658,7 @@ fn direct_backward_batch(
                 };
                 let (dy_t, dw_t) = flat_dy.split_at_mut(split);
                 if wide_w {
-                    dw_t[..direct::wide_grad_rows(&g) * d.filters].fill(0.0);
+                    dw_t[..direct::wide_grad_rows(&g, isa) * d.filters].fill(0.0);
                 }
                 let images = dys.len() / out_len;
                 for (n, dyn_) in dys.chunks(out_len).enumerate() {
@@ -619,33 +669,34 @@ fn direct_backward_batch(
                     }
                     if !xs.is_empty() {
                         let xn = &xs[n * in_len..(n + 1) * in_len];
-                        direct::pad_planes(xn, &g, &mut cols[n * plen..(n + 1) * plen]);
+                        direct::pad_planes(isa, xn, &g, &mut cols[n * plen..(n + 1) * plen]);
                     }
                     if wide_w {
                         let padded = if xs.is_empty() { kept } else { &cols[..] };
                         let padded = &padded[n * plen..(n + 1) * plen];
-                        direct::transpose(dyn_, d.filters, plane, None, dy_t);
+                        direct::transpose(isa, dyn_, d.filters, plane, None, dy_t);
                         // The bias gradient from the transposed rows (each row is one
                         // position's gradient for every filter).
                         for row in dy_t[..plane * d.filters].chunks_exact(d.filters) {
                             db.iter_mut().zip(row).for_each(|(b, &v)| *b += v);
                         }
                         if fast3_w {
-                            winograd::weight_grad_image(&g, padded, dy_t, n == 0, transforms);
+                            winograd::weight_grad_image(isa, &g, padded, dy_t, n == 0, transforms);
                         } else {
                             let at = (&pixels[..], &tap_blocks[..]);
-                            direct::weight_grad_wide(&g, padded, dy_t, at, dw_t);
+                            direct::weight_grad_wide(isa, &g, padded, dy_t, at, dw_t);
                         }
                     } else {
-                        direct::flatten(&g, f, dyn_, &mut dy_t[n * flat_dy_len..]);
+                        direct::flatten(isa, &g, f, dyn_, &mut dy_t[n * flat_dy_len..]);
                     }
                     if input_grad {
                         let dxn = &mut dxs[n * in_len..(n + 1) * in_len];
-                        direct::pad_planes(dyn_, &gx, dy_padded);
+                        direct::pad_planes(isa, dyn_, &gx, dy_padded);
                         if fast3_x {
-                            winograd::correlate(&gx, dy_padded, packed, None, dxn, transforms);
+                            winograd::correlate(isa, &gx, dy_padded, packed, None, dxn, transforms);
                         } else if wide_x {
                             direct::correlate_wide(
+                                isa,
                                 &gx,
                                 dy_padded,
                                 (packed, offsets),
@@ -656,18 +707,18 @@ fn direct_backward_batch(
                             );
                         } else {
                             let data = (&packed[..], &offsets[..], &spills_x[..]);
-                            direct::correlate(&gx, fx, dy_padded, data, None, dxn);
+                            direct::correlate(isa, &gx, fx, dy_padded, data, None, dxn);
                         }
                     }
                 }
                 if fast3_w {
-                    winograd::weight_grad_finish(&g, transforms, dw);
+                    winograd::weight_grad_finish(isa, &g, transforms, dw);
                 } else if wide_w {
                     // dW[k, tap] from its transpose.
-                    direct::transpose(dw_t, taps, d.filters, None, dw);
+                    direct::transpose(isa, dw_t, taps, d.filters, None, dw);
                 } else {
                     let padded = if xs.is_empty() { kept } else { &cols[..] };
-                    direct::weight_grad(&g, f, padded, dy_t, images, dw);
+                    direct::weight_grad(isa, &g, f, padded, dy_t, images, dw);
                 }
             },
         );
@@ -696,6 +747,7 @@ pub fn conv2d_backward_saved(
     input_grad: bool,
     scratch: &mut ConvScratch,
 ) -> Result<FastConvGrads> {
+    isa_of(scratch)?;
     let d = scratch.saved_for.ok_or_else(|| {
         Error::Shape("no input kept: run conv2d_fast with the direct kernels first".into())
     })?;
@@ -830,6 +882,7 @@ pub fn conv2d_backward_fast(
 ) -> Result<FastConvGrads> {
     let d = ConvDims::new(input.dim(), weight.dim(), config)?;
     d.check_grad_output(grad_output.dim())?;
+    isa_of(scratch)?;
     let x = input.as_standard_layout();
     let x = x.as_slice().expect("standard layout");
     let dy = grad_output.as_standard_layout();

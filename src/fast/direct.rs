@@ -32,27 +32,23 @@
 //! computed and the weight gradient's sums need no adding across lanes. The weight
 //! gradient turns around from 32 filters on (2 vectors by 12 taps).
 //!
-//! The kernels are written with the AVX-512 intrinsics of `std::arch` (plain loops over
-//! arrays were vectorized by the compiler along the wrong axis, with gathers, and ran many
-//! times slower). They only run on stride-1 convolutions, after the CPU has been asked
-//! whether it has AVX-512; elsewhere the GEMM path runs. The `unsafe` blocks are the
-//! vector loads and stores from slices whose length was checked just before, and the calls
-//! into the AVX-512 functions after the CPU check.
+//! The tiles above are the AVX-512 ones (32 registers of 16 floats). With AVX2 a vector
+//! of 16 floats takes two of its 16 registers, so the tiles shrink to fit: 6 or 4 filters
+//! by one vector forward, 2 filters by 2 taps for the weight gradient, 1 vector by 4
+//! positions (or taps) for the wide kernels: at most 8 registers of sums, 2 of loaded
+//! values and 4 of broadcasts, which the compiler likes to load all at once. The sums are the same in every lane, in the same order,
+//! whatever the tile: every path gives the same bits.
+//!
+//! The kernels are written once, generic over the vector of 16 floats of
+//! [`crate::fast::simd`] (plain loops over the data were vectorized by the compiler along
+//! the wrong axis, with gathers, and ran many times slower). They only run on stride-1
+//! convolutions; the instruction set is chosen at run time ([`crate::fast::simd::active`]).
+//! There is no `unsafe` here: the checked windows of `simd` ([`Strip`], [`Lockstep`])
+//! check each tile's furthest load once.
 
-/// Vector width of the kernels: 16 floats.
-pub(crate) const LANES: usize = 16;
-
-/// The vector width of the direct kernels on this CPU: 16 floats with AVX-512, or `None`
-/// (no direct kernels; the GEMM path runs instead).
-pub fn lanes() -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx512f") {
-            return Some(LANES);
-        }
-    }
-    None
-}
+#[cfg(target_arch = "x86_64")]
+use crate::fast::simd::Avx512;
+use crate::fast::simd::{with_simd, Bounded, Isa, Lockstep, Simd, Strip, LANES};
 
 /// The shape of one direct correlation: `src_c` planes of `src_h x src_w` in, padded by
 /// `(pad_h, pad_w)`, correlated with `dst_c` filters of `kh x kw`, stride 1.
@@ -140,10 +136,17 @@ impl Direct {
 /// The most vectors of outputs in one forward tile.
 const MAX_ROWS: usize = 6;
 
-/// Filters per forward tile for `filters` filters: eight when that wastes nothing, six for
-/// LeNet's six, else four or eight, whichever leaves fewer empty filter slots.
-pub(crate) fn filter_tile(filters: usize) -> usize {
+/// Filters per forward tile for `filters` filters on `isa`. With AVX-512 (32 vector
+/// registers): eight when that wastes nothing, six for LeNet's six, else four or eight,
+/// whichever leaves fewer empty filter slots; the tile is then 8 x 3, 6 x 4 or 4 x 6
+/// vectors. Elsewhere (16 registers of half the width with AVX2, so a vector of 16 floats
+/// takes two): six or four filters by one vector, whichever wastes fewer slots, six on a
+/// tie (more multiply-adds per load).
+pub(crate) fn filter_tile(filters: usize, isa: Isa) -> usize {
     let waste = |f: usize| filters.next_multiple_of(f) - filters;
+    if isa != Isa::Avx512 {
+        return if waste(6) <= waste(4) { 6 } else { 4 };
+    }
     if waste(8) == 0 {
         8
     } else if waste(6) == 0 {
@@ -155,11 +158,26 @@ pub(crate) fn filter_tile(filters: usize) -> usize {
     }
 }
 
-/// Filters per weight-gradient tile: six for LeNet's six (then four taps), else four (then
-/// six taps), so that one block of filters' output gradients for a whole chunk of images
-/// fits in the core's first-level cache.
-pub(crate) fn grad_filter_tile(filters: usize) -> usize {
-    if filters.is_multiple_of(6) && !filters.is_multiple_of(4) {
+/// The forward tile for `f` filters on `isa`: filters by vectors of outputs.
+fn forward_tile(f: usize, isa: Isa) -> (usize, usize) {
+    match (isa, f) {
+        (Isa::Avx512, 8) => (8, 3),
+        (Isa::Avx512, 6) => (6, 4),
+        (Isa::Avx512, 4) => (4, 6),
+        (_, 6) => (6, 1),
+        (_, 4) => (4, 1),
+        _ => panic!("no forward tile for {f} filters on {}", isa.name()),
+    }
+}
+
+/// Filters per weight-gradient tile. With AVX-512: six for LeNet's six (then four taps),
+/// else four (then six taps), so that one block of filters' output gradients for a whole
+/// chunk of images fits in the core's first-level cache. Elsewhere two filters by two taps:
+/// 4 vectors of sums, 2 of gradients and 1 of inputs fill the 16 registers of AVX2.
+pub(crate) fn grad_filter_tile(filters: usize, isa: Isa) -> usize {
+    if isa != Isa::Avx512 {
+        2
+    } else if filters.is_multiple_of(6) && !filters.is_multiple_of(4) {
         6
     } else {
         4
@@ -170,68 +188,45 @@ pub(crate) fn grad_filter_tile(filters: usize) -> usize {
 /// entry of `out[..padded_len]` is written, the border and the tail with zeros, once each.
 ///
 /// With AVX-512 every padded row is written by whole vectors, its data lanes filled by one
-/// expanding load (`vexpandps`: consecutive floats into the lanes of a mask, zeros in the
-/// others); the slices-and-fills version below calls `memset` and `memcpy` for runs of one
-/// to a few dozen floats, two or three calls per row, which cost a tenth of a 64-channel
-/// layer's forward pass.
+/// expanding load ([`Avx512::pad_row`]); the slices-and-fills version below calls `memset`
+/// and `memcpy` for runs of one to a few dozen floats, two or three calls per row, which
+/// cost a tenth of a 64-channel layer's forward pass.
 ///
 /// # Panics
 /// If `src` holds fewer than `src_c` planes or `out` fewer than [`Direct::padded_len`]
 /// entries.
-pub(crate) fn pad_planes(src: &[f32], g: &Direct, out: &mut [f32]) {
-    if lanes() == Some(LANES) {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: `lanes()` found AVX-512F on this CPU.
-        unsafe {
-            return pad_planes_avx512(src, g, out);
-        }
+pub(crate) fn pad_planes(isa: Isa, src: &[f32], g: &Direct, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512 {
+        let t = Avx512::new().expect("AVX-512 asked for on a CPU without it");
+        return t.run(
+            #[inline(always)]
+            |t| pad_planes_avx512(t, src, g, out),
+        );
     }
+    let _ = isa;
     pad_planes_sliced(src, g, out)
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn pad_planes_avx512(src: &[f32], g: &Direct, out: &mut [f32]) {
-    use std::arch::x86_64::*;
+#[inline(always)]
+fn pad_planes_avx512(t: Avx512, src: &[f32], g: &Direct, out: &mut [f32]) {
     let (hp, wp) = g.padded();
     let (h, w) = (g.src_h, g.src_w);
-    let (plane, src_plane) = (hp * wp, h * w);
-    let src = &src[..g.src_c * src_plane];
+    let src = &src[..g.src_c * h * w];
     let out = &mut out[..g.padded_len()];
-    let (planes, tail) = out.split_at_mut(g.src_c * plane);
+    let (planes, tail) = out.split_at_mut(g.src_c * hp * wp);
     tail.fill(0.0);
-    // Per vector of a padded row: the lanes that exist (columns < wp), the lanes that hold
-    // data (columns pad_w..pad_w + w) and the source column of the first data lane.
-    let vectors: Vec<(__mmask16, __mmask16, usize)> = (0..wp)
-        .step_by(LANES)
-        .map(|c0| {
-            let lanes_in = |lo: usize, hi: usize| -> __mmask16 {
-                (0..LANES)
-                    .filter(|l| (lo..hi).contains(&(c0 + l)))
-                    .fold(0, |m, l| m | (1 << l))
-            };
-            let first = c0.max(g.pad_w).min(g.pad_w + w) - g.pad_w;
-            (lanes_in(0, wp), lanes_in(g.pad_w, g.pad_w + w), first)
-        })
-        .collect();
-    let (x, o) = (src.as_ptr(), planes.as_mut_ptr());
-    for c in 0..g.src_c {
-        for r in 0..hp {
-            let row = r.checked_sub(g.pad_h).filter(|&i| i < h);
-            for (j, &(exist, data, first)) in vectors.iter().enumerate() {
-                let v = match row {
-                    // SAFETY: the expanding load reads `data.count_ones()` floats from
-                    // column `first` of source row i of plane c: the data columns of this
-                    // vector, inside that row (first + count <= w), inside `src`.
-                    Some(i) => unsafe {
-                        _mm512_maskz_expandloadu_ps(data, x.add(c * src_plane + i * w + first))
-                    },
-                    None => _mm512_setzero_ps(),
-                };
-                // SAFETY: lanes `exist` are the columns 16 j + l < wp of padded row r of
-                // plane c: inside `planes`.
-                unsafe { _mm512_mask_storeu_ps(o.add(c * plane + r * wp + j * LANES), exist, v) };
-            }
+    for (plane, src) in planes
+        .chunks_exact_mut(hp * wp)
+        .zip(src.chunks_exact(h * w))
+    {
+        for (r, row) in plane.chunks_exact_mut(wp).enumerate() {
+            let from = r
+                .checked_sub(g.pad_h)
+                .filter(|&i| i < h)
+                .map(|i| &src[i * w..(i + 1) * w]);
+            t.pad_row(from, g.pad_w, row);
         }
     }
 }
@@ -316,8 +311,14 @@ pub(crate) fn pack_filters(
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Spill {
     mask: u16,
-    first: u16,
     start: usize,
+}
+
+impl Spill {
+    /// The place of the spill's outputs in a plane.
+    fn range(self) -> std::ops::Range<usize> {
+        self.start..self.start + self.mask.count_ones() as usize
+    }
 }
 
 /// The [`Spill`] of every vector of a flat plane ([`Direct::flat_len`] / 16 of them).
@@ -337,8 +338,7 @@ pub(crate) fn spills(g: &Direct) -> Vec<Spill> {
             .sum::<u16>();
         let start = ((q / wp) * ow + (q % wp).min(ow)).min(plane);
         assert!(start + mask.count_ones() as usize <= plane);
-        let first = ((1u32 << mask.count_ones()) - 1) as u16;
-        Spill { mask, first, start }
+        Spill { mask, start }
     };
     (0..g.flat_len() / LANES)
         .map(|v| spill(v * LANES))
@@ -349,7 +349,7 @@ pub(crate) fn spills(g: &Direct) -> Vec<Spill> {
 /// of the outputs, zeros in the garbage columns and in the empty filters up to a multiple
 /// of `f`: ready for [`weight_grad`]. `flat` gets `dst_c.next_multiple_of(f) * vectors * 16`
 /// entries, all written.
-pub(crate) fn flatten(g: &Direct, f: usize, src: &[f32], flat: &mut [f32]) {
+pub(crate) fn flatten(isa: Isa, g: &Direct, f: usize, src: &[f32], flat: &mut [f32]) {
     let (oh, ow, wp) = (g.out_h(), g.out_w(), g.padded().1);
     let len = g.vectors() * LANES;
     let flat = &mut flat[..g.dst_c.next_multiple_of(f) * len];
@@ -363,7 +363,7 @@ pub(crate) fn flatten(g: &Direct, f: usize, src: &[f32], flat: &mut [f32]) {
     };
     for (k, plane) in planes.chunks_exact_mut(len).enumerate() {
         let (written, rest) = plane.split_at_mut(oh * wp);
-        rows.copy(&src[k * oh * ow..], written, 0.0);
+        rows.copy(isa, &src[k * oh * ow..], written, 0.0);
         rest.fill(0.0);
     }
 }
@@ -380,23 +380,32 @@ struct Rows {
 }
 
 impl Rows {
-    /// `dst`'s rows from `src`'s plus `shift` (zeros after `width`, not shifted).
+    /// `dst`'s rows from `src`'s plus `shift` (zeros after `width`, not shifted). With
+    /// AVX-512 by masked vector loads and stores ([`Avx512::copy_row`]).
     ///
     /// # Panics
     /// If a row lies outside `src` or `dst`, or `dst_width < width`.
-    fn copy(self, src: &[f32], dst: &mut [f32], shift: f32) {
+    fn copy(self, isa: Isa, src: &[f32], dst: &mut [f32], shift: f32) {
         assert!(self.dst_width >= self.width);
         if let Some(last) = self.count.checked_sub(1) {
             assert!(last * self.strides.0 + self.width <= src.len());
             assert!(last * self.strides.1 + self.dst_width <= dst.len());
         }
-        if lanes() == Some(LANES) {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: `lanes()` found AVX-512F on this CPU.
-            unsafe {
-                return self.copy_avx512(src, dst, shift);
-            }
+        #[cfg(target_arch = "x86_64")]
+        if isa == Isa::Avx512 {
+            let t = Avx512::new().expect("AVX-512 asked for on a CPU without it");
+            return t.run(
+                #[inline(always)]
+                |t| {
+                    for r in 0..self.count {
+                        let from = &src[r * self.strides.0..][..self.width];
+                        let to = &mut dst[r * self.strides.1..][..self.dst_width];
+                        t.copy_row(from, to, shift);
+                    }
+                },
+            );
         }
+        let _ = isa;
         self.copy_sliced(src, dst, shift)
     }
 
@@ -412,74 +421,18 @@ impl Rows {
             zeros.fill(0.0);
         }
     }
-
-    /// Masked vector loads and stores, 16 floats at a time: no call to `memcpy` or
-    /// `memset` for runs of a few dozen floats.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    fn copy_avx512(self, src: &[f32], dst: &mut [f32], shift: f32) {
-        use std::arch::x86_64::*;
-        let first = |n: usize| -> __mmask16 { ((1u32 << n.min(LANES)) - 1) as __mmask16 };
-        let s = _mm512_set1_ps(shift);
-        let (x, o) = (src.as_ptr(), dst.as_mut_ptr());
-        for r in 0..self.count {
-            for c0 in (0..self.dst_width).step_by(LANES) {
-                let n = self.width.saturating_sub(c0);
-                let v = if n == 0 {
-                    _mm512_setzero_ps()
-                } else {
-                    // SAFETY: columns c0..c0 + min(n, 16) < width of source row r: inside
-                    // `src` (checked by `copy`); masked-off lanes are not read.
-                    let v =
-                        unsafe { _mm512_maskz_loadu_ps(first(n), x.add(r * self.strides.0 + c0)) };
-                    _mm512_maskz_add_ps(first(n), v, s)
-                };
-                let m = first(self.dst_width - c0);
-                // SAFETY: columns c0..c0 + min(dst_width - c0, 16) of destination row r:
-                // inside `dst` (checked by `copy`); masked-off lanes are not written.
-                unsafe { _mm512_mask_storeu_ps(o.add(r * self.strides.1 + c0), m, v) };
-            }
-        }
-    }
-}
-
-/// Indices (tap offsets or output positions) with an upper bound on every one of them,
-/// found once when the list is made. A kernel checks its furthest load against the bound
-/// instead of scanning the list on every tile, which costs as much as a tenth of the
-/// tile's work when the list has hundreds of taps. A sub-list keeps its parent's bound:
-/// still an upper bound, so the check stays sound.
-#[derive(Clone, Copy)]
-pub(crate) struct Bounded<'a> {
-    items: &'a [usize],
-    bound: usize,
-}
-
-impl<'a> Bounded<'a> {
-    /// The list and its largest entry (0 for an empty list).
-    pub(crate) fn new(items: &'a [usize]) -> Self {
-        let bound = items.iter().copied().max().unwrap_or(0);
-        Bounded { items, bound }
-    }
-
-    /// The entries `range`, with the bound of the whole list.
-    fn slice(self, range: std::ops::Range<usize>) -> Self {
-        Bounded {
-            items: &self.items[range],
-            bound: self.bound,
-        }
-    }
 }
 
 // ANCHOR: tile
-/// One forward tile: `F` filters (block `block` of `packed`) by `R` vectors of flat outputs
-/// starting at `q0`, summed over every tap, plus `bias`, written straight into the dense
-/// output planes `out` (planes of `plane`): only the lanes of real outputs, packed by
-/// `spills` (the first `filters` filters; the others of a last, partial block are not
-/// written).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
+/// One forward tile: `F` filters (their weights `packed`, `F` per tap) by `R` vectors of
+/// flat outputs starting at `q0`, summed over every tap, plus `bias`, written straight into
+/// the dense output planes `out` (planes of `plane`): only the lanes of real outputs,
+/// packed by `spills` (the first `filters` filters; the others of a last, partial block
+/// are not written).
+#[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn tile_avx512<const F: usize, const R: usize>(
+fn tile<S: Simd, const F: usize, const R: usize>(
+    s: S,
     padded: &[f32],
     (packed, offsets): (&[f32], Bounded),
     q0: usize,
@@ -488,53 +441,39 @@ fn tile_avx512<const F: usize, const R: usize>(
     out: &mut [f32],
     plane: usize,
 ) {
-    use std::arch::x86_64::*;
-    // Every load below reads padded[q0 + off..q0 + off + R 16] for a tap offset `off`, and
-    // packed[k F..(k + 1) F] for tap k: check the largest once, here.
-    let (bound, offsets) = (offsets.bound, offsets.items);
-    assert!(q0 + bound + R * LANES <= padded.len() && offsets.len() * F <= packed.len());
-    // Every store writes out[f plane + start..][..count] of a spill: check them too.
-    let spills = &spills[q0 / LANES..][..R];
-    assert!(filters <= F && filters * plane <= out.len());
-    assert!(spills
-        .iter()
-        .all(|s| s.start + s.mask.count_ones() as usize <= plane));
-    let (x, w) = (padded.as_ptr(), packed.as_ptr());
-    let mut acc = [[_mm512_setzero_ps(); R]; F];
-    for (k, &off) in offsets.iter().enumerate() {
-        // The inputs under tap k for R x 16 neighbouring flat outputs: R loads.
-        // SAFETY: inside `padded` by the check above.
-        let xv: [__m512; R] =
-            std::array::from_fn(|r| unsafe { _mm512_loadu_ps(x.add(q0 + off + r * LANES)) });
-        // Each of the F filters' weight for tap k, broadcast, times the R vectors.
-        for (f, acc_f) in acc.iter_mut().enumerate() {
-            // SAFETY: inside `packed` by the check above.
-            let wv = _mm512_set1_ps(unsafe { *w.add(k * F + f) });
+    // Every load reads padded[q0 + off..][..16 R] for a tap offset `off`: the strip checks
+    // the furthest once.
+    let inputs = Strip::new(padded, q0, offsets, R * LANES);
+    assert!(offsets.items().len() * F <= packed.len());
+    let mut acc = [[s.zero(); R]; F];
+    // Per tap: the inputs under it for R x 16 neighbouring flat outputs (R loads), and each
+    // of the F filters' weight for it, broadcast, times the R vectors.
+    for (xv, w) in inputs
+        .vectors::<S, R>(s, R * LANES)
+        .zip(packed.chunks_exact(F))
+    {
+        for (acc_f, &w) in acc.iter_mut().zip(w) {
+            let wv = s.splat(w);
             for (a, &xr) in acc_f.iter_mut().zip(&xv) {
-                *a = _mm512_fmadd_ps(wv, xr, *a);
+                *a = s.mul_add(wv, xr, *a);
             }
         }
     }
-    // The real outputs' lanes, packed to the front of the vector (`vcompressps` between
-    // registers: its form that stores to memory measured slower), stored to their place
-    // in the output planes.
-    let o = out.as_mut_ptr();
+    // The real outputs' lanes, packed, to their place in the output planes.
+    let spills = &spills[q0 / LANES..][..R];
     for (f, acc_f) in acc.iter().enumerate().take(filters) {
-        let b = _mm512_set1_ps(bias[f]);
-        for (&a, s) in acc_f.iter().zip(spills) {
-            // SAFETY: `mask.count_ones()` floats from f plane + start: inside `out` (above).
-            unsafe {
-                let packed = _mm512_maskz_compress_ps(s.mask, _mm512_add_ps(a, b));
-                _mm512_mask_storeu_ps(o.add(f * plane + s.start), s.first, packed);
-            }
+        let b = s.splat(bias[f]);
+        for (&a, sp) in acc_f.iter().zip(spills) {
+            let range = sp.range();
+            s.spill(s.add(a, b), sp.mask, &mut out[f * plane..][range]);
         }
     }
 }
 // ANCHOR_END: tile
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn correlate_avx512<const F: usize, const R: usize>(
+#[inline(always)]
+fn correlate_tiles<S: Simd, const F: usize, const R: usize>(
+    s: S,
     g: &Direct,
     padded: &[f32],
     (packed, offsets, spills): (&[f32], &[usize], &[Spill]),
@@ -554,7 +493,8 @@ fn correlate_avx512<const F: usize, const R: usize>(
         });
         for q0 in (0..g.vectors()).step_by(R) {
             let q0 = q0 * LANES;
-            tile_avx512::<F, R>(
+            tile::<S, F, R>(
+                s,
                 padded,
                 (w, offsets),
                 q0,
@@ -573,12 +513,14 @@ pub(crate) fn offsets(g: &Direct) -> Vec<usize> {
 }
 
 /// The correlation of one padded image, plus `bias`, into `dst` (`dst_c` dense planes of
-/// `out_h x out_w`, every entry written). `packed` comes from [`pack_filters`] with the
-/// same `f`, `offsets` from [`offsets`] and `spills` from [`spills`], all for `g`.
+/// `out_h x out_w`, every entry written), on `isa`. `packed` comes from [`pack_filters`]
+/// with `f` = [`filter_tile`] for the same `isa`, `offsets` from [`offsets`] and `spills`
+/// from [`spills`], all for `g`.
 ///
 /// # Panics
-/// If the CPU has no AVX-512 ([`lanes`] is `None`), or `f` is not 4, 6 or 8: caller bugs.
+/// If `isa` is not available on this CPU, or `f` has no tile on it: caller bugs.
 pub(crate) fn correlate(
+    isa: Isa,
     g: &Direct,
     f: usize,
     padded: &[f32],
@@ -586,11 +528,6 @@ pub(crate) fn correlate(
     bias: Option<&[f32]>,
     dst: &mut [f32],
 ) {
-    assert_eq!(
-        lanes(),
-        Some(LANES),
-        "direct kernel on a CPU without AVX-512"
-    );
     assert!(padded.len() >= g.padded_len() && offsets.len() == g.taps());
     assert_eq!(
         spills.len() * LANES,
@@ -601,53 +538,47 @@ pub(crate) fn correlate(
     assert!(dst.len() >= g.dst_c * g.out_h() * g.out_w());
     assert!(bias.is_none_or(|b| b.len() >= g.dst_c));
     let data = (packed, offsets, spills);
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `lanes()` found AVX-512F on this CPU.
-    unsafe {
-        match f {
-            8 => correlate_avx512::<8, 3>(g, padded, data, bias, dst),
-            6 => correlate_avx512::<6, 4>(g, padded, data, bias, dst),
-            4 => correlate_avx512::<4, 6>(g, padded, data, bias, dst),
-            _ => panic!("no forward tile for {f} filters"),
-        }
-    }
+    let tile = forward_tile(f, isa);
+    with_simd!(isa, s => match tile {
+        (8, 3) => correlate_tiles::<_, 8, 3>(s, g, padded, data, bias, dst),
+        (6, 4) => correlate_tiles::<_, 6, 4>(s, g, padded, data, bias, dst),
+        (4, 6) => correlate_tiles::<_, 4, 6>(s, g, padded, data, bias, dst),
+        (6, 1) => correlate_tiles::<_, 6, 1>(s, g, padded, data, bias, dst),
+        (4, 1) => correlate_tiles::<_, 4, 1>(s, g, padded, data, bias, dst),
+        _ => unreachable!("forward_tile gives one of these"),
+    })
 }
 
 /// One weight-gradient tile: `F` filters from `f0` by the `T` taps at `offsets`, summed
 /// over the flat outputs of images `images`, added to the sums in `acc` (vectors of 16
 /// partial sums each).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn grad_tile_avx512<const F: usize, const T: usize>(
+#[inline(always)]
+fn grad_tile<S: Simd, const F: usize, const T: usize>(
+    s: S,
     g: &Direct,
     (padded, flat_dy): (&[f32], &[f32]),
     images: std::ops::Range<usize>,
     offsets: &[usize; T],
     f0: usize,
-    acc: &mut [[std::arch::x86_64::__m512; T]; F],
+    acc: &mut [[S::V; T]; F],
 ) {
-    use std::arch::x86_64::*;
-    let (plen, len) = (g.padded_len(), g.vectors() * LANES);
+    let (plen, nv) = (g.padded_len(), g.vectors());
+    let len = nv * LANES;
     let dlen = g.dst_c.next_multiple_of(F) * len;
-    // Image n's loads read padded[n plen + off + q..][..16] and
-    // flat_dy[n dlen + (f0 + f) len + q..][..16] for q < len: check the largest once.
-    let reach = offsets.iter().max().map_or(0, |&m| m + len);
-    assert!(reach <= plen && images.end * plen <= padded.len());
-    assert!(f0 + F <= g.dst_c.next_multiple_of(F) && images.end * dlen <= flat_dy.len());
     let mut sums = *acc;
     for n in images {
-        // SAFETY: image n's planes start inside both slices (checked above).
-        let x = unsafe { padded.as_ptr().add(n * plen) };
-        let dy = unsafe { flat_dy.as_ptr().add(n * dlen + f0 * len) };
-        for q in (0..len).step_by(LANES) {
-            // SAFETY: every load is inside image n's planes by the checks above.
-            let dv: [__m512; F] =
-                std::array::from_fn(|f| unsafe { _mm512_loadu_ps(dy.add(f * len + q)) });
-            for (t, &off) in offsets.iter().enumerate() {
-                let xv = unsafe { _mm512_loadu_ps(x.add(off + q)) };
+        // Image n's inputs under the T taps and its F filters' output gradients, 16
+        // outputs at a time: the lock-steps check every load once, here.
+        let x = &padded[n * plen..(n + 1) * plen];
+        let dy = &flat_dy[n * dlen + f0 * len..][..F * len];
+        let xs = Lockstep::new(std::array::from_fn::<_, T, _>(|t| &x[offsets[t]..]), nv);
+        let ds = Lockstep::new(std::array::from_fn::<_, F, _>(|f| &dy[f * len..]), nv);
+        for j in 0..nv {
+            let dv = ds.load(s, j);
+            for t in 0..T {
+                let xv = xs.load_one(s, t, j);
                 for (sums_f, &d) in sums.iter_mut().zip(&dv) {
-                    sums_f[t] = _mm512_fmadd_ps(d, xv, sums_f[t]);
+                    sums_f[t] = s.mul_add(d, xv, sums_f[t]);
                 }
             }
         }
@@ -656,24 +587,23 @@ fn grad_tile_avx512<const F: usize, const T: usize>(
 }
 
 /// Partial sums of the weight gradient kept as vectors, at most this many bytes of them:
-/// then the images can be the outer loop (see [`weight_grad_avx512`]).
+/// then the images can be the outer loop (see [`weight_grad_tiles`]).
 const CARRY_BYTES: usize = 1024 * 1024;
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn weight_grad_avx512<const F: usize, const T: usize>(
+#[inline(always)]
+fn weight_grad_tiles<S: Simd, const F: usize, const T: usize>(
+    s: S,
     g: &Direct,
     padded: &[f32],
     flat_dy: &[f32],
     images: usize,
     dw: &mut [f32],
 ) {
-    use std::arch::x86_64::*;
     let taps = g.taps();
     // A last, partial block of taps repeats tap 0: valid loads, results dropped.
     let blocks: Vec<[usize; T]> = tap_blocks(g);
     let filter_blocks = g.dst_c.div_ceil(F);
-    let zero = [[_mm512_setzero_ps(); T]; F];
+    let zero = [[s.zero(); T]; F];
     let mut acc = vec![zero; filter_blocks * blocks.len()];
     let data = (padded, flat_dy);
     if std::mem::size_of_val(&acc[..]) <= CARRY_BYTES {
@@ -682,7 +612,7 @@ fn weight_grad_avx512<const F: usize, const T: usize>(
         for n in 0..images {
             for (fb, acc) in acc.chunks_mut(blocks.len()).enumerate() {
                 for (offsets, acc) in blocks.iter().zip(acc) {
-                    grad_tile_avx512::<F, T>(g, data, n..n + 1, offsets, fb * F, acc);
+                    grad_tile::<S, F, T>(s, g, data, n..n + 1, offsets, fb * F, acc);
                 }
             }
         }
@@ -691,7 +621,7 @@ fn weight_grad_avx512<const F: usize, const T: usize>(
         // filters' output gradients stays in cache while every tap reads it.
         for (fb, acc) in acc.chunks_mut(blocks.len()).enumerate() {
             for (offsets, acc) in blocks.iter().zip(acc) {
-                grad_tile_avx512::<F, T>(g, data, 0..images, offsets, fb * F, acc);
+                grad_tile::<S, F, T>(s, g, data, 0..images, offsets, fb * F, acc);
             }
         }
     }
@@ -702,7 +632,7 @@ fn weight_grad_avx512<const F: usize, const T: usize>(
                 for (t, &a) in acc_f.iter().enumerate() {
                     let (k, tap) = (fb * F + f, tb * T + t);
                     if k < g.dst_c && tap < taps {
-                        dw[k * taps + tap] += _mm512_reduce_add_ps(a);
+                        dw[k * taps + tap] += s.sum(a);
                     }
                 }
             }
@@ -711,12 +641,14 @@ fn weight_grad_avx512<const F: usize, const T: usize>(
 }
 
 /// Adds the weight gradient of `images` images to `dw` (`dst_c x taps`, the layout of
-/// `W[k, c, u, v]`): `padded` holds the images padded (each [`Direct::padded_len`]),
-/// `flat_dy` their output gradients flattened by [`flatten`] with the same `f`.
+/// `W[k, c, u, v]`), on `isa`: `padded` holds the images padded (each
+/// [`Direct::padded_len`]), `flat_dy` their output gradients flattened by [`flatten`] with
+/// the same `f` = [`grad_filter_tile`].
 ///
 /// # Panics
-/// If the CPU has no AVX-512, or `f` is not 4 or 6 ([`grad_filter_tile`]): caller bugs.
+/// If `isa` is not available on this CPU, or `f` has no tile on it: caller bugs.
 pub(crate) fn weight_grad(
+    isa: Isa,
     g: &Direct,
     f: usize,
     padded: &[f32],
@@ -724,36 +656,29 @@ pub(crate) fn weight_grad(
     images: usize,
     dw: &mut [f32],
 ) {
-    assert_eq!(
-        lanes(),
-        Some(LANES),
-        "direct kernel on a CPU without AVX-512"
-    );
     assert!(padded.len() >= images * g.padded_len());
     assert!(flat_dy.len() >= images * g.dst_c.next_multiple_of(f) * g.vectors() * LANES);
     assert!(dw.len() >= g.dst_c * g.taps());
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `lanes()` found AVX-512F on this CPU.
-    unsafe {
-        match f {
-            4 => weight_grad_avx512::<4, 6>(g, padded, flat_dy, images, dw),
-            6 => weight_grad_avx512::<6, 4>(g, padded, flat_dy, images, dw),
-            _ => panic!("no weight-gradient tile for {f} filters"),
-        }
-    }
+    with_simd!(isa, s => match (isa, f) {
+        (Isa::Avx512, 4) => weight_grad_tiles::<_, 4, 6>(s, g, padded, flat_dy, images, dw),
+        (Isa::Avx512, 6) => weight_grad_tiles::<_, 6, 4>(s, g, padded, flat_dy, images, dw),
+        (_, 2) => weight_grad_tiles::<_, 2, 2>(s, g, padded, flat_dy, images, dw),
+        _ => panic!("no weight-gradient tile for {f} filters on {}", isa.name()),
+    })
 }
 
 // The wide kernels: filters in the vector lanes.
 //
 // With a multiple of 64 filters, the flat kernels' garbage columns and rounding cost more
 // than they save (with 14 x 14 outputs, 240 flat outputs are computed for 196 real ones).
-// The wide kernels turn the tile around: 16 filters per vector, 4 vectors (64 filters) by 6
-// output positions, each position any real output (`pixels`), nothing computed twice.
-// Per tap: 4 vector loads of weights and 6 broadcast inputs feed 24 multiply-adds. The
-// weight gradient has the same shape: 4 vectors of 16 filters by 6 taps, summed over the
-// positions, with the output gradient transposed to `(position, filter)` so that 16
-// filters' gradients at one position are one load; the sums are already per filter, so
-// nothing is added across lanes.
+// The wide kernels turn the tile around: 16 filters per vector, up to 4 vectors (64
+// filters) by 6 output positions, each position any real output (`pixels`), nothing
+// computed twice. Per tap: 4 vector loads of weights and 6 broadcast inputs feed 24
+// multiply-adds (with AVX2: 1 vector by 4 positions, 8 registers of sums). The weight
+// gradient has the same shape: vectors of 16 filters by taps, summed over the positions,
+// with the output gradient transposed to `(position, filter)` so that 16 filters'
+// gradients at one position are one load; the sums are already per filter, so nothing is
+// added across lanes.
 
 /// Filters per vector block of the wide kernels: 64 (four vectors).
 pub(crate) const WIDE: usize = 64;
@@ -772,72 +697,70 @@ pub(crate) fn pixels(g: &Direct) -> Vec<usize> {
         .collect()
 }
 
-/// Output positions per wide tile.
-const WIDE_P: usize = 6;
+/// The sums of the wide forward kernels are laid out for whole tiles of positions: 6 with
+/// AVX-512, 4 elsewhere; 12 is a multiple of both.
+const WIDE_P: usize = 12;
 
-/// One wide tile: 64 filters (`packed` holds one block: `taps x 64`) by the `WIDE_P`
-/// positions `pix`, summed over every tap, written to `tile[(p, filter)]`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-#[inline]
-fn wide_tile_avx512(
+/// One wide tile: `NV` vectors of 16 filters from vector `v0` of a block of 64 (`packed`
+/// holds the block: `taps x 64`) by the `P` positions `pix`, summed over every tap,
+/// written to `tile[(p, filter)]` (rows of 64).
+#[inline(always)]
+fn wide_tile<S: Simd, const NV: usize, const P: usize>(
+    s: S,
     padded: &[f32],
-    packed: &[f32],
-    offsets: Bounded,
-    pix: &[usize; WIDE_P],
+    (packed, offsets): (&[f32], Bounded),
+    v0: usize,
+    pix: &[usize; P],
     tile: &mut [f32],
     first: bool,
 ) {
-    use std::arch::x86_64::*;
-    const NV: usize = WIDE / LANES;
-    // Every load reads padded[off + pix[p]] and packed[k 64..(k + 1) 64]: checked once.
-    let (reach, offsets) = (
-        offsets.bound + pix.iter().max().unwrap_or(&0),
-        offsets.items,
-    );
-    assert!(reach < padded.len() && offsets.len() * WIDE <= packed.len());
-    assert!(tile.len() >= WIDE_P * WIDE);
-    let (x, w, t) = (padded.as_ptr(), packed.as_ptr(), tile.as_ptr());
-    // The sums so far (from earlier blocks of taps), or zeros for the first block.
-    // SAFETY: inside `tile` by the check above.
-    let mut acc: [[__m512; NV]; WIDE_P] = std::array::from_fn(|p| {
-        std::array::from_fn(|v| {
-            if first {
-                _mm512_setzero_ps()
-            } else {
-                unsafe { _mm512_loadu_ps(t.add((p * NV + v) * LANES)) }
-            }
-        })
-    });
-    for (k, &off) in offsets.iter().enumerate() {
-        // SAFETY: inside `packed` by the check above.
-        let wv: [__m512; NV] =
-            std::array::from_fn(|v| unsafe { _mm512_loadu_ps(w.add(k * WIDE + v * LANES)) });
-        for (acc_p, &q) in acc.iter_mut().zip(pix) {
-            // SAFETY: inside `padded` by the check above.
-            let xv = _mm512_set1_ps(unsafe { *x.add(off + q) });
-            for (a, &wv) in acc_p.iter_mut().zip(&wv) {
-                *a = _mm512_fmadd_ps(xv, wv, *a);
+    // Every load reads padded[off + pix[p]]: the strip checks the furthest once.
+    let reach = pix.iter().max().map_or(1, |&m| m + 1);
+    let inputs = Strip::new(padded, 0, offsets, reach);
+    assert!(offsets.items().len() * WIDE <= packed.len() && (v0 + NV) * LANES <= WIDE);
+    let tile = &mut tile[..P * WIDE];
+    // The sums so far (from earlier blocks of taps), or zeros for the first block; row p of
+    // the tile holds vectors v0..v0 + NV of position p's 64 filters.
+    let mut acc = [[s.zero(); NV]; P];
+    if !first {
+        for (acc_p, row) in acc.iter_mut().zip(tile.chunks_exact(WIDE)) {
+            let row = &row[v0 * LANES..(v0 + NV) * LANES];
+            for (a, x) in acc_p.iter_mut().zip(row.as_chunks::<LANES>().0) {
+                *a = s.load(x);
             }
         }
     }
-    for (p, acc_p) in acc.iter().enumerate() {
-        for (v, &a) in acc_p.iter().enumerate() {
-            let o = &mut tile[(p * NV + v) * LANES..(p * NV + v + 1) * LANES];
-            // SAFETY: `o` holds 16 floats.
-            unsafe { _mm512_storeu_ps(o.as_mut_ptr(), a) };
+    for (xs, w) in inputs.points(pix, reach).zip(packed.chunks_exact(WIDE)) {
+        let w = &w[v0 * LANES..(v0 + NV) * LANES];
+        let mut wv = [s.zero(); NV];
+        for (v, x) in wv.iter_mut().zip(w.as_chunks::<LANES>().0) {
+            *v = s.load(x);
+        }
+        for (acc_p, &x) in acc.iter_mut().zip(&xs) {
+            let xv = s.splat(x);
+            for (a, &wv) in acc_p.iter_mut().zip(&wv) {
+                *a = s.mul_add(xv, wv, *a);
+            }
+        }
+    }
+    for (acc_p, row) in acc.iter().zip(tile.chunks_exact_mut(WIDE)) {
+        let row = &mut row[v0 * LANES..(v0 + NV) * LANES];
+        for (&a, x) in acc_p.iter().zip(row.as_chunks_mut::<LANES>().0) {
+            s.store(a, x);
         }
     }
 }
 
 /// The correlation of one padded image by the wide kernels, straight into `dst` (`dst_c`
-/// planes of `out_h x out_w`, every entry written, `bias` added). `packed` comes from
-/// [`pack_filters`] with `f = 64`, `offsets` from [`offsets`], `pixels` from [`pixels`];
-/// `sums` is scratch.
+/// planes of `out_h x out_w`, every entry written, `bias` added), on `isa`. `packed` comes
+/// from [`pack_filters`] with `f = 64`, `offsets` from [`offsets`], `pixels` from
+/// [`pixels`]; `sums` is scratch.
 ///
 /// # Panics
-/// If the CPU has no AVX-512 or `dst_c` is not a multiple of 64: caller bugs.
+/// If `isa` is not available or `dst_c` is not a multiple of 64: caller bugs.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn correlate_wide(
+    isa: Isa,
     g: &Direct,
     padded: &[f32],
     (packed, offsets): (&[f32], &[usize]),
@@ -846,11 +769,6 @@ pub(crate) fn correlate_wide(
     dst: &mut [f32],
     sums: &mut Vec<f32>,
 ) {
-    assert_eq!(
-        lanes(),
-        Some(LANES),
-        "direct kernel on a CPU without AVX-512"
-    );
     assert!(is_wide(g.dst_c) && pixels.len() == g.out_h() * g.out_w());
     let plane = pixels.len();
     let dst = &mut dst[..g.dst_c * plane];
@@ -860,11 +778,11 @@ pub(crate) fn correlate_wide(
     sums.resize(wide_sums_len(plane), 0.0);
     for b in 0..g.dst_c / WIDE {
         let w = &packed[b * taps * WIDE..(b + 1) * taps * WIDE];
-        wide_sums(padded, (w, offsets), pixels, sums, false);
+        wide_sums(isa, padded, (w, offsets), pixels, sums, false);
         // The sums, `(position, filter)`, into the output planes, `(filter, position)`.
         let planes = &mut dst[b * WIDE * plane..(b + 1) * WIDE * plane];
         let shift = bias.map(|bias| &bias[b * WIDE..(b + 1) * WIDE]);
-        transpose(&sums[..plane * WIDE], plane, WIDE, shift, planes);
+        transpose(isa, &sums[..plane * WIDE], plane, WIDE, shift, planes);
     }
 }
 
@@ -874,114 +792,104 @@ pub(crate) fn wide_sums_len(positions: usize) -> usize {
     positions.next_multiple_of(WIDE_P) * WIDE
 }
 
-/// The sums of one block of 64 filters over every tap, at every position of `positions`:
-/// `sums[(p, filter)]` = sum over taps `k` of `data[offsets[k] + positions[p]]` times
-/// `packed[(k, filter)]` (`packed` holds the block's weights, taps x 64); with `add`, added
-/// to the sums already there. The positions go
-/// 6 to a tile; the taps in blocks whose weights (64 per tap) fit in the first-level cache,
-/// each block over every position, so that the weights are read from that cache, not
-/// streamed from the next one once per tile.
+/// The sums of one block of 64 filters over every tap, at every position of `positions`,
+/// on `isa`: `sums[(p, filter)]` = sum over taps `k` of `data[offsets[k] + positions[p]]`
+/// times `packed[(k, filter)]` (`packed` holds the block's weights, taps x 64); with `add`,
+/// added to the sums already there. The positions go 6 to a tile; the taps in
+/// blocks whose weights (64 per tap) fit in the first-level cache, each block over every
+/// position, so that the weights are read from that cache, not streamed from the next one
+/// once per tile.
 ///
 /// # Panics
-/// If the CPU has no AVX-512, `sums` is shorter than [`wide_sums_len`] or a load would
+/// If `isa` is not available, `sums` is shorter than [`wide_sums_len`] or a load would
 /// leave `data` or `packed`.
 pub(crate) fn wide_sums(
+    isa: Isa,
     data: &[f32],
     (packed, offsets): (&[f32], Bounded),
     positions: &[usize],
     sums: &mut [f32],
     add: bool,
 ) {
-    assert_eq!(
-        lanes(),
-        Some(LANES),
-        "direct kernel on a CPU without AVX-512"
-    );
     assert!(sums.len() >= wide_sums_len(positions.len()));
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `lanes()` found AVX-512F on this CPU.
-    unsafe {
-        wide_sums_avx512(data, (packed, offsets), positions, sums, add)
-    }
+    with_simd!(isa, s => if isa == Isa::Avx512 {
+        wide_sums_tiles::<_, 4, 6>(s, data, (packed, offsets), positions, sums, add)
+    } else {
+        wide_sums_tiles::<_, 1, 4>(s, data, (packed, offsets), positions, sums, add)
+    })
 }
 
-/// [`wide_sums`] compiled for AVX-512, so that the tile is inlined into the loop over
+/// [`wide_sums`] with tiles of `NV` vectors by `P` positions, inlined into the loop over
 /// the positions (a call per tile cost a tenth of the time when the taps were few, as in
 /// the 64-channel products of [`crate::fast::winograd`]).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn wide_sums_avx512(
+#[inline(always)]
+fn wide_sums_tiles<S: Simd, const NV: usize, const P: usize>(
+    s: S,
     data: &[f32],
     (packed, offsets): (&[f32], Bounded),
     positions: &[usize],
     sums: &mut [f32],
     add: bool,
 ) {
-    let taps = offsets.items.len();
+    let taps = offsets.items().len();
     for k0 in (0..taps).step_by(WIDE_TAPS) {
         let k1 = taps.min(k0 + WIDE_TAPS);
         let (w, offs) = (&packed[k0 * WIDE..k1 * WIDE], offsets.slice(k0..k1));
-        for (chunk, tile) in positions
-            .chunks(WIDE_P)
-            .zip(sums.chunks_exact_mut(WIDE_P * WIDE))
-        {
+        for (chunk, tile) in positions.chunks(P).zip(sums.chunks_exact_mut(P * WIDE)) {
             // A last, short chunk repeats its last position: valid loads, the extra sums
             // never read.
-            let pix: [usize; WIDE_P] = std::array::from_fn(|p| chunk[p.min(chunk.len() - 1)]);
-            wide_tile_avx512(data, w, offs, &pix, tile, k0 == 0 && !add);
+            let pix: [usize; P] = std::array::from_fn(|p| chunk[p.min(chunk.len() - 1)]);
+            for v0 in (0..WIDE / LANES).step_by(NV) {
+                wide_tile::<S, NV, P>(s, data, (w, offs), v0, &pix, tile, k0 == 0 && !add);
+            }
         }
     }
 }
 
-/// `to[(j, i)] = from[(i, j)] + shift[j]` for a `rows x cols` matrix `from`: 16 entries of
-/// a column of `from` gathered by one instruction and stored as 16 neighbours of a row of
-/// `to`.
+/// `to[(j, i)] = from[(i, j)] + shift[j]` for a `rows x cols` matrix `from`. With AVX-512
+/// 16 entries of a column are gathered by one instruction ([`Avx512::transpose`]);
+/// elsewhere entry by entry, 16 rows at a time.
 ///
 /// # Panics
-/// If the CPU has no AVX-512, or a slice is too short: caller bugs.
+/// If a slice is too short: caller bugs.
 pub(crate) fn transpose(
+    isa: Isa,
     from: &[f32],
     rows: usize,
     cols: usize,
     shift: Option<&[f32]>,
     to: &mut [f32],
 ) {
-    assert_eq!(
-        lanes(),
-        Some(LANES),
-        "direct kernel on a CPU without AVX-512"
-    );
     assert!(from.len() >= rows * cols && to.len() >= rows * cols);
-    assert!(shift.is_none_or(|s| s.len() >= cols) && LANES * cols < i32::MAX as usize);
+    assert!(shift.is_none_or(|s| s.len() >= cols));
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: `lanes()` found AVX-512F on this CPU.
-    unsafe {
-        transpose_avx512(from, rows, cols, shift, to)
+    if isa == Isa::Avx512 {
+        let t = Avx512::new().expect("AVX-512 asked for on a CPU without it");
+        return t.run(
+            #[inline(always)]
+            |t| t.transpose(from, (rows, cols), shift, to),
+        );
     }
+    let _ = isa;
+    transpose_portable(from, (rows, cols), shift, to)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn transpose_avx512(from: &[f32], rows: usize, cols: usize, shift: Option<&[f32]>, to: &mut [f32]) {
-    use std::arch::x86_64::*;
-    // Row offsets of 16 consecutive rows (fits in i32: checked by the caller).
-    let index = _mm512_mullo_epi32(
-        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-        _mm512_set1_epi32(cols as i32),
-    );
+/// [`transpose`] entry by entry: blocks of 16 rows, so that each row of `to` is written 16
+/// neighbours at a time while 16 rows of `from` stay in cache.
+fn transpose_portable(
+    from: &[f32],
+    (rows, cols): (usize, usize),
+    shift: Option<&[f32]>,
+    to: &mut [f32],
+) {
+    let (from, to) = (&from[..rows * cols], &mut to[..rows * cols]);
     for i0 in (0..rows).step_by(LANES) {
-        let n = LANES.min(rows - i0);
-        let mask: __mmask16 = if n == LANES { !0 } else { (1u16 << n) - 1 };
+        let i1 = rows.min(i0 + LANES);
         for j in 0..cols {
-            let s = _mm512_set1_ps(shift.map_or(0.0, |s| s[j]));
-            // SAFETY: the gathered entries (i0 + l) cols + j for l < n lie inside `from`,
-            // the stored ones j rows + i0 + l inside `to` (both `rows x cols`, checked by
-            // the caller); masked-off lanes are neither read nor written.
-            unsafe {
-                let base = from.as_ptr().add(i0 * cols + j);
-                let v = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask, index, base);
-                let out = to.as_mut_ptr().add(j * rows + i0);
-                _mm512_mask_storeu_ps(out, mask, _mm512_add_ps(v, s));
+            let s = shift.map_or(0.0, |s| s[j]);
+            let row = &mut to[j * rows + i0..j * rows + i1];
+            for (i, t) in (i0..i1).zip(row) {
+                *t = from[i * cols + j] + s;
             }
         }
     }
@@ -989,8 +897,8 @@ fn transpose_avx512(from: &[f32], rows: usize, cols: usize, shift: Option<&[f32]
 
 /// Taps per block of the wide forward tile: 128 taps of 64 weights, 32 KB, which stay in a
 /// first-level data cache of 48 KB (Ice Lake and later cores). Measured on 64 -> 64 at
-/// 14 x 14: 2% faster than blocks of 64 (fewer loads and stores of the sums), blocks of 192
-/// slower (the weights no longer fit).
+/// 14 x 14 with AVX-512: 2% faster than blocks of 64 (fewer loads and stores of the sums),
+/// blocks of 192 slower (the weights no longer fit).
 const WIDE_TAPS: usize = 128;
 
 /// One wide weight-gradient tile for one image: `NV` vectors of 16 filters (block `b` of
@@ -998,9 +906,9 @@ const WIDE_TAPS: usize = 128;
 /// sums in `sums` (row `t` at `t * filters`: the rows of the transposed weight gradient).
 /// `dy_t` holds the output gradient of those positions transposed, `(position, filter)`,
 /// rows of `filters`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn wide_grad_tile_avx512<const NV: usize, const T: usize>(
+#[inline(always)]
+fn wide_grad_tile<S: Simd, const NV: usize, const T: usize>(
+    s: S,
     padded: &[f32],
     dy_t: &[f32],
     (filters, b): (usize, usize),
@@ -1008,45 +916,46 @@ fn wide_grad_tile_avx512<const NV: usize, const T: usize>(
     offs: &[usize; T],
     sums: &mut [f32],
 ) {
-    use std::arch::x86_64::*;
     let block = NV * LANES;
-    let (reach, pixels) = (pixels.bound + offs.iter().max().unwrap_or(&0), pixels.items);
-    assert!(reach < padded.len() && pixels.len() * filters <= dy_t.len());
+    // Every input load reads padded[q + offs[t]] for a position q: checked once.
+    let reach = offs.iter().max().map_or(1, |&m| m + 1);
+    let inputs = Strip::new(padded, 0, pixels, reach);
+    assert!(pixels.items().len() * filters <= dy_t.len());
     assert!((b + 1) * block <= filters && sums.len() >= (T - 1) * filters + (b + 1) * block);
-    let (x, d, s) = (padded.as_ptr(), dy_t.as_ptr(), sums.as_mut_ptr());
-    let at = |t: usize, v: usize| t * filters + b * block + v * LANES;
-    // SAFETY: every row of sums is inside `sums` (checked above).
-    let mut acc: [[__m512; NV]; T] = std::array::from_fn(|t| {
-        std::array::from_fn(|v| unsafe { _mm512_loadu_ps(s.add(at(t, v))) })
-    });
-    for (p, &q) in pixels.iter().enumerate() {
-        // SAFETY: position p's gradients of the block lie inside `dy_t`, the inputs inside
-        // `padded`.
-        let dv: [__m512; NV] = std::array::from_fn(|v| unsafe {
-            _mm512_loadu_ps(d.add(p * filters + b * block + v * LANES))
-        });
-        for (acc_t, &off) in acc.iter_mut().zip(offs) {
-            let xv = _mm512_set1_ps(unsafe { *x.add(off + q) });
+    // Row t of the sums: the block's NV vectors of filters for tap t.
+    let row = |t: usize| t * filters + b * block..t * filters + (b + 1) * block;
+    let mut acc = [[s.zero(); NV]; T];
+    for (t, acc_t) in acc.iter_mut().enumerate() {
+        for (a, x) in acc_t.iter_mut().zip(sums[row(t)].as_chunks::<LANES>().0) {
+            *a = s.load(x);
+        }
+    }
+    for (xs, dy) in inputs.points(offs, reach).zip(dy_t.chunks_exact(filters)) {
+        let dy = &dy[b * block..(b + 1) * block];
+        let mut dv = [s.zero(); NV];
+        for (v, x) in dv.iter_mut().zip(dy.as_chunks::<LANES>().0) {
+            *v = s.load(x);
+        }
+        for (acc_t, &x) in acc.iter_mut().zip(&xs) {
+            let xv = s.splat(x);
             for (a, &dv) in acc_t.iter_mut().zip(&dv) {
-                *a = _mm512_fmadd_ps(xv, dv, *a);
+                *a = s.mul_add(xv, dv, *a);
             }
         }
     }
     for (t, acc_t) in acc.iter().enumerate() {
-        for (v, &a) in acc_t.iter().enumerate() {
-            // SAFETY: inside `sums` (checked above).
-            unsafe { _mm512_storeu_ps(s.add(at(t, v)), a) };
+        for (&a, x) in acc_t.iter().zip(sums[row(t)].as_chunks_mut::<LANES>().0) {
+            s.store(a, x);
         }
     }
 }
 
-/// Filters per block of the wide weight gradient for `g`: 64 (a tile of 4 vectors by 6
-/// taps) for a multiple of 64 filters, 32 (2 vectors by 12 taps) for another multiple of
-/// 32, 16 (1 vector by 24 taps) for another multiple of 16 when the flat layout would
-/// waste more than an eighth of its positions on garbage columns and rounding; else
-/// `None` (the flat kernel). Measured for 16 filters, one thread: at 28 x 28 with padding
-/// 1 (7.5% waste) the flat kernel was faster, for LeNet's second layer (10 x 10 outputs in
-/// rows of 14, 30% waste) the wide one.
+/// Filters per block of the wide weight gradient for `g`: 64 for a multiple of 64
+/// filters, 32 for another multiple of 32, 16 for another multiple of 16 when the flat
+/// layout would waste more than an eighth of its positions on garbage columns and
+/// rounding; else `None` (the flat kernel). Measured for 16 filters, one thread, AVX-512:
+/// at 28 x 28 with padding 1 (7.5% waste) the flat kernel was faster, for LeNet's second
+/// layer (10 x 10 outputs in rows of 14, 30% waste) the wide one.
 pub(crate) fn wide_grad_block(g: &Direct) -> Option<usize> {
     let real = g.out_h() * g.out_w();
     let wasteful = 8 * (g.vectors() * LANES - real) > g.vectors() * LANES;
@@ -1055,18 +964,23 @@ pub(crate) fn wide_grad_block(g: &Direct) -> Option<usize> {
         .find(|&b| g.dst_c.is_multiple_of(b) && (b > 16 || wasteful))
 }
 
-/// Taps per wide weight-gradient tile of `g`: 24 vector registers of sums in all.
-fn wide_grad_taps(g: &Direct) -> usize {
+/// The wide weight-gradient tile of `g` on `isa`: vectors of 16 filters by taps. With
+/// AVX-512 24 vector registers of sums (4 x 6, 2 x 12, 1 x 24 for blocks of 64, 32, 16
+/// filters), with AVX2 and elsewhere 4 (1 vector by 4 taps: 8 registers of sums, 2 of
+/// gradients and 4 of broadcast inputs).
+fn wide_grad_tile_shape(g: &Direct, isa: Isa) -> (usize, usize) {
     let block = wide_grad_block(g).expect("a wide layer");
-    24 * LANES / block
+    let nv = if isa == Isa::Avx512 { block / LANES } else { 1 };
+    let registers = if isa == Isa::Avx512 { 24 } else { 4 };
+    (nv, registers / nv)
 }
 
-/// The tap offsets of `g` in blocks of a wide weight-gradient tile, one after the other,
-/// for [`weight_grad_wide`]; a last, partial block repeats tap 0 (valid loads, sums
+/// The tap offsets of `g` in blocks of a wide weight-gradient tile on `isa`, one after the
+/// other, for [`weight_grad_wide`]; a last, partial block repeats tap 0 (valid loads, sums
 /// unread).
-pub(crate) fn wide_tap_blocks(g: &Direct) -> Vec<usize> {
+pub(crate) fn wide_tap_blocks(g: &Direct, isa: Isa) -> Vec<usize> {
     let taps = g.taps();
-    (0..taps.next_multiple_of(wide_grad_taps(g)))
+    (0..wide_grad_rows(g, isa))
         .map(|k| if k < taps { g.tap_offset(k) } else { 0 })
         .collect()
 }
@@ -1088,10 +1002,10 @@ fn tap_blocks<const T: usize>(g: &Direct) -> Vec<[usize; T]> {
         .collect()
 }
 
-/// Rows of the transposed weight gradient that [`weight_grad_wide`] needs for `g`: whole
-/// blocks of taps (the rows past the last tap collect sums nobody reads).
-pub(crate) fn wide_grad_rows(g: &Direct) -> usize {
-    g.taps().next_multiple_of(wide_grad_taps(g))
+/// Rows of the transposed weight gradient that [`weight_grad_wide`] needs for `g` on
+/// `isa`: whole blocks of taps (the rows past the last tap collect sums nobody reads).
+pub(crate) fn wide_grad_rows(g: &Direct, isa: Isa) -> usize {
+    g.taps().next_multiple_of(wide_grad_tile_shape(g, isa).1)
 }
 
 /// Positions per block of the wide weight gradient, at most: 128 positions of 64
@@ -1102,40 +1016,40 @@ pub(crate) fn wide_grad_rows(g: &Direct) -> usize {
 const WIDE_GRADIENTS: usize = 128 * WIDE;
 
 /// Adds the weight gradient of one image to `dw_t` (`taps x dst_c`, the transpose of the
-/// layout of `W`, with [`wide_grad_rows`] rows) with the wide kernels. `padded` is the
-/// image padded, `dy_t` its output gradient transposed to `(position, filter)`, `pixels`
-/// from [`pixels`] and `blocks` from [`wide_tap_blocks`].
+/// layout of `W`, with [`wide_grad_rows`] rows) with the wide kernels on `isa`. `padded`
+/// is the image padded, `dy_t` its output gradient transposed to `(position, filter)`,
+/// `pixels` from [`pixels`] and `blocks` from [`wide_tap_blocks`] for the same `isa`.
 ///
 /// # Panics
-/// If the CPU has no AVX-512 or `dst_c` is not a multiple of 32: caller bugs.
+/// If `isa` is not available or `g` has no wide weight gradient: caller bugs.
 pub(crate) fn weight_grad_wide(
+    isa: Isa,
     g: &Direct,
     padded: &[f32],
     dy_t: &[f32],
     (pixels, blocks): (&[usize], &[usize]),
     dw_t: &mut [f32],
 ) {
+    assert!(dw_t.len() >= wide_grad_rows(g, isa) * g.dst_c);
     assert_eq!(
-        lanes(),
-        Some(LANES),
-        "direct kernel on a CPU without AVX-512"
+        blocks.len(),
+        wide_grad_rows(g, isa),
+        "taps of another layer"
     );
-    assert!(dw_t.len() >= wide_grad_rows(g) * g.dst_c);
-    assert_eq!(blocks.len(), wide_grad_rows(g), "taps of another layer");
     let data = (padded, dy_t, pixels, blocks);
-    #[cfg(target_arch = "x86_64")]
-    match wide_grad_block(g) {
-        // SAFETY: `lanes()` found AVX-512F on this CPU.
-        Some(64) => unsafe { weight_grad_wide_avx512::<4, 6>(g, data, dw_t) },
-        Some(32) => unsafe { weight_grad_wide_avx512::<2, 12>(g, data, dw_t) },
-        Some(16) => unsafe { weight_grad_wide_avx512::<1, 24>(g, data, dw_t) },
-        _ => panic!("no wide weight gradient for {} filters", g.dst_c),
-    }
+    let shape = wide_grad_tile_shape(g, isa);
+    with_simd!(isa, s => match shape {
+        (4, 6) => weight_grad_wide_tiles::<_, 4, 6>(s, g, data, dw_t),
+        (2, 12) => weight_grad_wide_tiles::<_, 2, 12>(s, g, data, dw_t),
+        (1, 24) => weight_grad_wide_tiles::<_, 1, 24>(s, g, data, dw_t),
+        (1, 4) => weight_grad_wide_tiles::<_, 1, 4>(s, g, data, dw_t),
+        _ => unreachable!("wide_grad_tile_shape gives one of these"),
+    })
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn weight_grad_wide_avx512<const NV: usize, const T: usize>(
+#[inline(always)]
+fn weight_grad_wide_tiles<S: Simd, const NV: usize, const T: usize>(
+    s: S,
     g: &Direct,
     (padded, dy_t, pixels, blocks): (&[f32], &[f32], &[usize], &[usize]),
     dw_t: &mut [f32],
@@ -1155,7 +1069,7 @@ fn weight_grad_wide_avx512<const NV: usize, const T: usize>(
             for (offs, k0) in blocks.chunks_exact(T).zip((0..taps).step_by(T)) {
                 let offs: &[usize; T] = offs.try_into().expect("chunks of T");
                 let sums = &mut dw_t[k0 * filters..(k0 + T) * filters];
-                wide_grad_tile_avx512::<NV, T>(padded, dy, (filters, b), pix, offs, sums);
+                wide_grad_tile::<S, NV, T>(s, padded, dy, (filters, b), pix, offs, sums);
             }
         }
     }
@@ -1164,6 +1078,12 @@ fn weight_grad_wide_avx512<const NV: usize, const T: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The instruction sets this CPU can run (the portable one always): the copies below
+    /// have an AVX-512 version; the others copy by slices.
+    fn available() -> Vec<Isa> {
+        Isa::ALL.into_iter().filter(|isa| isa.available()).collect()
+    }
 
     #[test]
     fn sum16_adds_every_entry_of_any_length() {
@@ -1218,7 +1138,6 @@ mod tests {
                         place += 1;
                     }
                 }
-                assert_eq!(s.first, ((1u32 << s.mask.count_ones()) - 1) as u16);
             }
             assert!(
                 written.iter().all(|&n| n == 1),
@@ -1252,9 +1171,9 @@ mod tests {
                     0.0
                 }
             };
-            for pad in [pad_planes, pad_planes_sliced] {
+            for isa in available() {
                 let mut out = vec![f32::NAN; g.padded_len() + 5];
-                pad(&src, &g, &mut out);
+                pad_planes(isa, &src, &g, &mut out);
                 for (k, &v) in out[..g.padded_len()].iter().enumerate() {
                     assert_eq!(v, expected(k), "shape {:?}, entry {k}", (c, h, w, ph, pw));
                 }
@@ -1281,9 +1200,9 @@ mod tests {
                 dst_width,
             };
             let src: Vec<f32> = (0..count * strides.0 + width).map(|i| i as f32).collect();
-            for copy in [Rows::copy, Rows::copy_sliced] {
+            for isa in available() {
                 let mut dst = vec![f32::NAN; count * strides.1 + dst_width];
-                copy(rows, &src, &mut dst, 0.5);
+                rows.copy(isa, &src, &mut dst, 0.5);
                 for (k, &v) in dst.iter().enumerate() {
                     let (r, c) = (k / strides.1, k % strides.1);
                     let expected = if r >= count || c >= dst_width {
@@ -1306,14 +1225,14 @@ mod tests {
 
     #[test]
     fn transpose_moves_every_entry_and_adds_the_shift() {
-        if lanes().is_none() {
-            return; // no AVX-512: the direct kernels never run
-        }
-        for (rows, cols) in [(1, 1), (3, 70), (37, 64), (16, 5), (17, 17)] {
+        for (isa, (rows, cols)) in available()
+            .into_iter()
+            .flat_map(|isa| [(1, 1), (3, 70), (37, 64), (16, 5), (17, 17)].map(|s| (isa, s)))
+        {
             let from: Vec<f32> = (0..rows * cols).map(|i| i as f32).collect();
             let shift: Vec<f32> = (0..cols).map(|j| 1000.0 * j as f32).collect();
             let mut to = vec![f32::NAN; rows * cols];
-            transpose(&from, rows, cols, Some(&shift), &mut to);
+            transpose(isa, &from, rows, cols, Some(&shift[..]), &mut to);
             for i in 0..rows {
                 for j in 0..cols {
                     assert_eq!(to[j * rows + i], from[i * cols + j] + shift[j]);

@@ -4,7 +4,7 @@
 //!
 //! | here | reference |
 //! |---|---|
-//! | [`conv`] (im2col + GEMM per image, threads), [`direct`] and [`winograd`] (AVX-512 kernels) | [`crate::conv`], [`crate::im2col`] |
+//! | [`conv`] (im2col + GEMM per image, threads), [`direct`] and [`winograd`] (kernels over the vectors of [`simd`]: AVX-512, AVX2, portable) | [`crate::conv`], [`crate::im2col`] |
 //! | [`pool`] | [`crate::pool`] |
 //! | [`batchnorm`] | [`crate::norm`] |
 //! | [`elementwise`] (activations) | the activation layers' plain maps |
@@ -16,4 +16,5 @@ pub mod direct;
 pub mod elementwise;
 pub mod lrn;
 pub mod pool;
+pub mod simd;
 pub mod winograd;

@@ -25,7 +25,10 @@
 //!
 //! The weight gradient is the same formula differentiated (see [`weight_grad_image`]).
 
-use crate::fast::direct::{self, lanes, wide_sums, wide_sums_len, Bounded, Direct, LANES, WIDE};
+use crate::fast::direct::{self, wide_sums, wide_sums_len, Direct, WIDE};
+#[cfg(target_arch = "x86_64")]
+use crate::fast::simd::Avx512;
+use crate::fast::simd::{with_simd, Bounded, Isa, Simd, LANES};
 
 /// Transformed positions per tile: 4 x 4.
 const XI: usize = 16;
@@ -35,8 +38,8 @@ const XI: usize = 16;
 const ROW_TILES: usize = 7;
 
 /// Whether F(2 x 2, 3 x 3) runs the correlation `g`: a 3 x 3 filter, an output with an
-/// even number of rows and columns, a multiple of 64 filters (the wide kernels do the
-/// products) and a CPU with AVX-512.
+/// even number of rows and columns, and a multiple of 64 filters (the wide kernels do the
+/// products).
 pub(crate) fn applies(g: &Direct) -> bool {
     g.kh == 3
         && g.kw == 3
@@ -45,7 +48,6 @@ pub(crate) fn applies(g: &Direct) -> bool {
         && g.out_h() > 0
         && g.out_w() > 0
         && direct::is_wide(g.dst_c)
-        && lanes() == Some(LANES)
 }
 
 /// Tiles of 2 x 2 outputs of `g`: rows and columns.
@@ -134,6 +136,7 @@ pub(crate) struct Scratch {
 /// # Panics
 /// If [`applies`] does not hold for `g`, or `padded` or `filters` are too short.
 pub(crate) fn correlate(
+    isa: Isa,
     g: &Direct,
     padded: &[f32],
     filters: &[f32],
@@ -147,7 +150,7 @@ pub(crate) fn correlate(
     let width = th * row_slots(g);
     let plane = g.out_h() * g.out_w();
     assert!(filters.len() >= g.dst_c * XI * c_count && dst.len() >= g.dst_c * plane);
-    let inputs = transform_input(g, padded, &mut scratch.inputs);
+    let inputs = transform_input(isa, g, padded, &mut scratch.inputs);
     // Channel c of V_xi starts at c * width: the channels are the "taps" of the products,
     // the tiles' slots the positions.
     let offsets: Vec<usize> = (0..c_count).map(|c| c * width).collect();
@@ -161,12 +164,12 @@ pub(crate) fn correlate(
             let v = &inputs[xi * c_count * width..(xi + 1) * c_count * width];
             let u = &filters[(b * XI + xi) * c_count * WIDE..][..c_count * WIDE];
             let m = &mut scratch.products[xi * stride..(xi + 1) * stride];
-            wide_sums(v, (u, offsets), &positions, m, false);
+            wide_sums(isa, v, (u, offsets), &positions, m, false);
         }
-        transform_output(g, &scratch.products, stride, &mut scratch.outputs);
+        transform_output(isa, g, &scratch.products, stride, &mut scratch.outputs);
         let planes = &mut dst[b * WIDE * plane..(b + 1) * WIDE * plane];
         let shift = bias.map(|bias| &bias[b * WIDE..(b + 1) * WIDE]);
-        direct::transpose(&scratch.outputs, plane, WIDE, shift, planes);
+        direct::transpose(isa, &scratch.outputs, plane, WIDE, shift, planes);
     }
 }
 
@@ -176,91 +179,90 @@ pub(crate) fn correlate(
 /// `d` the tile's 4 x 4 patch and `B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]`; the
 /// tiles at their [`slots`], rows of `th * row_slots` slots. Written into `buffer`
 /// (resized) from its first 64-byte boundary on, which is returned.
-fn transform_input<'a>(g: &Direct, padded: &[f32], buffer: &'a mut Vec<f32>) -> &'a [f32] {
+fn transform_input<'a>(
+    isa: Isa,
+    g: &Direct,
+    padded: &[f32],
+    buffer: &'a mut Vec<f32>,
+) -> &'a [f32] {
     let (hp, wp) = g.padded();
     assert!(padded.len() >= g.src_c * hp * wp);
     buffer.resize(XI * g.src_c * tiles(g).0 * row_slots(g) + LANES, 0.0);
     let v = direct::aligned(buffer);
     assert!(v.len() >= XI * g.src_c * tiles(g).0 * row_slots(g));
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: `applies` (checked by the caller) found AVX-512F on this CPU.
-    unsafe {
-        transform_input_avx512(g, padded, v)
+    if isa == Isa::Avx512 {
+        let t = Avx512::new().expect("AVX-512 asked for on a CPU without it");
+        t.run(
+            #[inline(always)]
+            |t| transform_input_avx512(t, g, padded, v),
+        );
+        return v;
     }
+    let _ = isa;
+    transform_input_portable(g, padded, v);
     v
 }
 
+/// The place of entry `xi` of the first tile of a row of 7: `((xi C + c) width + ti rs +
+/// t0 / 7 * 8`.
+fn row_places(g: &Direct, c: usize, ti: usize, t0: usize) -> [usize; XI] {
+    let (th, rs, c_count) = (tiles(g).0, row_slots(g), g.src_c);
+    let width = th * rs; // slots of one channel of one V_xi
+    std::array::from_fn(|xi| (xi * c_count + c) * width + ti * rs + t0 / ROW_TILES * 8)
+}
+
+/// With AVX-512: 7 tiles of a row at once, B^T on the rows of their patches as vectors,
+/// then on the columns by permutations ([`Avx512::winograd_row`]).
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn transform_input_avx512(g: &Direct, padded: &[f32], v: &mut [f32]) {
-    use std::arch::x86_64::*;
+#[inline(always)]
+fn transform_input_avx512(t: Avx512, g: &Direct, padded: &[f32], v: &mut [f32]) {
     let (_, wp) = g.padded();
     let (th, tw) = tiles(g);
-    let (rs, plane) = (row_slots(g), g.padded().0 * wp);
-    let width = th * rs; // slots of one channel of one V_xi
-    let c_count = g.src_c;
-    // Lane l of `pick(s)` is column 2 l + s of a row: the columns 0..3 of tile l.
-    let pick = |s: i32| {
-        let at = |l: i32| (2 * l + s).min(15);
-        _mm512_setr_epi32(
-            at(0),
-            at(1),
-            at(2),
-            at(3),
-            at(4),
-            at(5),
-            at(6),
-            at(7),
-            at(8),
-            at(9),
-            at(10),
-            at(11),
-            at(12),
-            at(13),
-            at(14),
-            at(15),
-        )
-    };
-    let cols = [pick(0), pick(1), pick(2), pick(3)];
-    let (x, out) = (padded.as_ptr(), v.as_mut_ptr());
-    for c in 0..c_count {
+    let plane = g.padded().0 * wp;
+    for c in 0..g.src_c {
         for ti in 0..th {
             for t0 in (0..tw).step_by(ROW_TILES) {
                 let n = ROW_TILES.min(tw - t0);
                 // Columns 2 t0 .. 2 t0 + 2 n + 1 of rows 2 ti .. 2 ti + 3: inside the plane
                 // (2 tw + 2 = Wp columns, 2 th + 2 = Hp rows).
-                let columns = (2 * n + 2).min(LANES);
-                let load_mask: __mmask16 = ((1u32 << columns) - 1) as __mmask16;
-                let rows: [__m512; 4] = std::array::from_fn(|r| {
+                let columns = 2 * n + 2;
+                let rows: [&[f32]; 4] = std::array::from_fn(|r| {
                     let at = c * plane + (2 * ti + r) * wp + 2 * t0;
-                    // SAFETY: `columns` columns from `at` lie in row 2 ti + r of plane c,
-                    // inside `padded` (checked by the caller); other lanes are not read.
-                    unsafe { _mm512_maskz_loadu_ps(load_mask, x.add(at)) }
+                    &padded[at..at + columns.min(LANES)]
                 });
-                // B^T on the rows of the patch...
-                let [d0, d1, d2, d3] = rows;
-                let t = [
-                    _mm512_sub_ps(d0, d2),
-                    _mm512_add_ps(d1, d2),
-                    _mm512_sub_ps(d2, d1),
-                    _mm512_sub_ps(d1, d3),
-                ];
-                // 8 lanes: the tiles and one unused slot.
-                let store_mask: __mmask16 = 0xff;
-                for (i, &row) in t.iter().enumerate() {
-                    // ...then on its columns, 7 tiles at once: lane l holds tile t0 + l.
-                    let [e0, e1, e2, e3] = cols.map(|idx| _mm512_permutexvar_ps(idx, row));
-                    let u = [
-                        _mm512_sub_ps(e0, e2),
-                        _mm512_add_ps(e1, e2),
-                        _mm512_sub_ps(e2, e1),
-                        _mm512_sub_ps(e1, e3),
+                t.winograd_row(rows, columns, v, &row_places(g, c, ti, t0));
+            }
+        }
+    }
+}
+
+/// Tile by tile: the same additions and subtractions as the AVX-512 version, in the same
+/// order (B^T on the rows of the patch, then on its columns), so the same bits.
+fn transform_input_portable(g: &Direct, padded: &[f32], v: &mut [f32]) {
+    let (_, wp) = g.padded();
+    let (th, tw) = tiles(g);
+    let plane = g.padded().0 * wp;
+    for c in 0..g.src_c {
+        for ti in 0..th {
+            for t0 in (0..tw).step_by(ROW_TILES) {
+                let places = row_places(g, c, ti, t0);
+                for l in 0..ROW_TILES.min(tw - t0) {
+                    let at = c * plane + 2 * ti * wp + 2 * (t0 + l);
+                    let d: [[f32; 4]; 4] =
+                        std::array::from_fn(|r| padded[at + r * wp..][..4].try_into().unwrap());
+                    let [d0, d1, d2, d3] = d;
+                    let t: [[f32; 4]; 4] = [
+                        std::array::from_fn(|j| d0[j] - d2[j]),
+                        std::array::from_fn(|j| d1[j] + d2[j]),
+                        std::array::from_fn(|j| d2[j] - d1[j]),
+                        std::array::from_fn(|j| d1[j] - d3[j]),
                     ];
-                    for (j, &value) in u.iter().enumerate() {
-                        let at = ((4 * i + j) * c_count + c) * width + ti * rs + t0 / ROW_TILES * 8;
-                        // SAFETY: 8 slots of row ti of channel c of V_xi, inside `v`
-                        // (checked by the caller).
-                        unsafe { _mm512_mask_storeu_ps(out.add(at), store_mask, value) };
+                    for (i, [e0, e1, e2, e3]) in t.into_iter().enumerate() {
+                        let u = [e0 - e2, e1 + e2, e2 - e1, e1 - e3];
+                        for (j, value) in u.into_iter().enumerate() {
+                            v[places[4 * i + j] + l] = value;
+                        }
                     }
                 }
             }
@@ -271,50 +273,46 @@ fn transform_input_avx512(g: &Direct, padded: &[f32], v: &mut [f32]) {
 /// The outputs `A^T m A` of every tile, `A^T = [1 1 1 0; 0 1 -1 -1]`, from the products
 /// `m` of one block of 64 filters (matrix `xi` at `xi * stride`, rows of 64 filters), into
 /// `out[(position, filter)]`.
-fn transform_output(g: &Direct, products: &[f32], stride: usize, out: &mut [f32]) {
+fn transform_output(isa: Isa, g: &Direct, products: &[f32], stride: usize, out: &mut [f32]) {
     let (th, tw) = tiles(g);
     let ow = g.out_w();
     assert!(products.len() >= (XI - 1) * stride + th * tw * WIDE);
     assert!(out.len() >= g.out_h() * ow * WIDE);
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `applies` (checked by the caller) found AVX-512F on this CPU.
-    unsafe {
-        transform_output_avx512(g, products, stride, out)
-    }
+    with_simd!(isa, s => transform_output_in(s, g, products, stride, out))
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn transform_output_avx512(g: &Direct, products: &[f32], stride: usize, out: &mut [f32]) {
-    use std::arch::x86_64::*;
+#[inline(always)]
+fn transform_output_in<S: Simd>(
+    s: S,
+    g: &Direct,
+    products: &[f32],
+    stride: usize,
+    out: &mut [f32],
+) {
     let (th, tw) = tiles(g);
     let ow = g.out_w();
-    let (m, o) = (products.as_ptr(), out.as_mut_ptr());
+    let vector = |x: &[f32]| -> [f32; LANES] { x[..LANES].try_into().expect("16 floats") };
     for ti in 0..th {
         for tj in 0..tw {
             let tile = ti * tw + tj;
             for lane0 in (0..WIDE).step_by(LANES) {
-                // SAFETY: tile < th tw rows of 64 in every product matrix (checked by the
-                // caller).
-                let p: [__m512; XI] = std::array::from_fn(|xi| unsafe {
-                    _mm512_loadu_ps(m.add(xi * stride + tile * WIDE + lane0))
+                let p: [S::V; XI] = std::array::from_fn(|xi| {
+                    s.load(&vector(&products[xi * stride + tile * WIDE + lane0..]))
                 });
                 // A^T on the rows (i) of the 4 x 4 products, then on the columns.
-                let s: [[__m512; 4]; 2] = [
-                    std::array::from_fn(|j| _mm512_add_ps(_mm512_add_ps(p[j], p[4 + j]), p[8 + j])),
-                    std::array::from_fn(|j| {
-                        _mm512_sub_ps(_mm512_sub_ps(p[4 + j], p[8 + j]), p[12 + j])
-                    }),
+                let s2: [[S::V; 4]; 2] = [
+                    std::array::from_fn(|j| s.add(s.add(p[j], p[4 + j]), p[8 + j])),
+                    std::array::from_fn(|j| s.sub(s.sub(p[4 + j], p[8 + j]), p[12 + j])),
                 ];
-                for (a, s) in s.iter().enumerate() {
+                for (a, r) in s2.iter().enumerate() {
                     let y = [
-                        _mm512_add_ps(_mm512_add_ps(s[0], s[1]), s[2]),
-                        _mm512_sub_ps(_mm512_sub_ps(s[1], s[2]), s[3]),
+                        s.add(s.add(r[0], r[1]), r[2]),
+                        s.sub(s.sub(r[1], r[2]), r[3]),
                     ];
                     for (bcol, &value) in y.iter().enumerate() {
                         let position = (2 * ti + a) * ow + 2 * tj + bcol;
-                        // SAFETY: position < out_h out_w rows of 64 (checked by the caller).
-                        unsafe { _mm512_storeu_ps(o.add(position * WIDE + lane0), value) };
+                        let at = position * WIDE + lane0;
+                        s.store(value, (&mut out[at..at + LANES]).try_into().expect("16"));
                     }
                 }
             }
@@ -341,6 +339,7 @@ fn transform_output_avx512(g: &Direct, products: &[f32], stride: usize, out: &mu
 /// # Panics
 /// If [`applies`] does not hold for `g`, or a slice is too short.
 pub(crate) fn weight_grad_image(
+    isa: Isa,
     g: &Direct,
     padded: &[f32],
     dy_t: &[f32],
@@ -352,9 +351,9 @@ pub(crate) fn weight_grad_image(
     let (count, c_count, k_count) = (th * tw, g.src_c, g.dst_c);
     let width = th * row_slots(g);
     assert!(dy_t.len() >= g.out_h() * g.out_w() * k_count);
-    let inputs = transform_input(g, padded, &mut scratch.inputs);
+    let inputs = transform_input(isa, g, padded, &mut scratch.inputs);
     scratch.grads.resize(k_count * XI * count, 0.0);
-    transform_grads(g, dy_t, &mut scratch.grads);
+    transform_grads(isa, g, dy_t, &mut scratch.grads);
     // The tiles are the "taps" (their slots in V_xi, and rows of E_xi), the channels the
     // positions (rows of V_xi).
     let taps = slots(g);
@@ -369,7 +368,7 @@ pub(crate) fn weight_grad_image(
             let v = &inputs[xi * c_count * width..(xi + 1) * c_count * width];
             let e = &scratch.grads[(b * XI + xi) * count * WIDE..][..count * WIDE];
             let sums = &mut scratch.weight_sums[(b * XI + xi) * stride..][..stride];
-            wide_sums(v, (e, taps), &positions, sums, !first);
+            wide_sums(isa, v, (e, taps), &positions, sums, !first);
         }
     }
 }
@@ -377,7 +376,7 @@ pub(crate) fn weight_grad_image(
 /// The weight gradient from the sums of [`weight_grad_image`]: `dw[(k, c, u, v)]` (the
 /// layout of `W`) = `(G^T S[c, k] G)[u, v]`, with `G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0;
 /// 0 1/2 1/2 1]`, 16 filters at a time into rows of 64 filters per tap, then transposed.
-pub(crate) fn weight_grad_finish(g: &Direct, scratch: &mut Scratch, dw: &mut [f32]) {
+pub(crate) fn weight_grad_finish(isa: Isa, g: &Direct, scratch: &mut Scratch, dw: &mut [f32]) {
     let (c_count, k_count) = (g.src_c, g.dst_c);
     let taps = c_count * 9;
     let stride = wide_sums_len(c_count);
@@ -417,63 +416,45 @@ pub(crate) fn weight_grad_finish(g: &Direct, scratch: &mut Scratch, dw: &mut [f3
         }
         // Rows of 64 filters per tap into the rows of the filters, `(k, tap)`.
         let block = &mut dw[b * WIDE * taps..(b + 1) * WIDE * taps];
-        direct::transpose(&scratch.outputs, taps, WIDE, None, block);
+        direct::transpose(isa, &scratch.outputs, taps, WIDE, None, block);
     }
 }
 
 /// `E_xi[tile, k] = (A e A^T)[xi]` for every tile of 2 x 2 output gradients `e` and every
 /// filter, `A = [1 0; 1 1; 1 -1; 0 -1]`: matrix `(b XI + xi)` of `tiles x 64` for the
 /// block `b` of 64 filters. `dy_t` holds the output gradient as `(position, filter)`.
-fn transform_grads(g: &Direct, dy_t: &[f32], e: &mut [f32]) {
+fn transform_grads(isa: Isa, g: &Direct, dy_t: &[f32], e: &mut [f32]) {
     let (th, tw) = tiles(g);
     assert!(dy_t.len() >= g.out_h() * g.out_w() * g.dst_c);
     assert!(e.len() >= g.dst_c * XI * th * tw);
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `applies` (checked by the caller) found AVX-512F on this CPU.
-    unsafe {
-        transform_grads_avx512(g, dy_t, e)
-    }
+    with_simd!(isa, s => transform_grads_in(s, g, dy_t, e))
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn transform_grads_avx512(g: &Direct, dy_t: &[f32], e: &mut [f32]) {
-    use std::arch::x86_64::*;
+#[inline(always)]
+fn transform_grads_in<S: Simd>(s: S, g: &Direct, dy_t: &[f32], e: &mut [f32]) {
     let (th, tw) = tiles(g);
     let (count, ow, k_count) = (th * tw, g.out_w(), g.dst_c);
-    let (d, o) = (dy_t.as_ptr(), e.as_mut_ptr());
+    let vector = |x: &[f32]| -> [f32; LANES] { x[..LANES].try_into().expect("16 floats") };
     for ti in 0..th {
         for tj in 0..tw {
             let tile = ti * tw + tj;
             let p = (2 * ti) * ow + 2 * tj;
             for k0 in (0..k_count).step_by(LANES) {
-                // SAFETY: the four positions of the tile are < out_h out_w rows of dst_c
-                // (checked by the caller).
                 let [a, b, c, dd] = [p, p + 1, p + ow, p + ow + 1]
-                    .map(|q| unsafe { _mm512_loadu_ps(d.add(q * k_count + k0)) });
+                    .map(|q| s.load(&vector(&dy_t[q * k_count + k0..])));
                 // A on the rows of the tile [a b; c dd], then on the columns.
                 let rows = [
                     [a, b],
-                    [_mm512_add_ps(a, c), _mm512_add_ps(b, dd)],
-                    [_mm512_sub_ps(a, c), _mm512_sub_ps(b, dd)],
-                    [
-                        _mm512_sub_ps(_mm512_setzero_ps(), c),
-                        _mm512_sub_ps(_mm512_setzero_ps(), dd),
-                    ],
+                    [s.add(a, c), s.add(b, dd)],
+                    [s.sub(a, c), s.sub(b, dd)],
+                    [s.sub(s.zero(), c), s.sub(s.zero(), dd)],
                 ];
                 let (blk, kk) = (k0 / WIDE, k0 % WIDE);
                 for (i, [x, y]) in rows.into_iter().enumerate() {
-                    let cols = [
-                        x,
-                        _mm512_add_ps(x, y),
-                        _mm512_sub_ps(x, y),
-                        _mm512_sub_ps(_mm512_setzero_ps(), y),
-                    ];
+                    let cols = [x, s.add(x, y), s.sub(x, y), s.sub(s.zero(), y)];
                     for (j, value) in cols.into_iter().enumerate() {
                         let at = ((blk * XI + 4 * i + j) * count + tile) * WIDE + kk;
-                        // SAFETY: row `tile` of matrix (blk XI + xi), inside `e` (checked by
-                        // the caller).
-                        unsafe { _mm512_storeu_ps(o.add(at), value) };
+                        s.store(value, (&mut e[at..at + LANES]).try_into().expect("16"));
                     }
                 }
             }

@@ -201,6 +201,18 @@ impl Conv2d {
     pub fn set_fast_kernel(&mut self, kernel: FastKernel) {
         self.fast.scratch.kernel = kernel;
     }
+
+    /// The kernel choice of [`Conv2d::set_fast_kernel`].
+    pub fn fast_kernel(&self) -> FastKernel {
+        self.fast.scratch.kernel
+    }
+
+    /// Runs the direct and Winograd kernels of this layer on `isa` (`None`: the widest
+    /// this CPU has, see [`crate::fast::simd::active`]). Every instruction set gives the
+    /// same bits; a narrower one is slower.
+    pub fn set_isa(&mut self, isa: Option<crate::fast::simd::Isa>) {
+        self.fast.scratch.isa = isa;
+    }
 }
 
 /// The filters `(K, C, F, F)`.

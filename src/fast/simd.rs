@@ -1,0 +1,991 @@
+//! The vector instructions under the fast kernels, for every CPU (chapter
+//! `16-fast-convolution` and its appendix).
+//!
+//! The kernels of [`crate::fast::direct`] and [`crate::fast::winograd`] are written once,
+//! over a *vector of 16 floats* and a handful of operations on it (the trait [`Simd`]).
+//! Each instruction set implements that vector its own way:
+//!
+//! | [`Isa`] | one vector of 16 floats | where |
+//! |---|---|---|
+//! | `Avx512` | one 512-bit register | x86-64 with AVX-512F |
+//! | `Avx2` | two 256-bit registers | x86-64 with AVX2 and FMA (most laptops and servers) |
+//! | `Portable` | `[f32; 16]` in plain Rust, which the compiler turns into NEON on Apple Silicon and other ARM CPUs | everywhere |
+//!
+//! Every path does the same arithmetic in the same order: each lane of a sum is a chain of
+//! fused multiply-adds (one rounding each, [`f32::mul_add`]) over the taps in one order,
+//! and the sixteen lanes are added up by one fixed tree ([`Simd::sum`]). So the three paths
+//! give bit-identical results, which the tests check.
+//!
+//! Which path runs is decided once ([`active`]): the widest the CPU has, limited by the
+//! environment variable `CNN_BOOK_ISA` (`avx512`, `avx2` or `portable`) or by
+//! [`limit_isa`], so that a machine with AVX-512 can also run, and test, the narrower paths.
+//!
+//! **Why written here, not taken from a crate.** The kernels need a vector of a fixed 16
+//! floats on every CPU, so that the flat layouts, tile plans and summation order are the
+//! same everywhere; SIMD crates such as `pulp` give a vector of the machine's native width
+//! (8 floats with AVX2, 4 with NEON), which would change the layouts from one machine to
+//! the next. Three short implementations of nine operations are less to trust than that.
+//!
+//! **The `unsafe` code of the fast kernels is all in this file.** Three kinds:
+//! 1. calling the functions compiled for AVX-512 or AVX2 ([`Avx512::run`],
+//!    [`Avx2::run`]): sound because a token of those types is only made after the CPU has
+//!    been asked ([`Avx512::new`], [`Avx2::new`]);
+//! 2. the intrinsics themselves inside the operations of those tokens (same reason), and
+//!    their loads and stores, always from `&[f32; 16]` or a slice whose length was checked
+//!    in the same function;
+//! 3. loads through [`Strip`] and [`Lockstep`], which check the furthest load once instead
+//!    of every load of a kernel's inner loop.
+//!
+//! The tests at the end of this file hold every operation of every token to the portable
+//! one, and the windows to their checks.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// Floats per vector of the kernels.
+pub const LANES: usize = 16;
+
+/// An instruction set of the fast kernels, narrowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Isa {
+    /// Plain Rust on `[f32; 16]` (NEON on ARM, by the compiler).
+    Portable,
+    /// x86-64 AVX2 with FMA: two 256-bit registers per vector.
+    Avx2,
+    /// x86-64 AVX-512F: one 512-bit register per vector.
+    Avx512,
+}
+
+impl Isa {
+    /// Every instruction set, narrowest first.
+    pub const ALL: [Isa; 3] = [Isa::Portable, Isa::Avx2, Isa::Avx512];
+
+    /// The name used by `CNN_BOOK_ISA` and in reports: `portable`, `avx2`, `avx512`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Portable => "portable",
+            Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
+        }
+    }
+
+    /// Parses a name of [`Isa::name`] (any case).
+    pub fn parse(name: &str) -> Option<Isa> {
+        Isa::ALL
+            .into_iter()
+            .find(|isa| isa.name().eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// Whether this CPU can run the instruction set.
+    pub fn available(self) -> bool {
+        match self {
+            Isa::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => Avx2::new().is_some(),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => Avx512::new().is_some(),
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+
+    /// A plain-language description, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Isa::Portable if cfg!(target_arch = "aarch64") => {
+                "portable Rust (NEON, by the compiler)"
+            }
+            Isa::Portable => "portable Rust (no vector extensions chosen at run time)",
+            Isa::Avx2 => "AVX2 + FMA (two 256-bit registers per vector)",
+            Isa::Avx512 => "AVX-512F (one 512-bit register per vector)",
+        }
+    }
+
+    /// Whether a fused multiply-add is one instruction on this path. It is not for
+    /// `Portable` on an x86-64 CPU without FMA, where [`f32::mul_add`] calls a library
+    /// function: there the layers prefer the GEMM path.
+    pub fn fast_fma(self) -> bool {
+        self != Isa::Portable || cfg!(target_arch = "aarch64") || cfg!(target_feature = "fma")
+    }
+}
+
+/// The widest instruction set this CPU has.
+pub fn detected() -> Isa {
+    Isa::ALL
+        .into_iter()
+        .rev()
+        .find(|isa| isa.available())
+        .unwrap_or(Isa::Portable)
+}
+
+/// No limit set yet (0), or the limit's index in [`Isa::ALL`] plus one.
+static LIMIT: AtomicU8 = AtomicU8::new(0);
+
+/// Limits the fast kernels to `isa` or narrower, for the rest of the process (a library
+/// setting, like `CNN_BOOK_ISA`, which it overrides).
+pub fn limit_isa(isa: Isa) {
+    LIMIT.store(isa as u8 + 1, Ordering::Relaxed);
+}
+
+/// The limit of `CNN_BOOK_ISA`, read once.
+///
+/// # Panics
+/// If the variable is set to something other than an [`Isa::name`]: a misspelt limit would
+/// otherwise be silently ignored.
+fn env_limit() -> Option<Isa> {
+    static ENV: std::sync::OnceLock<Option<Isa>> = std::sync::OnceLock::new();
+    *ENV.get_or_init(|| {
+        let value = std::env::var("CNN_BOOK_ISA").ok()?;
+        match Isa::parse(&value) {
+            Some(isa) => Some(isa),
+            None => panic!(
+                "CNN_BOOK_ISA={value:?} is not one of portable, avx2, avx512 (unset it to use \
+                 the widest this CPU has)"
+            ),
+        }
+    })
+}
+
+/// The instruction set the fast kernels use: the widest this CPU has ([`detected`]),
+/// limited by [`limit_isa`] or else by `CNN_BOOK_ISA`.
+pub fn active() -> Isa {
+    let limit = match LIMIT.load(Ordering::Relaxed) {
+        0 => env_limit(),
+        k => Some(Isa::ALL[k as usize - 1]),
+    };
+    let best = detected();
+    limit.map_or(best, |l| best.min(l))
+}
+
+/// Sixteen floats and the operations the kernels need, for one instruction set. A value
+/// of a type that implements `Simd` is a *token*: proof that this CPU can run the
+/// instructions (only [`Portable`] can be made without asking the CPU).
+pub trait Simd: Copy + Send + Sync + 'static {
+    /// One vector of 16 floats.
+    type V: Copy;
+    /// Which instruction set this is.
+    const ISA: Isa;
+
+    /// All lanes 0.
+    fn zero(self) -> Self::V;
+    /// All lanes `x`.
+    fn splat(self, x: f32) -> Self::V;
+    /// The 16 floats of `x`.
+    fn load(self, x: &[f32; LANES]) -> Self::V;
+    /// Writes the lanes to `to`.
+    fn store(self, v: Self::V, to: &mut [f32; LANES]);
+    /// Lane by lane `a + b`.
+    fn add(self, a: Self::V, b: Self::V) -> Self::V;
+    /// Lane by lane `a - b`.
+    fn sub(self, a: Self::V, b: Self::V) -> Self::V;
+    /// Lane by lane `a b + c`, rounded once.
+    fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+
+    /// Loads the 16 floats at `ptr`.
+    ///
+    /// # Safety
+    /// `ptr..ptr + 16` must be readable floats. Only [`Strip`] and [`Lockstep`] call this,
+    /// after checking.
+    unsafe fn load_ptr(self, ptr: *const f32) -> Self::V;
+
+    /// The lanes as an array.
+    #[inline(always)]
+    fn to_array(self, v: Self::V) -> [f32; LANES] {
+        let mut a = [0.0; LANES];
+        self.store(v, &mut a);
+        a
+    }
+
+    /// The sum of the 16 lanes, always in this order: lanes `l` and `l + 8` first, then
+    /// `l` and `l + 4`, `l` and `l + 2`, and the last two (the order of the AVX-512
+    /// instruction sequence `_mm512_reduce_add_ps`).
+    #[inline(always)]
+    fn sum(self, v: Self::V) -> f32 {
+        tree_sum(self.to_array(v))
+    }
+
+    /// Writes the lanes set in `mask`, in order, to `out` (which holds exactly that many).
+    ///
+    /// # Panics
+    /// If `out.len()` is not the number of lanes in `mask`.
+    #[inline(always)]
+    fn spill(self, v: Self::V, mask: u16, out: &mut [f32]) {
+        assert_eq!(out.len(), mask.count_ones() as usize);
+        let a = self.to_array(v);
+        let mut at = 0;
+        for (l, &x) in a.iter().enumerate() {
+            if mask & (1 << l) != 0 {
+                out[at] = x;
+                at += 1;
+            }
+        }
+    }
+
+    /// Runs `f` with this token, compiled for this instruction set (everything `f` calls
+    /// must be `#[inline(always)]` to be compiled so too).
+    fn run<R>(self, f: impl FnOnce(Self) -> R) -> R;
+}
+
+/// The fixed summation tree of [`Simd::sum`].
+#[inline(always)]
+pub fn tree_sum(a: [f32; LANES]) -> f32 {
+    let mut h = [0.0f32; 8];
+    for l in 0..8 {
+        h[l] = a[l] + a[l + 8];
+    }
+    let q = [h[0] + h[4], h[1] + h[5], h[2] + h[6], h[3] + h[7]];
+    let e = [q[0] + q[2], q[1] + q[3]];
+    e[0] + e[1]
+}
+
+/// The portable path: plain Rust on arrays. Always available.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Portable;
+
+impl Simd for Portable {
+    type V = [f32; LANES];
+    const ISA: Isa = Isa::Portable;
+
+    #[inline(always)]
+    fn zero(self) -> Self::V {
+        [0.0; LANES]
+    }
+    #[inline(always)]
+    fn splat(self, x: f32) -> Self::V {
+        [x; LANES]
+    }
+    #[inline(always)]
+    fn load(self, x: &[f32; LANES]) -> Self::V {
+        *x
+    }
+    #[inline(always)]
+    fn store(self, v: Self::V, to: &mut [f32; LANES]) {
+        *to = v;
+    }
+    // Plain loops, not `std::array::from_fn`: its closures are not always inlined, and a
+    // call per lane would cost more than the arithmetic.
+    #[inline(always)]
+    fn add(self, mut a: Self::V, b: Self::V) -> Self::V {
+        for l in 0..LANES {
+            a[l] += b[l];
+        }
+        a
+    }
+    #[inline(always)]
+    fn sub(self, mut a: Self::V, b: Self::V) -> Self::V {
+        for l in 0..LANES {
+            a[l] -= b[l];
+        }
+        a
+    }
+    #[inline(always)]
+    fn mul_add(self, a: Self::V, b: Self::V, mut c: Self::V) -> Self::V {
+        for l in 0..LANES {
+            c[l] = a[l].mul_add(b[l], c[l]);
+        }
+        c
+    }
+    #[inline(always)]
+    unsafe fn load_ptr(self, ptr: *const f32) -> Self::V {
+        // SAFETY: the caller guarantees 16 readable floats at `ptr`.
+        unsafe { std::ptr::read_unaligned(ptr as *const [f32; LANES]) }
+    }
+    #[inline(always)]
+    fn run<R>(self, f: impl FnOnce(Self) -> R) -> R {
+        f(self)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub use x86::{Avx2, Avx512};
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{Isa, Simd, LANES};
+    use std::arch::x86_64::*;
+
+    /// The AVX2 + FMA path: a vector is two 256-bit registers. A value of this type exists
+    /// only on a CPU with AVX2 and FMA ([`Avx2::new`]).
+    #[derive(Debug, Clone, Copy)]
+    pub struct Avx2(());
+
+    impl Avx2 {
+        /// The token, if this CPU has AVX2 and FMA.
+        pub fn new() -> Option<Avx2> {
+            (is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+                .then_some(Avx2(()))
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    fn run_avx2<R>(s: Avx2, f: impl FnOnce(Avx2) -> R) -> R {
+        f(s)
+    }
+
+    // SAFETY (every block in this impl): a token `Avx2` exists only after `Avx2::new`
+    // found AVX2 and FMA on this CPU, so its instructions can run; loads and stores are
+    // from and to `[f32; 16]`, 8 floats at 0 and 8 floats at 8.
+    impl Simd for Avx2 {
+        type V = [__m256; 2];
+        const ISA: Isa = Isa::Avx2;
+
+        #[inline(always)]
+        fn zero(self) -> Self::V {
+            unsafe { [_mm256_setzero_ps(); 2] }
+        }
+        #[inline(always)]
+        fn splat(self, x: f32) -> Self::V {
+            unsafe { [_mm256_set1_ps(x); 2] }
+        }
+        #[inline(always)]
+        fn load(self, x: &[f32; LANES]) -> Self::V {
+            unsafe { self.load_ptr(x.as_ptr()) }
+        }
+        #[inline(always)]
+        fn store(self, v: Self::V, to: &mut [f32; LANES]) {
+            unsafe {
+                _mm256_storeu_ps(to.as_mut_ptr(), v[0]);
+                _mm256_storeu_ps(to.as_mut_ptr().add(8), v[1]);
+            }
+        }
+        #[inline(always)]
+        fn add(self, a: Self::V, b: Self::V) -> Self::V {
+            unsafe { [_mm256_add_ps(a[0], b[0]), _mm256_add_ps(a[1], b[1])] }
+        }
+        #[inline(always)]
+        fn sub(self, a: Self::V, b: Self::V) -> Self::V {
+            unsafe { [_mm256_sub_ps(a[0], b[0]), _mm256_sub_ps(a[1], b[1])] }
+        }
+        #[inline(always)]
+        fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V {
+            unsafe {
+                [
+                    _mm256_fmadd_ps(a[0], b[0], c[0]),
+                    _mm256_fmadd_ps(a[1], b[1], c[1]),
+                ]
+            }
+        }
+        #[inline(always)]
+        unsafe fn load_ptr(self, ptr: *const f32) -> Self::V {
+            // The caller guarantees 16 readable floats at `ptr`.
+            unsafe { [_mm256_loadu_ps(ptr), _mm256_loadu_ps(ptr.add(8))] }
+        }
+        #[inline(always)]
+        fn run<R>(self, f: impl FnOnce(Self) -> R) -> R {
+            unsafe { run_avx2(self, f) }
+        }
+    }
+
+    /// The AVX-512 path: a vector is one 512-bit register. A value of this type exists
+    /// only on a CPU with AVX-512F ([`Avx512::new`]).
+    #[derive(Debug, Clone, Copy)]
+    pub struct Avx512(());
+
+    impl Avx512 {
+        /// The token, if this CPU has AVX-512F.
+        pub fn new() -> Option<Avx512> {
+            is_x86_feature_detected!("avx512f").then_some(Avx512(()))
+        }
+
+        /// `v` plus `shift` in the first `n` lanes (`n <= 16`), zeros in the others.
+        #[inline(always)]
+        fn first(n: usize) -> __mmask16 {
+            ((1u32 << n.min(LANES)) - 1) as __mmask16
+        }
+
+        /// Writes one padded row of [`crate::fast::direct::pad_planes`]: `out` (the row,
+        /// `out.len()` columns) gets zeros, and `src` (a source row) at columns
+        /// `pad..pad + src.len()`; or all zeros with `src = None`. Every vector of the row
+        /// is one masked store, its data lanes filled by one expanding load.
+        ///
+        /// # Panics
+        /// If the data does not fit in the row.
+        #[inline(always)]
+        pub fn pad_row(self, src: Option<&[f32]>, pad: usize, out: &mut [f32]) {
+            let wp = out.len();
+            let w = src.map_or(0, |s| s.len());
+            assert!(pad + w <= wp);
+            let o = out.as_mut_ptr();
+            for c0 in (0..wp).step_by(LANES) {
+                let lanes_in = |lo: usize, hi: usize| -> __mmask16 {
+                    (0..LANES)
+                        .filter(|l| (lo..hi).contains(&(c0 + l)))
+                        .fold(0, |m, l| m | (1 << l))
+                };
+                let (exist, data) = (lanes_in(0, wp), lanes_in(pad, pad + w));
+                let first = c0.max(pad).min(pad + w) - pad;
+                // SAFETY: the token proves AVX-512F. The expanding load reads
+                // `data.count_ones()` floats from `src[first..]`: the data columns of this
+                // vector, `first + count <= w`; the store writes the lanes `exist`, the
+                // columns `c0 + l < wp` of `out`.
+                unsafe {
+                    let v = match src {
+                        Some(s) if data != 0 => {
+                            _mm512_maskz_expandloadu_ps(data, s.as_ptr().add(first))
+                        }
+                        _ => _mm512_setzero_ps(),
+                    };
+                    _mm512_mask_storeu_ps(o.add(c0), exist, v);
+                }
+            }
+        }
+
+        /// `dst[..src.len()] = src + shift`, `dst[src.len()..] = 0`, by masked vector
+        /// loads and stores (no call to `memcpy` or `memset` for runs of a few dozen
+        /// floats).
+        ///
+        /// # Panics
+        /// If `dst` is shorter than `src`.
+        #[inline(always)]
+        pub fn copy_row(self, src: &[f32], dst: &mut [f32], shift: f32) {
+            assert!(dst.len() >= src.len());
+            let (x, o, width) = (src.as_ptr(), dst.as_mut_ptr(), src.len());
+            // SAFETY: the token proves AVX-512F. Lanes `c0..c0 + min(n, 16)` with
+            // `n = width - c0` are inside `src`, lanes `c0..c0 + min(dst.len() - c0, 16)`
+            // inside `dst`; masked-off lanes are neither read nor written.
+            unsafe {
+                let s = _mm512_set1_ps(shift);
+                for c0 in (0..dst.len()).step_by(LANES) {
+                    let n = width.saturating_sub(c0);
+                    let v = if n == 0 {
+                        _mm512_setzero_ps()
+                    } else {
+                        let v = _mm512_maskz_loadu_ps(Self::first(n), x.add(c0));
+                        _mm512_maskz_add_ps(Self::first(n), v, s)
+                    };
+                    _mm512_mask_storeu_ps(o.add(c0), Self::first(dst.len() - c0), v);
+                }
+            }
+        }
+
+        /// `to[(j, i)] = from[(i, j)] + shift[j]` for a `rows x cols` matrix: 16 entries
+        /// of a column gathered by one instruction, stored as 16 neighbours of a row.
+        ///
+        /// # Panics
+        /// If a slice is too short or `16 cols` does not fit in an `i32`.
+        #[inline(always)]
+        pub fn transpose(
+            self,
+            from: &[f32],
+            (rows, cols): (usize, usize),
+            shift: Option<&[f32]>,
+            to: &mut [f32],
+        ) {
+            assert!(from.len() >= rows * cols && to.len() >= rows * cols);
+            assert!(shift.is_none_or(|s| s.len() >= cols) && LANES * cols < i32::MAX as usize);
+            // SAFETY: the token proves AVX-512F. The gathered entries (i0 + l) cols + j for
+            // l < n lie inside `from`, the stored ones j rows + i0 + l inside `to` (both
+            // hold rows x cols, checked above); masked-off lanes are neither read nor
+            // written; the indices fit in i32 (checked above).
+            unsafe {
+                let index = _mm512_mullo_epi32(
+                    _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                    _mm512_set1_epi32(cols as i32),
+                );
+                for i0 in (0..rows).step_by(LANES) {
+                    let mask = Self::first(rows - i0);
+                    for j in 0..cols {
+                        let s = _mm512_set1_ps(shift.map_or(0.0, |s| s[j]));
+                        let base = from.as_ptr().add(i0 * cols + j);
+                        let v =
+                            _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask, index, base);
+                        let out = to.as_mut_ptr().add(j * rows + i0);
+                        _mm512_mask_storeu_ps(out, mask, _mm512_add_ps(v, s));
+                    }
+                }
+            }
+        }
+
+        /// The Winograd input transform of one row of up to 7 tiles (see
+        /// [`crate::fast::winograd`]): `rows` are 4 padded rows from the tiles' first
+        /// column, `columns` of them read (`2 n + 2` for `n` tiles); entry `(i, j)` of
+        /// `B^T d B` of tile `l` goes to `out[at[4 i + j] + l]`, for the 8 lanes `l < 8`
+        /// (lanes past the `n` tiles get unused values).
+        ///
+        /// # Panics
+        /// If a row is shorter than `min(columns, 16)` or an `at` lies past `out.len() - 8`.
+        #[inline(always)]
+        pub fn winograd_row(
+            self,
+            rows: [&[f32]; 4],
+            columns: usize,
+            out: &mut [f32],
+            at: &[usize; 16],
+        ) {
+            let columns = columns.min(LANES);
+            assert!(rows.iter().all(|r| r.len() >= columns));
+            assert!(at.iter().all(|&a| a + 8 <= out.len()));
+            // SAFETY: the token proves AVX-512F; each load reads `columns` floats of a row
+            // (checked above), masked-off lanes are not read; each store writes 8 floats
+            // at `at[xi]`, inside `out` (checked above).
+            unsafe {
+                let pick = |s: i32| {
+                    let at = |l: i32| (2 * l + s).min(15);
+                    _mm512_setr_epi32(
+                        at(0),
+                        at(1),
+                        at(2),
+                        at(3),
+                        at(4),
+                        at(5),
+                        at(6),
+                        at(7),
+                        at(8),
+                        at(9),
+                        at(10),
+                        at(11),
+                        at(12),
+                        at(13),
+                        at(14),
+                        at(15),
+                    )
+                };
+                let cols = [pick(0), pick(1), pick(2), pick(3)];
+                let m = Self::first(columns);
+                let [d0, d1, d2, d3] = rows.map(|r| _mm512_maskz_loadu_ps(m, r.as_ptr()));
+                let t = [
+                    _mm512_sub_ps(d0, d2),
+                    _mm512_add_ps(d1, d2),
+                    _mm512_sub_ps(d2, d1),
+                    _mm512_sub_ps(d1, d3),
+                ];
+                let o = out.as_mut_ptr();
+                for (i, &row) in t.iter().enumerate() {
+                    let [e0, e1, e2, e3] = cols.map(|idx| _mm512_permutexvar_ps(idx, row));
+                    let u = [
+                        _mm512_sub_ps(e0, e2),
+                        _mm512_add_ps(e1, e2),
+                        _mm512_sub_ps(e2, e1),
+                        _mm512_sub_ps(e1, e3),
+                    ];
+                    for (j, &value) in u.iter().enumerate() {
+                        _mm512_mask_storeu_ps(o.add(at[4 * i + j]), 0xff, value);
+                    }
+                }
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    fn run_avx512<R>(s: Avx512, f: impl FnOnce(Avx512) -> R) -> R {
+        f(s)
+    }
+
+    // SAFETY (every block in this impl): a token `Avx512` exists only after `Avx512::new`
+    // found AVX-512F on this CPU; loads and stores are from and to `[f32; 16]`, or to a
+    // slice of exactly the masked length.
+    impl Simd for Avx512 {
+        type V = __m512;
+        const ISA: Isa = Isa::Avx512;
+
+        #[inline(always)]
+        fn zero(self) -> Self::V {
+            unsafe { _mm512_setzero_ps() }
+        }
+        #[inline(always)]
+        fn splat(self, x: f32) -> Self::V {
+            unsafe { _mm512_set1_ps(x) }
+        }
+        #[inline(always)]
+        fn load(self, x: &[f32; LANES]) -> Self::V {
+            unsafe { _mm512_loadu_ps(x.as_ptr()) }
+        }
+        #[inline(always)]
+        fn store(self, v: Self::V, to: &mut [f32; LANES]) {
+            unsafe { _mm512_storeu_ps(to.as_mut_ptr(), v) }
+        }
+        #[inline(always)]
+        fn add(self, a: Self::V, b: Self::V) -> Self::V {
+            unsafe { _mm512_add_ps(a, b) }
+        }
+        #[inline(always)]
+        fn sub(self, a: Self::V, b: Self::V) -> Self::V {
+            unsafe { _mm512_sub_ps(a, b) }
+        }
+        #[inline(always)]
+        fn mul_add(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V {
+            unsafe { _mm512_fmadd_ps(a, b, c) }
+        }
+        #[inline(always)]
+        unsafe fn load_ptr(self, ptr: *const f32) -> Self::V {
+            // The caller guarantees 16 readable floats at `ptr`.
+            unsafe { _mm512_loadu_ps(ptr) }
+        }
+        #[inline(always)]
+        fn sum(self, v: Self::V) -> f32 {
+            unsafe { _mm512_reduce_add_ps(v) }
+        }
+        /// The lanes of `mask` packed to the front between registers (`vcompressps`; its
+        /// form that stores to memory measured slower), then one masked store.
+        #[inline(always)]
+        fn spill(self, v: Self::V, mask: u16, out: &mut [f32]) {
+            assert_eq!(out.len(), mask.count_ones() as usize);
+            let first = ((1u32 << mask.count_ones()) - 1) as __mmask16;
+            // `out` holds exactly `mask.count_ones()` floats: the stored lanes.
+            unsafe {
+                let packed = _mm512_maskz_compress_ps(mask, v);
+                _mm512_mask_storeu_ps(out.as_mut_ptr(), first, packed);
+            }
+        }
+        #[inline(always)]
+        fn run<R>(self, f: impl FnOnce(Self) -> R) -> R {
+            unsafe { run_avx512(self, f) }
+        }
+    }
+}
+
+/// Runs `$body` with `$s` bound to the token of `$isa` (an [`Isa`]), compiled for that
+/// instruction set. `$isa` must be available ([`Isa::available`]); [`active`] always is.
+///
+/// # Panics
+/// If `$isa` is not available on this CPU.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! with_simd {
+    ($isa:expr, $s:ident => $body:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::fast::simd::Simd as _;
+        match $isa {
+            #[cfg(target_arch = "x86_64")]
+            $crate::fast::simd::Isa::Avx512 => $crate::fast::simd::Avx512::new()
+                .expect("AVX-512 asked for on a CPU without it")
+                .run(
+                    #[inline(always)]
+                    move |$s| $body,
+                ),
+            #[cfg(target_arch = "x86_64")]
+            $crate::fast::simd::Isa::Avx2 => $crate::fast::simd::Avx2::new()
+                .expect("AVX2 + FMA asked for on a CPU without them")
+                .run(
+                    #[inline(always)]
+                    move |$s| $body,
+                ),
+            #[allow(unreachable_patterns)]
+            _ => $crate::fast::simd::Portable.run(
+                #[inline(always)]
+                move |$s| $body,
+            ),
+        }
+    }};
+}
+pub use crate::with_simd;
+
+/// Indices (tap offsets or output positions) with an upper bound on every one of them,
+/// found once when the list is made. A kernel checks its furthest load against the bound
+/// instead of scanning the list on every tile. A sub-list keeps its parent's bound: still
+/// an upper bound, so the check stays sound.
+#[derive(Clone, Copy, Debug)]
+pub struct Bounded<'a> {
+    items: &'a [usize],
+    bound: usize,
+}
+
+impl<'a> Bounded<'a> {
+    /// The list and its largest entry (0 for an empty list).
+    pub fn new(items: &'a [usize]) -> Self {
+        let bound = items.iter().copied().max().unwrap_or(0);
+        Bounded { items, bound }
+    }
+
+    /// The entries `range`, with the bound of the whole list.
+    pub fn slice(self, range: std::ops::Range<usize>) -> Self {
+        Bounded {
+            items: &self.items[range],
+            bound: self.bound,
+        }
+    }
+
+    /// The entries.
+    pub fn items(self) -> &'a [usize] {
+        self.items
+    }
+
+    /// An upper bound on every entry.
+    pub fn bound(self) -> usize {
+        self.bound
+    }
+}
+
+/// A slice read at `base + offset` for every offset of a [`Bounded`] list, `width` floats
+/// from each: checked once, when the strip is made.
+#[derive(Clone, Copy)]
+pub struct Strip<'a> {
+    data: &'a [f32],
+    base: usize,
+    offsets: Bounded<'a>,
+}
+
+impl<'a> Strip<'a> {
+    /// The strip of `data` at `base` plus `offsets`, `width` floats at each.
+    ///
+    /// # Panics
+    /// If a read would leave `data`.
+    #[inline(always)]
+    pub fn new(data: &'a [f32], base: usize, offsets: Bounded<'a>, width: usize) -> Self {
+        let end = base
+            .checked_add(offsets.bound)
+            .and_then(|e| e.checked_add(width.max(1)));
+        assert!(
+            end.is_some_and(|e| e <= data.len()),
+            "a load of {width} floats at {base} + {} leaves a slice of {}",
+            offsets.bound,
+            data.len()
+        );
+        Strip {
+            data,
+            base,
+            offsets,
+        }
+    }
+
+    /// For each offset in order, `R` neighbouring vectors from `base + offset` (the strip
+    /// must have been made with `width >= 16 R`).
+    ///
+    /// # Panics
+    /// If `16 R` is wider than the strip was checked for (see [`Strip::new`]).
+    #[inline(always)]
+    pub fn vectors<S: Simd, const R: usize>(
+        self,
+        s: S,
+        width: usize,
+    ) -> impl Iterator<Item = [S::V; R]> + 'a {
+        assert!(R * LANES <= width);
+        let Strip {
+            data,
+            base,
+            offsets,
+        } = self;
+        let p = data.as_ptr();
+        offsets.items.iter().map(move |&off| {
+            let mut v = [s.zero(); R];
+            for (r, v) in v.iter_mut().enumerate() {
+                // SAFETY: base + off + 16 R <= base + bound + width <= data.len() (checked
+                // in `new`, width >= 16 R above); `data` is borrowed for 'a.
+                *v = unsafe { s.load_ptr(p.add(base + off + r * LANES)) };
+            }
+            v
+        })
+    }
+
+    /// For each offset in order, the `P` floats at `base + offset + at[p]` (the strip
+    /// must have been made with `width > max(at)`).
+    ///
+    /// # Panics
+    /// If an entry of `at` is not below the strip's width.
+    #[inline(always)]
+    pub fn points<const P: usize>(
+        self,
+        at: &[usize; P],
+        width: usize,
+    ) -> impl Iterator<Item = [f32; P]> + 'a {
+        assert!(at.iter().all(|&a| a < width));
+        let at = *at;
+        let Strip {
+            data,
+            base,
+            offsets,
+        } = self;
+        offsets.items.iter().map(move |&off| {
+            let mut x = [0.0; P];
+            for (x, &a) in x.iter_mut().zip(&at) {
+                // SAFETY: base + off + a < base + bound + width <= data.len() (checked in
+                // `new` and above).
+                *x = unsafe { *data.get_unchecked(base + off + a) };
+            }
+            x
+        })
+    }
+}
+
+/// `N` slices read in step, one vector of each at a time: vector `j` of slice `i` is
+/// `slices[i][16 j..16 j + 16]`, for `j < vectors`. Checked once, when made.
+pub struct Lockstep<'a, const N: usize> {
+    slices: [&'a [f32]; N],
+    vectors: usize,
+}
+
+impl<'a, const N: usize> Lockstep<'a, N> {
+    /// # Panics
+    /// If a slice holds fewer than `16 vectors` floats.
+    #[inline(always)]
+    pub fn new(slices: [&'a [f32]; N], vectors: usize) -> Self {
+        let len = vectors.checked_mul(LANES).expect("vectors overflow");
+        assert!(
+            slices.iter().all(|s| s.len() >= len),
+            "a slice is shorter than {vectors} vectors"
+        );
+        Lockstep { slices, vectors }
+    }
+
+    /// Vector `j` of every slice.
+    ///
+    /// # Panics
+    /// If `j` is not below the number of vectors.
+    #[inline(always)]
+    pub fn load<S: Simd>(&self, s: S, j: usize) -> [S::V; N] {
+        assert!(j < self.vectors);
+        let mut v = [s.zero(); N];
+        for (v, slice) in v.iter_mut().zip(&self.slices) {
+            // SAFETY: 16 j + 16 <= 16 vectors <= every slice's length (checked in `new`).
+            *v = unsafe { s.load_ptr(slice.as_ptr().add(j * LANES)) };
+        }
+        v
+    }
+
+    /// Vector `j` of slice `i`.
+    ///
+    /// # Panics
+    /// If `i` or `j` is out of range.
+    #[inline(always)]
+    pub fn load_one<S: Simd>(&self, s: S, i: usize, j: usize) -> S::V {
+        assert!(j < self.vectors);
+        // SAFETY: 16 j + 16 <= 16 vectors <= the slice's length (checked in `new`).
+        unsafe { s.load_ptr(self.slices[i].as_ptr().add(j * LANES)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values with many bits set, signs and magnitudes mixed, so that a different order or
+    /// an extra rounding shows.
+    fn values(seed: u32) -> [f32; LANES] {
+        std::array::from_fn(|l| {
+            let k = (seed.wrapping_mul(2_654_435_761) ^ (l as u32 * 40_503)) % 10_007;
+            (k as f32 / 97.0 - 51.3) * (1.0 + l as f32 / 3.0)
+        })
+    }
+
+    /// Every operation of token `s` equals the portable one, bit for bit.
+    fn agrees_with_portable<S: Simd>(s: S) {
+        let p = Portable;
+        s.run(|s| {
+            for seed in 0..200 {
+                let (a, b, c) = (values(seed), values(seed + 1000), values(seed + 2000));
+                let v = |x: &[f32; LANES]| s.load(x);
+                let same = |x: S::V, y: [f32; LANES], what: &str| {
+                    let x = s.to_array(x);
+                    assert!(
+                        x.iter().zip(&y).all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "{} {what}: {x:?} vs {y:?}",
+                        S::ISA.name()
+                    );
+                };
+                same(v(&a), a, "load/store");
+                same(s.zero(), p.zero(), "zero");
+                same(s.splat(a[3]), p.splat(a[3]), "splat");
+                same(s.add(v(&a), v(&b)), p.add(a, b), "add");
+                same(s.sub(v(&a), v(&b)), p.sub(a, b), "sub");
+                same(
+                    s.mul_add(v(&a), v(&b), v(&c)),
+                    p.mul_add(a, b, c),
+                    "mul_add",
+                );
+                assert_eq!(s.sum(v(&a)).to_bits(), p.sum(a).to_bits(), "sum");
+                let mask = (seed * 7919) as u16;
+                let n = mask.count_ones() as usize;
+                let (mut x, mut y) = (vec![0.0; n], vec![0.0; n]);
+                s.spill(v(&a), mask, &mut x);
+                p.spill(a, mask, &mut y);
+                assert_eq!(x, y, "spill of mask {mask:#x}");
+            }
+        });
+    }
+
+    #[test]
+    fn the_portable_operations_do_what_they_say() {
+        let p = Portable;
+        let (a, b, c) = (values(1), values(2), values(3));
+        for l in 0..LANES {
+            // One rounding: the fused product differs from the two-step one somewhere.
+            assert_eq!(p.mul_add(a, b, c)[l], a[l].mul_add(b[l], c[l]));
+            assert_eq!(p.add(a, b)[l], a[l] + b[l]);
+        }
+        // The tree: small integers add exactly in every order...
+        let ints: [f32; LANES] = std::array::from_fn(|l| l as f32 - 5.0);
+        assert_eq!(p.sum(ints), (0..16).map(|l| l as f32 - 5.0).sum::<f32>());
+        // ...and 1 + 2^-24 sixteen times shows the order: pairs (l, l + 8) first.
+        // ...but 1 and two halves of the float spacing just above 1 (2^-24 each) do not:
+        // the two halves first (2^-23, then 1 + 2^-23 is a float) or each alone with 1
+        // (1 + 2^-24 rounds back to 1, twice). Lanes 1 and 9 meet in the first step:
+        let half = f32::EPSILON / 2.0;
+        let mut x = [0.0f32; LANES];
+        (x[0], x[1], x[9]) = (1.0, half, half);
+        assert_eq!(p.sum(x), 1.0 + f32::EPSILON);
+        // Lanes 1 and 2 meet only after lane 2 has met lane 0 (the 1): rounded away.
+        let mut x = [0.0f32; LANES];
+        (x[0], x[1], x[2]) = (1.0, half, half);
+        assert_eq!(p.sum(x), 1.0);
+        let p: Portable = Portable;
+        let mut out = [0.0f32; 3];
+        p.spill(ints, 0b1000_0000_0010_0001, &mut out);
+        assert_eq!(out, [-5.0, 0.0, 10.0]);
+    }
+
+    // A path this CPU cannot run is reported as ignored, with the reason (the build script
+    // marks the machine's instruction sets), never passed without running.
+
+    #[test]
+    fn the_portable_operations_agree_with_themselves_through_run() {
+        agrees_with_portable(Portable);
+    }
+
+    #[test]
+    #[cfg_attr(
+        not(cpu_avx2),
+        ignore = "this CPU has no AVX2 + FMA: the AVX2 path cannot run here"
+    )]
+    fn avx2_operations_give_the_bits_of_the_portable_ones() {
+        #[cfg(target_arch = "x86_64")]
+        agrees_with_portable(Avx2::new().expect("built on a CPU with AVX2 + FMA: rebuild here"));
+    }
+
+    #[test]
+    #[cfg_attr(
+        not(cpu_avx512),
+        ignore = "this CPU has no AVX-512F: the AVX-512 path cannot run here"
+    )]
+    fn avx512_operations_give_the_bits_of_the_portable_ones() {
+        #[cfg(target_arch = "x86_64")]
+        agrees_with_portable(Avx512::new().expect("built on a CPU with AVX-512F: rebuild here"));
+    }
+
+    #[test]
+    fn names_parse_and_limits_narrow() {
+        for isa in Isa::ALL {
+            assert_eq!(Isa::parse(isa.name()), Some(isa));
+        }
+        assert_eq!(Isa::parse(" AVX2 "), Some(Isa::Avx2));
+        assert_eq!(Isa::parse("sse"), None);
+        assert!(Isa::Portable.available());
+        assert!(detected().available());
+    }
+
+    #[test]
+    fn strips_and_locksteps_check_their_reach() {
+        let data: Vec<f32> = (0..100).map(|i| i as f32).collect();
+        let offsets = [0, 10, 40];
+        let b = Bounded::new(&offsets);
+        assert_eq!((b.bound(), b.slice(0..1).bound()), (40, 40));
+        // 40 + 2 + 32 = 74 <= 100: fine; the vectors are the slices at those places.
+        let strip = Strip::new(&data, 2, b, 32);
+        let got: Vec<[[f32; 16]; 2]> = strip.vectors::<_, 2>(Portable, 32).collect();
+        for (vectors, &off) in got.iter().zip(&offsets) {
+            for (r, v) in vectors.iter().enumerate() {
+                assert_eq!(v[0], (2 + off + 16 * r) as f32);
+                assert_eq!(v[15], (2 + off + 16 * r + 15) as f32);
+            }
+        }
+        let points: Vec<[f32; 2]> = strip.points(&[0, 31], 32).collect();
+        assert_eq!(points[2], [42.0, 73.0]);
+        // One float too far: refused.
+        let far = std::panic::catch_unwind(|| Strip::new(&data, 2, b, 59));
+        assert!(far.is_err());
+        assert!(std::panic::catch_unwind(|| Strip::new(&data, usize::MAX, b, 1)).is_err());
+        let lock = Lockstep::new([&data[..32], &data[50..]], 2);
+        let [x, y] = lock.load(Portable, 1);
+        assert_eq!((x[0], y[15]), (16.0, 81.0));
+        assert!(std::panic::catch_unwind(|| lock.load(Portable, 2)).is_err());
+        assert!(std::panic::catch_unwind(|| Lockstep::new([&data[..31]], 2)).is_err());
+    }
+}
