@@ -273,6 +273,11 @@ fn wide_layers_equal_the_naive_loops() {
         // 16 filters on LeNet's second layer (a third of the flat layout wasted): the
         // weight gradient's tile of 1 vector by 24 taps.
         (3, 6, 16, 14, 14, 5, 0),
+        // The small ResNet's 16 and 32 filters with even outputs, and 48 filters (the
+        // flat kernels: Winograd needs a multiple of 64).
+        (2, 16, 16, 10, 8, 3, 1),
+        (1, 16, 32, 6, 6, 3, 1),
+        (2, 32, 48, 4, 8, 3, 1),
     ] {
         for kernel in KERNELS {
             let mut scratch = scratch(kernel);

@@ -18,7 +18,7 @@ use rand::Rng;
 use common::{assert_close, random4};
 
 /// Layers that reach every tile of the kernels: `(N, C, K, H, W, F, P)`.
-const CASES: [(usize, usize, usize, usize, usize, usize, usize); 11] = [
+const CASES: [(usize, usize, usize, usize, usize, usize, usize); 15] = [
     // Flat forward tiles of 8, 6 and 4 filters (AVX-512) or 6 and 4 (elsewhere), a partial
     // last block of filters (5, 7), LeNet's layers, garbage columns; flat weight gradients.
     (3, 1, 6, 28, 28, 5, 2),
@@ -35,6 +35,12 @@ const CASES: [(usize, usize, usize, usize, usize, usize, usize); 11] = [
     (2, 16, 16, 14, 14, 5, 0),
     // 143 positions and 576 taps: partial blocks of positions and of taps.
     (1, 64, 64, 13, 11, 3, 1),
+    // 3 x 3 layers of the small ResNet's widths with even outputs (the direct kernels:
+    // Winograd's products need 64 filters), and multiples of 16 and 32 filters.
+    (2, 16, 16, 8, 10, 3, 1),
+    (1, 8, 32, 6, 6, 3, 1),
+    (2, 32, 48, 4, 6, 3, 1),
+    (1, 3, 96, 6, 4, 3, 1),
 ];
 
 /// The forward output, input, weight and bias gradients of every case on `isa` with

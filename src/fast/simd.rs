@@ -210,13 +210,18 @@ pub trait Simd: Copy + Send + Sync + 'static {
     #[inline(always)]
     fn spill(self, v: Self::V, mask: u16, out: &mut [f32]) {
         assert_eq!(out.len(), mask.count_ones() as usize);
+        if mask == u16::MAX {
+            // Every lane: one store (the common case, away from the ends of rows).
+            let out: &mut [f32; LANES] = out.try_into().expect("16 lanes");
+            return self.store(v, out);
+        }
         let a = self.to_array(v);
-        let mut at = 0;
-        for (l, &x) in a.iter().enumerate() {
-            if mask & (1 << l) != 0 {
-                out[at] = x;
-                at += 1;
-            }
+        // The set lanes, lowest first, without a branch per lane.
+        let lanes = std::iter::successors(Some(mask), |&m| Some(m & m.wrapping_sub(1)))
+            .take_while(|&m| m != 0)
+            .map(|m| m.trailing_zeros() as usize);
+        for (o, l) in out.iter_mut().zip(lanes) {
+            *o = a[l];
         }
     }
 
