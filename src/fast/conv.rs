@@ -22,10 +22,10 @@
 //! crate: packing into cache-sized panels and a register-blocked kernel chosen at run time
 //! for the CPU (SSE2, AVX, FMA or AVX-512).
 //!
-//! On a CPU with AVX-512, stride-1 convolutions skip the patch matrix altogether: the
-//! direct kernels of [`crate::fast::direct`] compute the forward pass and both gradients
-//! from the padded images (see [`use_direct`]), and the forward pass keeps those padded
-//! images for [`conv2d_backward_saved`].
+//! Stride-1 convolutions skip the patch matrix altogether: the direct kernels of
+//! [`crate::fast::direct`] (on the vectors of [`crate::fast::simd`], for every CPU) compute
+//! the forward pass and both gradients from the padded images (see [`use_direct`]), and
+//! the forward pass keeps those padded images for [`conv2d_backward_saved`].
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array4, ArrayView1, ArrayView2, ArrayView4, ArrayViewMut2};

@@ -156,6 +156,7 @@ pub fn active() -> Isa {
     limit.map_or(best, |l| best.min(l))
 }
 
+// ANCHOR: simd
 /// Sixteen floats and the operations the kernels need, for one instruction set. A value
 /// of a type that implements `Simd` is a *token*: proof that this CPU can run the
 /// instructions (only [`Portable`] can be made without asking the CPU).
@@ -229,6 +230,7 @@ pub trait Simd: Copy + Send + Sync + 'static {
     /// must be `#[inline(always)]` to be compiled so too).
     fn run<R>(self, f: impl FnOnce(Self) -> R) -> R;
 }
+// ANCHOR_END: simd
 
 /// The fixed summation tree of [`Simd::sum`].
 #[inline(always)]

@@ -14,6 +14,9 @@ use crate::plot::grouped_log_bar_chart;
 /// Where the chapter's measurements live, relative to the repository root.
 pub const BENCH: &str = "book/generated/16-fast-convolution/bench.json";
 pub const COMPARISON: &str = "book/generated/16-fast-convolution/comparison.json";
+/// The same comparison on a CPU with AVX2 + FMA and no AVX-512
+/// (`benches/pytorch_compare.py --save --save-as avx2`).
+pub const COMPARISON_AVX2: &str = "book/generated/16-fast-convolution/comparison-avx2.json";
 
 #[derive(Debug, Deserialize)]
 struct Timing {
@@ -111,12 +114,83 @@ struct CompareRow {
     cnn_book: f64,
     pytorch: f64,
     unit: String,
+    /// The kernel that ran (recorded since the kernels run on every CPU).
+    #[serde(default)]
+    kernel: String,
+}
+
+/// The machine of a comparison, as the benchmark recorded it.
+#[derive(Debug, Deserialize)]
+struct CompareMachine {
+    cpu: String,
+    cores: usize,
+    rustc: String,
+    /// The instruction set of the direct kernels (not recorded by the first runs, which
+    /// were made on AVX-512 machines).
+    #[serde(default)]
+    isa: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 struct Comparison {
+    machine: CompareMachine,
     torch: String,
+    #[serde(default)]
+    torch_cpu_capability: Option<String>,
     rows: Vec<CompareRow>,
+}
+
+impl Comparison {
+    /// The comparison as a table, with a note on where and how it was measured.
+    fn table(&self) -> String {
+        // The kernel column, where the run recorded which kernel ran.
+        let kernels = self.rows.iter().any(|r| !r.kernel.is_empty());
+        let rows: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let mut row = vec![
+                    r.name.clone(),
+                    r.pass.clone(),
+                    r.threads.to_string(),
+                    format!("{:.2} {}", r.cnn_book, r.unit),
+                    format!("{:.2} {}", r.pytorch, r.unit),
+                    format!("{:.2}", r.cnn_book / r.pytorch),
+                ];
+                if kernels {
+                    row.push(r.kernel.clone());
+                }
+                row
+            })
+            .collect();
+        let mut header = vec![
+            "benchmark",
+            "pass",
+            "threads",
+            "cnn-book",
+            "PyTorch",
+            "ratio",
+        ];
+        if kernels {
+            header.push("cnn-book's kernel");
+        }
+        let mut table = markdown_table(&header, &rows);
+        let m = &self.machine;
+        // Runs before the kernels ran on every CPU did not record the instruction set:
+        // then the direct kernels ran only with AVX-512.
+        let isa = m.isa.as_deref().unwrap_or("avx512");
+        let torch_isa = match &self.torch_cpu_capability {
+            Some(c) => format!("its {c} kernels"),
+            None => "its default kernels for this CPU".to_string(),
+        };
+        table.push_str(&format!(
+            "\nratio = cnn-book time / PyTorch time (below 1: cnn-book is faster). Medians, \
+             measured in one run of `benches/pytorch_compare.py` on {} ({} cores), {}, with \
+             the {isa} kernels; PyTorch {} with {torch_isa}.\n",
+            m.cpu, m.cores, m.rustc, self.torch
+        ));
+        table
+    }
 }
 
 /// Two kernels' times per pass (forward, weight gradient, backward) and the ratio of the
@@ -522,36 +596,46 @@ pub fn generate(w: &mut Writer) -> GenResult {
             w.number(&format!("torch_{key}"), format!("{t:.1}"), t);
         }
     }
-    let rows: Vec<Vec<String>> = comparison
-        .rows
-        .iter()
-        .map(|r| {
-            vec![
-                r.name.clone(),
-                r.pass.clone(),
-                r.threads.to_string(),
-                format!("{:.2} {}", r.cnn_book, r.unit),
-                format!("{:.2} {}", r.pytorch, r.unit),
-                format!("{:.2}", r.cnn_book / r.pytorch),
-            ]
-        })
-        .collect();
-    let mut table = markdown_table(
-        &[
-            "benchmark",
-            "pass",
-            "threads",
-            "cnn-book",
-            "PyTorch",
-            "ratio",
-        ],
-        &rows,
+    w.snippet("comparison.md", &comparison.table(), COMPARISON)?;
+
+    // The same comparison on a machine with AVX2 and no AVX-512.
+    let avx2: Comparison = read(w, COMPARISON_AVX2)?;
+    w.snippet("comparison-avx2.md", &avx2.table(), COMPARISON_AVX2)?;
+    w.number(
+        "avx2_cpu",
+        avx2.machine.cpu.clone(),
+        avx2.machine.cpu.clone(),
     );
-    table.push_str(&format!(
-        "\nratio = cnn-book time / PyTorch time (below 1: cnn-book is faster). Medians, \
-         measured in one run of `benches/pytorch_compare.py` on {} ({} cores), {}, PyTorch {}.\n",
-        bench.machine.cpu, bench.machine.cores, bench.machine.rustc, comparison.torch
-    ));
-    w.snippet("comparison.md", &table, COMPARISON)?;
+    w.number("avx2_torch", avx2.torch.clone(), avx2.torch.clone());
+    for (key, c) in [("avx512", &comparison), ("avx2", &avx2)] {
+        for (pass, limit, name) in [("fwd+bwd", 0.9, "both"), ("forward", 1.0, "forward")] {
+            let (good, all) = conv_rows_within(c, pass, limit);
+            w.number(&format!("{key}_{name}_good"), good.to_string(), good);
+            w.number(&format!("{key}_{name}_rows"), all.to_string(), all);
+        }
+    }
     Ok(())
 }
+
+/// The convolution rows of `c` for `pass` whose ratio is at most `limit`, and all of them.
+fn conv_rows_within(c: &Comparison, pass: &str, limit: f64) -> (usize, usize) {
+    let rows: Vec<&CompareRow> = c
+        .rows
+        .iter()
+        .filter(|r| r.pass == pass && CONV_NAMES.contains(&r.name.as_str()))
+        .collect();
+    let good = rows
+        .iter()
+        .filter(|r| r.cnn_book / r.pytorch <= limit)
+        .count();
+    (good, rows.len())
+}
+
+/// The names of the five convolutions of the benchmark, as the comparisons record them.
+const CONV_NAMES: [&str; 5] = [
+    "LeNet conv1 1->6, 28x28, 5x5, pad 2",
+    "LeNet conv2 6->16, 14x14, 5x5",
+    "3x3 32->32, 28x28, pad 1",
+    "3x3 64->64, 14x14, pad 1",
+    "ResNet 3x3 16->16, 28x28, pad 1",
+];

@@ -199,6 +199,7 @@ pub const CHAPTERS: &[Chapter] = &[
         inputs: &[
             "book/generated/16-fast-convolution/bench.json",
             "book/generated/16-fast-convolution/comparison.json",
+            "book/generated/16-fast-convolution/comparison-avx2.json",
         ],
         retrain: None,
     },
