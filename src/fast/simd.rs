@@ -933,11 +933,6 @@ mod tests {
     // marks the machine's instruction sets), never passed without running.
 
     #[test]
-    fn the_portable_operations_agree_with_themselves_through_run() {
-        agrees_with_portable(Portable);
-    }
-
-    #[test]
     #[cfg_attr(
         not(cpu_avx2),
         ignore = "this CPU has no AVX2 + FMA: the AVX2 path cannot run here"
