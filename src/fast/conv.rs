@@ -320,7 +320,7 @@ pub fn kernel_name(d: &ConvDims, kernel: FastKernel) -> String {
         "im2col + GEMM".into()
     } else if use_winograd(&direct_forward(d), kernel) {
         format!("Winograd F(2x2, 3x3) ({isa})")
-    } else if direct::is_wide(d.filters) {
+    } else if direct::wide_block(d.filters, simd::active()).is_some() {
         format!("direct, wide ({isa})")
     } else {
         format!("direct ({isa})")
@@ -441,13 +441,9 @@ fn direct_forward_batch(
 ) -> Array4<f32> {
     let g = direct_forward(d);
     let isa = isa_of(scratch).expect("checked by the caller");
-    let wide = direct::is_wide(d.filters);
+    let wide = direct::wide_block(d.filters, isa);
     let fast3 = use_winograd(&g, scratch.kernel);
-    let f = if wide {
-        direct::WIDE
-    } else {
-        direct::filter_tile(d.filters, isa)
-    };
+    let f = wide.unwrap_or_else(|| direct::filter_tile(d.filters, isa));
     if fast3 {
         winograd::transform_filters(&g, |k, c, u, v| weight[[k, c, u, v]], &mut scratch.packed);
     } else {
@@ -496,11 +492,12 @@ fn direct_forward_batch(
                 if fast3 {
                     let b = bias.as_deref();
                     winograd::correlate(isa, &g, padded, packed, b, yn, transforms);
-                } else if wide {
+                } else if let Some(block) = wide {
                     let b = bias.as_deref();
                     direct::correlate_wide(
                         isa,
                         &g,
+                        block,
                         padded,
                         (packed, offsets),
                         &pixels,
@@ -538,13 +535,9 @@ fn direct_backward_batch(
     // multiple of 64 channels.
     let (wide_w, wide_x) = (
         direct::wide_grad_block(&g).is_some(),
-        direct::is_wide(d.channels),
+        direct::wide_block(d.channels, isa),
     );
-    let fx = if wide_x {
-        direct::WIDE
-    } else {
-        direct::filter_tile(d.channels, isa)
-    };
+    let fx = wide_x.unwrap_or_else(|| direct::filter_tile(d.channels, isa));
     let (pixels, pixels_x) = (direct::pixels(&g), direct::pixels(&gx));
     let spills_x = direct::spills(&gx);
     let tap_blocks = if wide_w {
@@ -694,10 +687,11 @@ fn direct_backward_batch(
                         direct::pad_planes(isa, dyn_, &gx, dy_padded);
                         if fast3_x {
                             winograd::correlate(isa, &gx, dy_padded, packed, None, dxn, transforms);
-                        } else if wide_x {
+                        } else if let Some(block) = wide_x {
                             direct::correlate_wide(
                                 isa,
                                 &gx,
+                                block,
                                 dy_padded,
                                 (packed, offsets),
                                 &pixels_x,

@@ -30,7 +30,8 @@
 //! `weight_grad_wide`): 16 filters per vector, 4 vectors by 6 real output positions
 //! (or, for the weight gradient, by 6 taps), so that no garbage column or rounding is
 //! computed and the weight gradient's sums need no adding across lanes. The weight
-//! gradient turns around from 32 filters on (2 vectors by 12 taps).
+//! gradient turns around from 32 filters on (2 vectors by 12 taps). Without AVX-512 the
+//! wide forward tile also takes blocks of 32 or 16 filters ([`wide_block`]).
 //!
 //! The tiles above are the AVX-512 ones (32 registers of 16 floats). With AVX2 a vector
 //! of 16 floats takes two of its 16 registers, so the tiles shrink to fit: 6 or 4 filters
@@ -683,9 +684,25 @@ pub(crate) fn weight_grad(
 /// Filters per vector block of the wide kernels: 64 (four vectors).
 pub(crate) const WIDE: usize = 64;
 
-/// Whether the wide kernels take a layer of `filters` filters: a multiple of 64.
+/// Whether the wide kernels take a layer of `filters` filters in blocks of 64: a multiple
+/// of 64 (Winograd's products need these blocks).
 pub(crate) fn is_wide(filters: usize) -> bool {
     filters.is_multiple_of(WIDE)
+}
+
+/// The block of filters with which the wide forward kernel computes a correlation of
+/// `filters` filters on `isa`, if it does: 64 for a multiple of 64; elsewhere than on
+/// AVX-512 also 32 or 16 for a multiple of those. There the flat tiles hold only 4 or 6
+/// filters, so they lose nothing by turning around, and the wide tile computes no garbage
+/// columns and rounds nothing up: LeNet's second layer (10 x 10 outputs numbered 14 wide)
+/// computes 144 flat outputs for 100 real ones.
+pub(crate) fn wide_block(filters: usize, isa: Isa) -> Option<usize> {
+    let blocks: &[usize] = if isa == Isa::Avx512 {
+        &[WIDE]
+    } else {
+        &[WIDE, 32, LANES]
+    };
+    blocks.iter().copied().find(|&b| filters.is_multiple_of(b))
 }
 
 /// The flat index `i Wp + j` of every real output `(i, j)`, row by row: the order of an
@@ -701,11 +718,11 @@ pub(crate) fn pixels(g: &Direct) -> Vec<usize> {
 /// AVX-512, 4 elsewhere; 12 is a multiple of both.
 const WIDE_P: usize = 12;
 
-/// One wide tile: `NV` vectors of 16 filters from vector `v0` of a block of 64 (`packed`
-/// holds the block: `taps x 64`) by the `P` positions `pix`, summed over every tap,
-/// written to `tile[(p, filter)]` (rows of 64).
+/// One wide tile: `NV` vectors of 16 filters from vector `v0` of a block of `B` (`packed`
+/// holds the block: `taps x B`) by the `P` positions `pix`, summed over every tap,
+/// written to `tile[(p, filter)]` (rows of `B`).
 #[inline(always)]
-fn wide_tile<S: Simd, const NV: usize, const P: usize>(
+fn wide_tile<S: Simd, const B: usize, const NV: usize, const P: usize>(
     s: S,
     padded: &[f32],
     (packed, offsets): (&[f32], Bounded),
@@ -717,20 +734,20 @@ fn wide_tile<S: Simd, const NV: usize, const P: usize>(
     // Every load reads padded[off + pix[p]]: the strip checks the furthest once.
     let reach = pix.iter().max().map_or(1, |&m| m + 1);
     let inputs = Strip::new(padded, 0, offsets, reach);
-    assert!(offsets.items().len() * WIDE <= packed.len() && (v0 + NV) * LANES <= WIDE);
-    let tile = &mut tile[..P * WIDE];
+    assert!(offsets.items().len() * B <= packed.len() && (v0 + NV) * LANES <= B);
+    let tile = &mut tile[..P * B];
     // The sums so far (from earlier blocks of taps), or zeros for the first block; row p of
-    // the tile holds vectors v0..v0 + NV of position p's 64 filters.
+    // the tile holds vectors v0..v0 + NV of position p's B filters.
     let mut acc = [[s.zero(); NV]; P];
     if !first {
-        for (acc_p, row) in acc.iter_mut().zip(tile.chunks_exact(WIDE)) {
+        for (acc_p, row) in acc.iter_mut().zip(tile.chunks_exact(B)) {
             let row = &row[v0 * LANES..(v0 + NV) * LANES];
             for (a, x) in acc_p.iter_mut().zip(row.as_chunks::<LANES>().0) {
                 *a = s.load(x);
             }
         }
     }
-    for (xs, w) in inputs.points(pix, reach).zip(packed.chunks_exact(WIDE)) {
+    for (xs, w) in inputs.points(pix, reach).zip(packed.chunks_exact(B)) {
         let w = &w[v0 * LANES..(v0 + NV) * LANES];
         let mut wv = [s.zero(); NV];
         for (v, x) in wv.iter_mut().zip(w.as_chunks::<LANES>().0) {
@@ -743,7 +760,7 @@ fn wide_tile<S: Simd, const NV: usize, const P: usize>(
             }
         }
     }
-    for (acc_p, row) in acc.iter().zip(tile.chunks_exact_mut(WIDE)) {
+    for (acc_p, row) in acc.iter().zip(tile.chunks_exact_mut(B)) {
         let row = &mut row[v0 * LANES..(v0 + NV) * LANES];
         for (&a, x) in acc_p.iter().zip(row.as_chunks_mut::<LANES>().0) {
             s.store(a, x);
@@ -752,16 +769,17 @@ fn wide_tile<S: Simd, const NV: usize, const P: usize>(
 }
 
 /// The correlation of one padded image by the wide kernels, straight into `dst` (`dst_c`
-/// planes of `out_h x out_w`, every entry written, `bias` added), on `isa`. `packed` comes
-/// from [`pack_filters`] with `f = 64`, `offsets` from [`offsets`], `pixels` from
-/// [`pixels`]; `sums` is scratch.
+/// planes of `out_h x out_w`, every entry written, `bias` added), on `isa`, in blocks of
+/// `block` filters ([`wide_block`]). `packed` comes from [`pack_filters`] with
+/// `f = block`, `offsets` from [`offsets`], `pixels` from [`pixels`]; `sums` is scratch.
 ///
 /// # Panics
-/// If `isa` is not available or `dst_c` is not a multiple of 64: caller bugs.
+/// If `isa` is not available or `block` is not [`wide_block`] of `dst_c`: caller bugs.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn correlate_wide(
     isa: Isa,
     g: &Direct,
+    block: usize,
     padded: &[f32],
     (packed, offsets): (&[f32], &[usize]),
     pixels: &[usize],
@@ -769,78 +787,85 @@ pub(crate) fn correlate_wide(
     dst: &mut [f32],
     sums: &mut Vec<f32>,
 ) {
-    assert!(is_wide(g.dst_c) && pixels.len() == g.out_h() * g.out_w());
+    assert!(wide_block(g.dst_c, isa) == Some(block) && pixels.len() == g.out_h() * g.out_w());
     let plane = pixels.len();
     let dst = &mut dst[..g.dst_c * plane];
     let taps = g.taps();
     let offsets = Bounded::new(offsets);
-    // The sums of every position for one block of 64 filters, `(position, filter)`.
-    sums.resize(wide_sums_len(plane), 0.0);
-    for b in 0..g.dst_c / WIDE {
-        let w = &packed[b * taps * WIDE..(b + 1) * taps * WIDE];
-        wide_sums(isa, padded, (w, offsets), pixels, sums, false);
+    // The sums of every position for one block of filters, `(position, filter)`.
+    sums.resize(wide_sums_len(plane, block), 0.0);
+    for b in 0..g.dst_c / block {
+        let w = &packed[b * taps * block..(b + 1) * taps * block];
+        wide_sums(isa, block, padded, (w, offsets), pixels, sums, false);
         // The sums, `(position, filter)`, into the output planes, `(filter, position)`.
-        let planes = &mut dst[b * WIDE * plane..(b + 1) * WIDE * plane];
-        let shift = bias.map(|bias| &bias[b * WIDE..(b + 1) * WIDE]);
-        transpose(isa, &sums[..plane * WIDE], plane, WIDE, shift, planes);
+        let planes = &mut dst[b * block * plane..(b + 1) * block * plane];
+        let shift = bias.map(|bias| &bias[b * block..(b + 1) * block]);
+        transpose(isa, &sums[..plane * block], plane, block, shift, planes);
     }
 }
 
-/// Entries of the sums that [`wide_sums`] writes for `positions` positions: rows of 64,
-/// whole tiles of positions.
-pub(crate) fn wide_sums_len(positions: usize) -> usize {
-    positions.next_multiple_of(WIDE_P) * WIDE
+/// Entries of the sums that [`wide_sums`] writes for `positions` positions and blocks of
+/// `block` filters: rows of `block`, whole tiles of positions.
+pub(crate) fn wide_sums_len(positions: usize, block: usize) -> usize {
+    positions.next_multiple_of(WIDE_P) * block
 }
 
-/// The sums of one block of 64 filters over every tap, at every position of `positions`,
-/// on `isa`: `sums[(p, filter)]` = sum over taps `k` of `data[offsets[k] + positions[p]]`
-/// times `packed[(k, filter)]` (`packed` holds the block's weights, taps x 64); with `add`,
-/// added to the sums already there. The positions go 6 to a tile; the taps in
-/// blocks whose weights (64 per tap) fit in the first-level cache, each block over every
-/// position, so that the weights are read from that cache, not streamed from the next one
-/// once per tile.
+/// The sums of one block of `block` filters (64, 32 or 16) over every tap, at every
+/// position of `positions`, on `isa`: `sums[(p, filter)]` = sum over taps `k` of
+/// `data[offsets[k] + positions[p]]` times `packed[(k, filter)]` (`packed` holds the
+/// block's weights, taps x `block`); with `add`, added to the sums already there. The
+/// positions go 6 (AVX-512) or 4 to a tile; the taps in blocks whose weights fit in the
+/// first-level cache, each block over every position, so that the weights are read from
+/// that cache, not streamed from the next one once per tile.
 ///
 /// # Panics
-/// If `isa` is not available, `sums` is shorter than [`wide_sums_len`] or a load would
-/// leave `data` or `packed`.
+/// If `isa` is not available, `block` is not 16, 32 or 64, `sums` is shorter than
+/// [`wide_sums_len`] or a load would leave `data` or `packed`.
 pub(crate) fn wide_sums(
     isa: Isa,
+    block: usize,
     data: &[f32],
     (packed, offsets): (&[f32], Bounded),
     positions: &[usize],
     sums: &mut [f32],
     add: bool,
 ) {
-    assert!(sums.len() >= wide_sums_len(positions.len()));
-    with_simd!(isa, s => if isa == Isa::Avx512 {
-        wide_sums_tiles::<_, 4, 6>(s, data, (packed, offsets), positions, sums, add)
-    } else {
-        wide_sums_tiles::<_, 1, 4>(s, data, (packed, offsets), positions, sums, add)
+    assert!(sums.len() >= wide_sums_len(positions.len(), block));
+    let data = (data, packed, offsets);
+    with_simd!(isa, s => match (isa == Isa::Avx512, block) {
+        (true, WIDE) => wide_sums_tiles::<_, WIDE, 4, 6>(s, data, positions, sums, add),
+        (true, 32) => wide_sums_tiles::<_, 32, 2, 6>(s, data, positions, sums, add),
+        (true, LANES) => wide_sums_tiles::<_, LANES, 1, 6>(s, data, positions, sums, add),
+        (false, WIDE) => wide_sums_tiles::<_, WIDE, 1, 4>(s, data, positions, sums, add),
+        (false, 32) => wide_sums_tiles::<_, 32, 1, 4>(s, data, positions, sums, add),
+        (false, LANES) => wide_sums_tiles::<_, LANES, 1, 4>(s, data, positions, sums, add),
+        _ => panic!("no wide tile for blocks of {block} filters"),
     })
 }
 
-/// [`wide_sums`] with tiles of `NV` vectors by `P` positions, inlined into the loop over
-/// the positions (a call per tile cost a tenth of the time when the taps were few, as in
-/// the 64-channel products of [`crate::fast::winograd`]).
+/// [`wide_sums`] with tiles of `NV` vectors by `P` positions of blocks of `B` filters,
+/// inlined into the loop over the positions (a call per tile cost a tenth of the time
+/// when the taps were few, as in the 64-channel products of [`crate::fast::winograd`]).
 #[inline(always)]
-fn wide_sums_tiles<S: Simd, const NV: usize, const P: usize>(
+fn wide_sums_tiles<S: Simd, const B: usize, const NV: usize, const P: usize>(
     s: S,
-    data: &[f32],
-    (packed, offsets): (&[f32], Bounded),
+    (data, packed, offsets): (&[f32], &[f32], Bounded),
     positions: &[usize],
     sums: &mut [f32],
     add: bool,
 ) {
     let taps = offsets.items().len();
-    for k0 in (0..taps).step_by(WIDE_TAPS) {
-        let k1 = taps.min(k0 + WIDE_TAPS);
-        let (w, offs) = (&packed[k0 * WIDE..k1 * WIDE], offsets.slice(k0..k1));
-        for (chunk, tile) in positions.chunks(P).zip(sums.chunks_exact_mut(P * WIDE)) {
+    // Blocks of 32 KB of weights, whatever the block of filters.
+    let block = WIDE_TAPS * WIDE / B;
+    for k0 in (0..taps).step_by(block) {
+        let k1 = taps.min(k0 + block);
+        let (w, offs) = (&packed[k0 * B..k1 * B], offsets.slice(k0..k1));
+        for (chunk, tile) in positions.chunks(P).zip(sums.chunks_exact_mut(P * B)) {
             // A last, short chunk repeats its last position: valid loads, the extra sums
             // never read.
             let pix: [usize; P] = std::array::from_fn(|p| chunk[p.min(chunk.len() - 1)]);
-            for v0 in (0..WIDE / LANES).step_by(NV) {
-                wide_tile::<S, NV, P>(s, data, (w, offs), v0, &pix, tile, k0 == 0 && !add);
+            for v0 in (0..B / LANES).step_by(NV) {
+                wide_tile::<S, B, NV, P>(s, data, (w, offs), v0, &pix, tile, k0 == 0 && !add);
             }
         }
     }
@@ -874,8 +899,8 @@ pub(crate) fn transpose(
     transpose_portable(from, (rows, cols), shift, to)
 }
 
-/// [`transpose`] entry by entry: blocks of 16 rows, so that each row of `to` is written 16
-/// neighbours at a time while 16 rows of `from` stay in cache.
+/// [`transpose`] by blocks of 8 x 8 held in registers, then entry by entry for the rows
+/// and columns past the last whole block.
 fn transpose_portable(
     from: &[f32],
     (rows, cols): (usize, usize),
@@ -883,15 +908,33 @@ fn transpose_portable(
     to: &mut [f32],
 ) {
     let (from, to) = (&from[..rows * cols], &mut to[..rows * cols]);
-    for i0 in (0..rows).step_by(LANES) {
-        let i1 = rows.min(i0 + LANES);
-        for j in 0..cols {
-            let s = shift.map_or(0.0, |s| s[j]);
-            let row = &mut to[j * rows + i0..j * rows + i1];
-            for (i, t) in (i0..i1).zip(row) {
-                *t = from[i * cols + j] + s;
+    // Blocks of 8 x 8: eight rows of eight neighbours read, eight columns written.
+    const T: usize = 8;
+    let (rows8, cols8) = (rows / T * T, cols / T * T);
+    for i0 in (0..rows8).step_by(T) {
+        for j0 in (0..cols8).step_by(T) {
+            let block: [[f32; T]; T] = std::array::from_fn(|i| {
+                from[(i0 + i) * cols + j0..][..T].try_into().expect("8 floats")
+            });
+            for j in 0..T {
+                let s = shift.map_or(0.0, |s| s[j0 + j]);
+                let row: &mut [f32; T] =
+                    (&mut to[(j0 + j) * rows + i0..][..T]).try_into().expect("8 floats");
+                for i in 0..T {
+                    row[i] = block[i][j] + s;
+                }
             }
         }
+    }
+    // The rows past the last block (every column), then the columns past the last block.
+    let one = |i: usize, j: usize, to: &mut [f32]| {
+        to[j * rows + i] = from[i * cols + j] + shift.map_or(0.0, |s| s[j]);
+    };
+    for i in rows8..rows {
+        (0..cols).for_each(|j| one(i, j, to));
+    }
+    for j in cols8..cols {
+        (0..rows8).for_each(|i| one(i, j, to));
     }
 }
 
@@ -1227,7 +1270,7 @@ mod tests {
     fn transpose_moves_every_entry_and_adds_the_shift() {
         for (isa, (rows, cols)) in available()
             .into_iter()
-            .flat_map(|isa| [(1, 1), (3, 70), (37, 64), (16, 5), (17, 17)].map(|s| (isa, s)))
+            .flat_map(|isa| [(1, 1), (3, 70), (37, 64), (16, 5), (17, 17), (40, 24)].map(|s| (isa, s)))
         {
             let from: Vec<f32> = (0..rows * cols).map(|i| i as f32).collect();
             let shift: Vec<f32> = (0..cols).map(|j| 1000.0 * j as f32).collect();

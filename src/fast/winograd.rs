@@ -156,7 +156,7 @@ pub(crate) fn correlate(
     let offsets: Vec<usize> = (0..c_count).map(|c| c * width).collect();
     let offsets = Bounded::new(&offsets);
     let positions = slots(g);
-    let stride = wide_sums_len(count);
+    let stride = wide_sums_len(count, WIDE);
     scratch.products.resize(XI * stride, 0.0);
     scratch.outputs.resize(plane * WIDE, 0.0);
     for b in 0..g.dst_c / WIDE {
@@ -164,7 +164,7 @@ pub(crate) fn correlate(
             let v = &inputs[xi * c_count * width..(xi + 1) * c_count * width];
             let u = &filters[(b * XI + xi) * c_count * WIDE..][..c_count * WIDE];
             let m = &mut scratch.products[xi * stride..(xi + 1) * stride];
-            wide_sums(isa, v, (u, offsets), &positions, m, false);
+            wide_sums(isa, WIDE, v, (u, offsets), &positions, m, false);
         }
         transform_output(isa, g, &scratch.products, stride, &mut scratch.outputs);
         let planes = &mut dst[b * WIDE * plane..(b + 1) * WIDE * plane];
@@ -359,7 +359,7 @@ pub(crate) fn weight_grad_image(
     let taps = slots(g);
     let taps = Bounded::new(&taps);
     let positions: Vec<usize> = (0..c_count).map(|c| c * width).collect();
-    let stride = wide_sums_len(c_count);
+    let stride = wide_sums_len(c_count, WIDE);
     scratch
         .weight_sums
         .resize(k_count / WIDE * XI * stride, 0.0);
@@ -368,7 +368,7 @@ pub(crate) fn weight_grad_image(
             let v = &inputs[xi * c_count * width..(xi + 1) * c_count * width];
             let e = &scratch.grads[(b * XI + xi) * count * WIDE..][..count * WIDE];
             let sums = &mut scratch.weight_sums[(b * XI + xi) * stride..][..stride];
-            wide_sums(isa, v, (e, taps), &positions, sums, !first);
+            wide_sums(isa, WIDE, v, (e, taps), &positions, sums, !first);
         }
     }
 }
@@ -379,7 +379,7 @@ pub(crate) fn weight_grad_image(
 pub(crate) fn weight_grad_finish(isa: Isa, g: &Direct, scratch: &mut Scratch, dw: &mut [f32]) {
     let (c_count, k_count) = (g.src_c, g.dst_c);
     let taps = c_count * 9;
-    let stride = wide_sums_len(c_count);
+    let stride = wide_sums_len(c_count, WIDE);
     assert!(dw.len() >= k_count * taps);
     assert!(scratch.weight_sums.len() >= k_count / WIDE * XI * stride);
     scratch.outputs.resize(taps * WIDE, 0.0);
