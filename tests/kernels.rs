@@ -18,7 +18,7 @@ use rand::Rng;
 use common::{assert_close, random4};
 
 /// Layers that reach every tile of the kernels: `(N, C, K, H, W, F, P)`.
-const CASES: [(usize, usize, usize, usize, usize, usize, usize); 15] = [
+const CASES: [(usize, usize, usize, usize, usize, usize, usize); 17] = [
     // Flat forward tiles of 8, 6 and 4 filters (AVX-512) or 6 and 4 (elsewhere), a partial
     // last block of filters (5, 7), LeNet's layers, garbage columns; flat weight gradients.
     (3, 1, 6, 28, 28, 5, 2),
@@ -26,8 +26,9 @@ const CASES: [(usize, usize, usize, usize, usize, usize, usize); 15] = [
     (2, 3, 8, 9, 11, 3, 1),
     (2, 4, 5, 7, 6, 3, 1),
     (1, 7, 7, 12, 10, 3, 2),
-    // Wide forward (64 filters) with Winograd's even outputs and without (odd); the input
-    // gradient wide (64 channels); wide weight gradients for blocks of 64, 32 and 16.
+    // Wide forward (64 filters, and 32 or 16 without AVX-512) with Winograd's even
+    // outputs and without (odd); the input gradient wide (64 channels); wide weight
+    // gradients for blocks of 64, 32 and 16.
     (2, 64, 64, 6, 8, 3, 1),
     (2, 64, 64, 7, 5, 3, 1),
     (2, 5, 32, 6, 7, 3, 1),
@@ -35,12 +36,16 @@ const CASES: [(usize, usize, usize, usize, usize, usize, usize); 15] = [
     (2, 16, 16, 14, 14, 5, 0),
     // 143 positions and 576 taps: partial blocks of positions and of taps.
     (1, 64, 64, 13, 11, 3, 1),
-    // 3 x 3 layers of the small ResNet's widths with even outputs (the direct kernels:
-    // Winograd's products need 64 filters), and multiples of 16 and 32 filters.
+    // 3 x 3 layers of the small ResNet's widths with even outputs (16 filters: the direct
+    // kernels; 32: Winograd's blocks of 32), and multiples of 16 and 32 filters.
     (2, 16, 16, 8, 10, 3, 1),
     (1, 8, 32, 6, 6, 3, 1),
     (2, 32, 48, 4, 6, 3, 1),
     (1, 3, 96, 6, 4, 3, 1),
+    // Winograd's input transform on rows of 16 tiles and more (32 and 36 outputs wide: one
+    // whole vector of tiles, and a second one that spills into the next row).
+    (1, 4, 32, 4, 32, 3, 1),
+    (2, 3, 64, 6, 36, 3, 1),
 ];
 
 /// The forward output, input, weight and bias gradients of every case on `isa` with

@@ -231,7 +231,7 @@ pub enum FastKernel {
     Direct,
     /// Winograd's F(2 x 2, 3 x 3) of [`crate::fast::winograd`] for the forward pass and both
     /// gradients wherever it applies (3 x 3 filters, stride 1, even output sizes, a
-    /// multiple of 64 filters); otherwise as [`FastKernel::Direct`].
+    /// multiple of 32 filters); otherwise as [`FastKernel::Direct`].
     Winograd,
 }
 
@@ -305,7 +305,7 @@ fn use_winograd(g: &Direct, kernel: FastKernel) -> bool {
 
 /// Whether the forward pass (and the weight gradient) of `d` runs by Winograd's
 /// F(2 x 2, 3 x 3) under `kernel`: 3 x 3 filters, stride 1, even output sizes, a multiple
-/// of 64 filters. The input gradient uses it when the same holds with
+/// of 32 filters. The input gradient uses it when the same holds with
 /// channels and filters swapped.
 pub fn uses_winograd(d: &ConvDims, kernel: FastKernel) -> bool {
     use_direct(d, kernel) && use_winograd(&direct_forward(d), kernel)
@@ -445,7 +445,8 @@ fn direct_forward_batch(
     let fast3 = use_winograd(&g, scratch.kernel);
     let f = wide.unwrap_or_else(|| direct::filter_tile(d.filters, isa));
     if fast3 {
-        winograd::transform_filters(&g, |k, c, u, v| weight[[k, c, u, v]], &mut scratch.packed);
+        let weight = |k, c, u, v| weight[[k, c, u, v]];
+        winograd::transform_filters(&g, weight, &mut scratch.packed);
     } else {
         direct::pack_filters(
             &g,
@@ -532,7 +533,7 @@ fn direct_backward_batch(
     let f = direct::grad_filter_tile(d.filters, isa);
     // The wide kernels: the weight gradient for a multiple of 32 filters (or 16, see
     // `wide_grad_block`), the input gradient (whose "filters" are the channels) for a
-    // multiple of 64 channels.
+    // multiple of 64 channels (of 16 without AVX-512, see `wide_block`).
     let (wide_w, wide_x) = (
         direct::wide_grad_block(&g).is_some(),
         direct::wide_block(d.channels, isa),
@@ -547,7 +548,8 @@ fn direct_backward_batch(
     };
     let (plane, taps) = (d.out_height * d.out_width, g.taps());
     let fast3_x = input_grad && use_winograd(&gx, scratch.kernel);
-    let fast3_w = use_winograd(&g, scratch.kernel);
+    // Winograd's weight gradient runs within the wide kernels' loop (32 filters or more).
+    let fast3_w = wide_w && use_winograd(&g, scratch.kernel);
     if input_grad {
         let (kh, kw) = (d.kernel_height, d.kernel_width);
         let flipped =

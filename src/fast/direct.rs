@@ -814,7 +814,7 @@ pub(crate) fn wide_sums_len(positions: usize, block: usize) -> usize {
 /// position of `positions`, on `isa`: `sums[(p, filter)]` = sum over taps `k` of
 /// `data[offsets[k] + positions[p]]` times `packed[(k, filter)]` (`packed` holds the
 /// block's weights, taps x `block`); with `add`, added to the sums already there. The
-/// positions go 6 (AVX-512) or 4 to a tile; the taps in blocks whose weights fit in the
+/// positions go 6 (AVX-512, 64 filters), 12 (AVX-512, 32 filters) or 4 to a tile; the taps in blocks whose weights fit in the
 /// first-level cache, each block over every position, so that the weights are read from
 /// that cache, not streamed from the next one once per tile.
 ///
@@ -834,8 +834,7 @@ pub(crate) fn wide_sums(
     let data = (data, packed, offsets);
     with_simd!(isa, s => match (isa == Isa::Avx512, block) {
         (true, WIDE) => wide_sums_tiles::<_, WIDE, 4, 6>(s, data, positions, sums, add),
-        (true, 32) => wide_sums_tiles::<_, 32, 2, 6>(s, data, positions, sums, add),
-        (true, LANES) => wide_sums_tiles::<_, LANES, 1, 6>(s, data, positions, sums, add),
+        (true, 32) => wide_sums_tiles::<_, 32, 2, 12>(s, data, positions, sums, add),
         (false, WIDE) => wide_sums_tiles::<_, WIDE, 1, 4>(s, data, positions, sums, add),
         (false, 32) => wide_sums_tiles::<_, 32, 1, 4>(s, data, positions, sums, add),
         (false, LANES) => wide_sums_tiles::<_, LANES, 1, 4>(s, data, positions, sums, add),
@@ -914,12 +913,15 @@ fn transpose_portable(
     for i0 in (0..rows8).step_by(T) {
         for j0 in (0..cols8).step_by(T) {
             let block: [[f32; T]; T] = std::array::from_fn(|i| {
-                from[(i0 + i) * cols + j0..][..T].try_into().expect("8 floats")
+                from[(i0 + i) * cols + j0..][..T]
+                    .try_into()
+                    .expect("8 floats")
             });
             for j in 0..T {
                 let s = shift.map_or(0.0, |s| s[j0 + j]);
-                let row: &mut [f32; T] =
-                    (&mut to[(j0 + j) * rows + i0..][..T]).try_into().expect("8 floats");
+                let row: &mut [f32; T] = (&mut to[(j0 + j) * rows + i0..][..T])
+                    .try_into()
+                    .expect("8 floats");
                 for i in 0..T {
                     row[i] = block[i][j] + s;
                 }
@@ -1268,10 +1270,9 @@ mod tests {
 
     #[test]
     fn transpose_moves_every_entry_and_adds_the_shift() {
-        for (isa, (rows, cols)) in available()
-            .into_iter()
-            .flat_map(|isa| [(1, 1), (3, 70), (37, 64), (16, 5), (17, 17), (40, 24)].map(|s| (isa, s)))
-        {
+        for (isa, (rows, cols)) in available().into_iter().flat_map(|isa| {
+            [(1, 1), (3, 70), (37, 64), (16, 5), (17, 17), (40, 24)].map(|s| (isa, s))
+        }) {
             let from: Vec<f32> = (0..rows * cols).map(|i| i as f32).collect();
             let shift: Vec<f32> = (0..cols).map(|j| 1000.0 * j as f32).collect();
             let mut to = vec![f32::NAN; rows * cols];
