@@ -7,7 +7,6 @@
 //! it with `safetensors.numpy.load_file`. The tensors are the model's state dict
 //! ([`crate::model::state_dict`]): parameters and buffers under their full names.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -52,61 +51,145 @@ pub fn encode(tensors: &StateDict) -> Vec<u8> {
     out
 }
 
-/// Decodes safetensors bytes (F32 tensors only), checking every offset and length;
-/// `name` (the file's) appears in the errors.
+/// Decodes safetensors bytes (F32 tensors only), checking everything a file can get wrong:
+/// the header's length and JSON, each entry's fields, shapes whose sizes overflow, offsets
+/// outside the data, tensors that overlap or leave gaps or trailing bytes (the format
+/// stores them back to back), names given twice, and values that are not finite. `name`
+/// (the file's) appears in the errors. Any bytes give a value or an error, never a panic,
+/// and nothing larger than the file is allocated.
 pub fn decode(bytes: &[u8], name: &str) -> Result<StateDict> {
     let fail = |why: String| Error::State(format!("{name}: not a valid safetensors file: {why}"));
-    if bytes.len() < 8 {
+    let Some((length, rest)) = bytes.split_first_chunk::<8>() else {
         return Err(fail(format!(
             "{} bytes, shorter than the 8-byte header length",
             bytes.len()
         )));
-    }
-    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
-    let body = bytes
-        .get(8..8usize.saturating_add(n))
+    };
+    let n = u64::from_le_bytes(*length);
+    let body = usize::try_from(n)
+        .ok()
+        .and_then(|n| rest.get(..n))
         .ok_or_else(|| fail(format!("header length {n} exceeds the file")))?;
-    let data = &bytes[8 + n..];
-    let header: BTreeMap<String, serde_json::Value> =
-        serde_json::from_slice(body).map_err(|e| fail(format!("header is not JSON: {e}")))?;
-    let mut out = StateDict::new();
-    for (key, value) in header {
+    let data = &rest[body.len()..];
+    let entries = header_entries(body).map_err(|why| fail(format!("header: {why}")))?;
+    // Every tensor's byte range, checked, then sorted by start: they must tile the data.
+    let mut ranges = Vec::with_capacity(entries.len());
+    for (key, value) in &entries {
         if key == "__metadata__" {
             continue;
         }
-        let e: Entry =
-            serde_json::from_value(value).map_err(|e| fail(format!("entry '{key}': {e}")))?;
+        let e: Entry = serde_json::from_value(value.clone())
+            .map_err(|e| fail(format!("entry '{key}': {e}")))?;
         if e.dtype != "F32" {
             return Err(fail(format!(
                 "tensor '{key}' has dtype {}, only F32 is supported",
                 e.dtype
             )));
         }
+        // The product of the sizes, zeros left out (a zero-sized tensor with an absurd
+        // other axis is no tensor either), must count bytes that an array can hold.
+        let too_large = || {
+            fail(format!(
+                "tensor '{key}' of shape {:?} is too large",
+                e.shape
+            ))
+        };
+        let nonzero = e
+            .shape
+            .iter()
+            .filter(|&&d| d > 0)
+            .try_fold(4usize, |acc, &d| acc.checked_mul(d))
+            .filter(|&b| b <= isize::MAX as usize)
+            .ok_or_else(too_large)?;
+        let bytes_needed = if e.shape.contains(&0) { 0 } else { nonzero };
         let [start, end] = e.data_offsets;
-        let expected = e.shape.iter().product::<usize>() * 4;
-        if end < start || end - start != expected || end > data.len() {
+        if end < start || end - start != bytes_needed || end > data.len() {
             return Err(fail(format!(
-                "tensor '{key}' of shape {:?} needs {expected} bytes, offsets [{start}, {end}] in {} bytes of data",
+                "tensor '{key}' of shape {:?} needs {bytes_needed} bytes, offsets [{start}, {end}] in {} bytes of data",
                 e.shape,
                 data.len()
             )));
         }
-        let values = data[start..end]
+        ranges.push((start, end, key.as_str(), e.shape));
+    }
+    ranges.sort_by_key(|r| (r.0, r.1));
+    let mut at = 0;
+    for (start, end, key, _) in &ranges {
+        if *start != at {
+            let what = if *start < at {
+                "overlaps the tensor before it"
+            } else {
+                "leaves a gap before it"
+            };
+            return Err(fail(format!(
+                "tensor '{key}' at [{start}, {end}] {what} (the data ends at {at} so far)"
+            )));
+        }
+        at = *end;
+    }
+    if at != data.len() {
+        return Err(fail(format!(
+            "{} bytes of data after the last tensor",
+            data.len() - at
+        )));
+    }
+    let mut out = StateDict::new();
+    for (start, end, key, shape) in ranges {
+        let values: Vec<f32> = data[start..end]
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
-        out.insert(
-            key,
-            Tensor::from_shape_vec(e.shape, values).expect("length checked"),
-        );
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(fail(format!(
+                "tensor '{key}' holds {} at flat index {i}: weights must be finite",
+                values[i]
+            )));
+        }
+        let tensor = Tensor::from_shape_vec(shape, values)
+            .map_err(|e| fail(format!("tensor '{key}': {e}")))?;
+        out.insert(key.to_string(), tensor);
     }
     Ok(out)
 }
 
+/// The header's entries in file order, a name given twice an error (a JSON object that
+/// repeats a key is valid JSON, and a map would keep only the last).
+fn header_entries(body: &[u8]) -> std::result::Result<Vec<(String, serde_json::Value)>, String> {
+    struct Entries;
+    impl<'de> serde::de::Visitor<'de> for Entries {
+        type Value = Vec<(String, serde_json::Value)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object of tensors")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut entries: Vec<(String, serde_json::Value)> = Vec::new();
+            let mut seen = std::collections::BTreeSet::new();
+            while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
+                if !seen.insert(key.clone()) {
+                    return Err(serde::de::Error::custom(format!(
+                        "tensor '{key}' is named twice"
+                    )));
+                }
+                entries.push((key, value));
+            }
+            Ok(entries)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let entries =
+        serde::Deserializer::deserialize_map(&mut de, Entries).map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(entries)
+}
+
 // ANCHOR: save_load
-/// Saves `model`'s state (parameters and buffers, by name) to `path`.
+/// Saves `model`'s state (parameters and buffers, by name) to `path`, atomically (see
+/// [`crate::files`]): an interrupted save leaves the old file.
 pub fn save(model: &dyn Layer, path: &Path) -> Result<()> {
-    std::fs::write(path, encode(&state_dict(model))).map_err(|e| Error::io(path, &e))
+    crate::files::write_atomic(path, &encode(&state_dict(model)))
 }
 
 /// Loads a state saved by [`save`] into `model`: every tensor the model has must be in

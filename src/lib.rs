@@ -31,7 +31,7 @@
 //! values), [`tensor`] (the array type layers pass around), [`model`] (walking a model,
 //! its state by name), [`records`] (results of training runs), [`data`] (IDX
 //! files and the Fashion-MNIST sample), [`format`] (numbers as the book prints them),
-//! [`plot`] (SVG charts), [`raster`] (PNG images and GIF animations), [`style`] (what
+//! [`files`] (writes that an interruption cannot cut in half), [`plot`] (SVG charts), [`raster`] (PNG images and GIF animations), [`style`] (what
 //! both draw with), [`figures`] (the generator that writes the book's figures and numbers,
 //! and the chapters' own diagrams).
 
@@ -45,6 +45,7 @@ pub mod data;
 pub mod error;
 pub mod fast;
 pub mod figures;
+pub mod files;
 pub mod format;
 pub mod fully_connected;
 pub mod gradcheck;

@@ -166,6 +166,9 @@ fn summary(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// The most threads `--threads` accepts per core: more only wait for each other.
+const MAX_THREADS_PER_CORE: usize = 4;
+
 fn train(args: &[String]) -> Result<(), String> {
     use cnn_book::data::fashion_mnist::{load, locate, Split};
     use cnn_book::records::{
@@ -203,8 +206,13 @@ fn train(args: &[String]) -> Result<(), String> {
             "--weights" => weights = PathBuf::from(value),
             "--threads" => {
                 let threads: usize = value.parse().map_err(|_| number("a whole number"))?;
-                if threads == 0 {
-                    return Err("--threads must be at least 1".into());
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let most = MAX_THREADS_PER_CORE * cores;
+                if threads == 0 || threads > most {
+                    return Err(format!(
+                        "--threads must be between 1 and {most} ({MAX_THREADS_PER_CORE} per core \
+                         on this machine's {cores}), got {threads}"
+                    ));
                 }
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
@@ -214,6 +222,22 @@ fn train(args: &[String]) -> Result<(), String> {
             other => return Err(format!("unknown option '{other}' for 'train'\n\n{USAGE}")),
         }
     }
+    // Everything that can be checked before the data is loaded and the model trained: the
+    // settings, and the results file that the run will add to (a damaged one is an error
+    // now, not after the training, and is never overwritten).
+    let err = |e: cnn_book::Error| e.to_string();
+    config.optimizer().map_err(err)?;
+    if config.epochs == 0 || config.batch_size == 0 {
+        return Err(format!(
+            "--epochs and --batch must be at least 1, got {} and {}",
+            config.epochs, config.batch_size
+        ));
+    }
+    if limit == Some(0) {
+        return Err("--limit 0 leaves nothing to train on: give at least 1 image".into());
+    }
+    let results_file = out.join("results.json");
+    read_results_or_empty(&results_file).map_err(err)?;
     let mut model =
         cnn_book::models::by_name(model_name, config.seed).map_err(|e| e.to_string())?;
     let dir = locate(data.as_deref()).map_err(|e| e.to_string())?;
@@ -226,6 +250,12 @@ fn train(args: &[String]) -> Result<(), String> {
         train_set.labels.truncate(n);
     }
     let (mean, std) = pixel_statistics(&train_set);
+    if !(std > 0.0 && std.is_finite()) {
+        return Err(format!(
+            "the training images' pixels have standard deviation {std}: standardising \
+             would divide by it (are all the images one colour?)"
+        ));
+    }
     let train_x = standardise(&train_set, mean, std);
     let test_x = standardise(&test_set, mean, std);
     let train_y: Vec<usize> = train_set.labels.iter().map(|&l| l as usize).collect();
@@ -247,7 +277,6 @@ fn train(args: &[String]) -> Result<(), String> {
             s.seconds
         )
     };
-    let err = |e: cnn_book::Error| e.to_string();
     let mut optimizer = config.optimizer().map_err(err)?;
     let mut training = config.training();
     training.test = Some(Examples::new(&test_x, &test_y).map_err(err)?);
@@ -274,7 +303,7 @@ fn train(args: &[String]) -> Result<(), String> {
     let weights_file = weights.join(format!("{model_name}.safetensors"));
     cnn_book::checkpoint::save(&model, &weights_file).map_err(err)?;
     std::fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;
-    let results_file = out.join("results.json");
+    // Read again: another run may have added its record meanwhile.
     let mut results = read_results_or_empty(&results_file).map_err(err)?;
     let record = RunRecord {
         test_accuracy,

@@ -60,10 +60,10 @@ pub fn read_results_or_empty(path: &Path) -> Result<Results> {
     }
 }
 
-/// Writes `results` to `path` as pretty JSON.
+/// Writes `results` to `path` as pretty JSON, atomically (see [`crate::files`]).
 pub fn write_results(path: &Path, results: &Results) -> Result<()> {
     let text = serde_json::to_string_pretty(results)? + "\n";
-    std::fs::write(path, text).map_err(|e| Error::io(path, &e))
+    crate::files::write_atomic(path, text.as_bytes())
 }
 
 /// This machine's CPU: its model name and the vector extensions that decide which kernels

@@ -377,6 +377,8 @@ pub fn train_observed(
     let mut order: Vec<usize> = (0..data.labels.len()).collect();
     let batches = data.labels.len().div_ceil(batch_size);
     let mut history = Vec::new();
+    // The first batch's loss: a later loss orders of magnitude above it means divergence.
+    let mut first_loss: Option<f32> = None;
     for epoch in 0..epochs {
         let started = Instant::now();
         if let Some(schedule) = training.schedule {
@@ -403,8 +405,37 @@ pub fn train_observed(
                     optimizer.learning_rate()
                 )));
             }
+            let rate = optimizer.learning_rate();
+            let at = || {
+                format!(
+                    "epoch {}, batch {} of {batches} (learning rate {rate})",
+                    epoch + 1,
+                    b + 1
+                )
+            };
+            let first = *first_loss.get_or_insert(loss);
+            if loss > first * LOSS_GROWTH && loss > LOSS_FLOOR {
+                return Err(Error::Training(format!(
+                    "the loss grew from {first:?} (first batch) to {loss:?} at {}: training \
+                     diverged; try a smaller learning rate",
+                    at()
+                )));
+            }
             model.backward_params(&grad.into_dyn())?;
+            first_non_finite(model, |p| &p.grad).map_or(Ok(()), |(name, v)| {
+                Err(Error::Training(format!(
+                    "the gradient of {name} holds {v} at {}: training diverged",
+                    at()
+                )))
+            })?;
             optimizer.step(model)?;
+            first_non_finite(model, |p| &p.value).map_or(Ok(()), |(name, v)| {
+                Err(Error::Training(format!(
+                    "{name} holds {v} after the step at {}: training diverged; try a \
+                     smaller learning rate",
+                    at()
+                )))
+            })?;
             observer.step(epoch * batches + b + 1, model)?;
             let right = argmax_rows(&logits)
                 .iter()
@@ -441,6 +472,18 @@ pub fn train_observed(
         };
         let (validation_loss, validation_accuracy) = eval(training.validation)?;
         let (test_loss, test_accuracy) = eval(training.test)?;
+        let first = first_loss.unwrap_or(f32::INFINITY);
+        for (set, loss) in [("validation", validation_loss), ("test", test_loss)] {
+            if let Some(loss) =
+                loss.filter(|&l| !l.is_finite() || (l > first * LOSS_GROWTH && l > LOSS_FLOOR))
+            {
+                return Err(Error::Training(format!(
+                    "the {set} loss after epoch {} is {loss:?} (the first training batch's was \
+                     {first:?}): training diverged; try a smaller learning rate",
+                    epoch + 1
+                )));
+            }
+        }
         let n = data.labels.len();
         let stats = EpochStats {
             epoch: epoch + 1,
@@ -466,6 +509,23 @@ pub fn train_observed(
     Ok(history)
 }
 // ANCHOR_END: train
+
+/// How many times the first batch's loss a later loss may reach before training counts
+/// as diverged (and at least [`LOSS_FLOOR`]: a first loss near zero is no yardstick).
+const LOSS_GROWTH: f32 = 1e3;
+/// Losses below this never count as diverged (ten classes at chance give ln 10 = 2.3).
+const LOSS_FLOOR: f32 = 100.0;
+
+/// The first parameter of `model` (by its full name) whose `part` (value or gradient)
+/// holds a value that is not finite, and that value.
+fn first_non_finite(
+    model: &dyn Layer,
+    part: impl Fn(&crate::layer::Param) -> &crate::layer::Tensor,
+) -> Option<(String, f32)> {
+    crate::model::named_params(model)
+        .into_iter()
+        .find_map(|(name, p)| part(p).iter().find(|v| !v.is_finite()).map(|&v| (name, v)))
+}
 
 fn progress_bar(
     show: bool,

@@ -166,3 +166,96 @@ fn summary_prints_the_table_and_the_total_for_every_network() {
         "{err}"
     );
 }
+
+/// Raw IDX files of `n` images of 28 x 28, every pixel `pixel`, all of class 0: a data
+/// set with nothing to learn from.
+fn one_colour_data(dir: &std::path::Path, n: u32, pixel: u8) {
+    std::fs::create_dir_all(dir).unwrap();
+    for split in ["train", "t10k"] {
+        let mut images = [0x0803u32, n, 28, 28].map(u32::to_be_bytes).concat();
+        images.extend(std::iter::repeat_n(pixel, (n * 28 * 28) as usize));
+        std::fs::write(dir.join(format!("{split}-images-idx3-ubyte")), images).unwrap();
+        let mut labels = [0x0801u32, n].map(u32::to_be_bytes).concat();
+        labels.extend(std::iter::repeat_n(0u8, n as usize));
+        std::fs::write(dir.join(format!("{split}-labels-idx1-ubyte")), labels).unwrap();
+    }
+}
+
+#[test]
+fn a_run_that_cannot_train_or_diverges_writes_nothing() {
+    let dir = std::env::temp_dir().join(format!("cnn-book-refuse-{}", std::process::id()));
+    let data = dir.join("data");
+    one_colour_data(&data, 16, 7);
+    // What an earlier run left: every refusal below must leave it as it was.
+    std::fs::write(dir.join("lenet.safetensors"), b"earlier weights").unwrap();
+    std::fs::write(dir.join("results.json"), "{}\n").unwrap();
+    let (d, data) = (dir.to_str().unwrap(), data.to_str().unwrap());
+    let run = |extra: &[&str]| {
+        let mut args = vec!["train", "lenet", "--out", d, "--weights", d, "--data", data];
+        args.extend(extra);
+        let out = cnn_book(&args);
+        assert!(!out.status.success(), "{extra:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let unchanged = || {
+        assert_eq!(
+            std::fs::read(dir.join("lenet.safetensors")).unwrap(),
+            b"earlier weights"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("results.json")).unwrap(),
+            "{}\n"
+        );
+    };
+    for (extra, says) in [
+        (&["--limit", "0"][..], "--limit 0"),
+        (&["--epochs", "0"], "at least 1"),
+        (&["--batch", "0"], "at least 1"),
+        (&["--lr", "-1"], "learning rate"),
+        (&["--threads", "100000"], "--threads must be between 1 and"),
+        // Images of one colour: a standard deviation of 0 to divide by.
+        (&["--epochs", "1"], "standard deviation 0"),
+    ] {
+        let err = run(extra);
+        assert!(err.contains(says), "{extra:?}: {err}");
+        unchanged();
+    }
+    // A damaged results file is an error before any training, and is not overwritten.
+    std::fs::write(dir.join("results.json"), "{ damaged").unwrap();
+    let err = run(&["--epochs", "1"]);
+    assert!(
+        err.contains("results.json") && err.contains("not a results file"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("results.json")).unwrap(),
+        "{ damaged"
+    );
+    std::fs::write(dir.join("results.json"), "{}\n").unwrap();
+    // A learning rate that blows the weights up: stopped, named, nothing written.
+    if cnn_book::data::fashion_mnist::locate(None).is_ok() {
+        let out = cnn_book(&[
+            "train",
+            "lenet",
+            "--out",
+            d,
+            "--weights",
+            d,
+            "--limit",
+            "64",
+            "--batch",
+            "64",
+            "--epochs",
+            "2",
+            "--lr",
+            "1e6",
+        ]);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("diverged"), "{err}");
+        unchanged();
+    } else {
+        eprintln!("full Fashion-MNIST not installed: the diverging run was skipped");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

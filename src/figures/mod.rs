@@ -290,7 +290,7 @@ impl Writer {
         let dir = self.book_dir.join(kind).join(self.slug);
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, &e))?;
         let path = dir.join(name);
-        fs::write(&path, contents).map_err(|e| Error::io(&path, &e))?;
+        crate::files::write_atomic(&path, contents)?;
         self.manifest.push(ManifestEntry {
             file: format!("{kind}/{}/{name}", self.slug),
             command: self.command(),
@@ -367,7 +367,7 @@ impl Writer {
         let dir = self.book_dir.join("generated").join(self.slug);
         fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, &e))?;
         let path = dir.join("manifest.json");
-        fs::write(&path, manifest).map_err(|e| Error::io(&path, &e))?;
+        crate::files::write_atomic(&path, manifest.as_bytes())?;
         self.written.push(path);
         Ok(self.written)
     }
@@ -406,7 +406,7 @@ pub(crate) fn write_results(book: &Path, relative: &str, results: &impl Serializ
     let path = book.join(relative);
     fs::create_dir_all(path.parent().expect("a directory")).map_err(|e| Error::io(&path, &e))?;
     let text = serde_json::to_string_pretty(results)? + "\n";
-    fs::write(&path, text).map_err(|e| Error::io(&path, &e))
+    crate::files::write_atomic(&path, text.as_bytes())
 }
 
 /// Reads a chapter's results from `relative` below `book`; a missing file says which
