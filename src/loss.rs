@@ -30,6 +30,12 @@ pub fn softmax_cross_entropy(
             "label {bad} is not one of the {k} classes"
         )));
     }
+    if n == 0 {
+        // The mean over no examples would be 0 / 0.
+        return Err(Error::Shape(
+            "an empty batch (0 rows of logits) has no mean loss".into(),
+        ));
+    }
     let mut probs = logits.clone();
     let mut loss = 0.0f64;
     for (mut row, &label) in probs.axis_iter_mut(Axis(0)).zip(labels) {

@@ -189,6 +189,11 @@ fn softmax_cross_entropy_is_stable_for_huge_logits() {
         err.contains("label 2") && err.contains("2 classes"),
         "{err}"
     );
+    // An empty batch has no mean: an error, not NaN.
+    let err = softmax_cross_entropy(&Array2::<f32>::zeros((0, 10)), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("empty batch"), "{err}");
 }
 
 #[test]
