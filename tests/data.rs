@@ -100,6 +100,40 @@ fn gzip_and_raw_files_read_the_same_and_a_corrupt_gzip_is_an_error() {
         read_idx(&dir.join("raw"), 1).unwrap(),
         read_idx(&dir.join("file.gz"), 1).unwrap()
     );
+    // Two gzip members, one after the other (what `cat a.gz b.gz` makes): one stream.
+    let half = |part: &[u8]| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(part).unwrap();
+        gz.finish().unwrap()
+    };
+    let members = [half(&bytes[..6]), half(&bytes[6..])].concat();
+    std::fs::write(dir.join("members.gz"), &members).unwrap();
+    assert_eq!(
+        read_idx(&dir.join("members.gz"), 1).unwrap(),
+        read_idx(&dir.join("raw"), 1).unwrap()
+    );
+    // A gzip bomb: a header of 4 bytes of data, then 200 MB of zeros (about 200 KB
+    // compressed). Only the declared bytes and one more are inflated: a length error.
+    let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    bomb.write_all(&encode_idx(&[4], &[0; 4])).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..200 {
+        bomb.write_all(&zeros).unwrap();
+    }
+    std::fs::write(dir.join("bomb.gz"), bomb.finish().unwrap()).unwrap();
+    let err = read_idx(&dir.join("bomb.gz"), 1).unwrap_err();
+    assert!(
+        matches!(err, Error::Idx(IdxError::WrongLength { .. })),
+        "{err}"
+    );
+    // A header that declares more than the reader accepts: refused before inflating.
+    let mut huge = [0u8, 0, 8, 3].to_vec();
+    for d in [65_536u32, 65_536, 65_536] {
+        huge.extend(d.to_be_bytes());
+    }
+    std::fs::write(dir.join("huge.gz"), half(&huge)).unwrap();
+    let err = read_idx(&dir.join("huge.gz"), 3).unwrap_err().to_string();
+    assert!(err.contains("more than the 1073741824"), "{err}");
     // Cut the gzip stream in half.
     std::fs::write(dir.join("cut.gz"), &gz[..gz.len() / 2]).unwrap();
     let err = read_idx(&dir.join("cut.gz"), 1).unwrap_err();

@@ -132,23 +132,59 @@ pub fn parse_idx(bytes: &[u8], rank: usize, name: &str) -> Result<IdxArray, IdxE
     })
 }
 
-/// Reads an IDX file, gzip-compressed or raw, that should have `rank` dimensions.
+/// The most data an IDX file may declare: 1 GiB (Fashion-MNIST's training images are 47
+/// MB). A gzip file is inflated only as far as its header declares, one byte more to see
+/// whether it goes on, so a small file cannot make the reader allocate gigabytes.
+pub const MAX_IDX_BYTES: usize = 1 << 30;
+
+/// Reads an IDX file, gzip-compressed (one member or several, as `cat a.gz b.gz` makes)
+/// or raw, that should have `rank` dimensions.
 pub fn read_idx(path: &Path, rank: usize) -> Result<IdxArray> {
     let name = path.display().to_string();
     let raw = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
+        let gzip = |e: std::io::Error| IdxError::Gzip {
+            path: name.clone(),
+            message: e.to_string(),
+        };
+        let mut stream = flate2::read::MultiGzDecoder::new(&raw[..]);
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..])
+        let header = 4 + 4 * rank.min(255);
+        (&mut stream)
+            .take(header as u64)
             .read_to_end(&mut out)
-            .map_err(|e| IdxError::Gzip {
-                path: name.clone(),
-                message: e.to_string(),
-            })?;
+            .map_err(gzip)?;
+        // A header that is not this IDX's: parse_idx names what is wrong with it.
+        let declared = declared_len(&out, rank).unwrap_or(0);
+        if declared > MAX_IDX_BYTES {
+            return Err(IdxError::Inconsistent(format!(
+                "{name}: the header declares {declared} bytes of data, more than the \
+                 {MAX_IDX_BYTES} this reader accepts"
+            ))
+            .into());
+        }
+        stream
+            .take(declared as u64 + 1)
+            .read_to_end(&mut out)
+            .map_err(gzip)?;
         out
     } else {
         raw
     };
     Ok(parse_idx(&bytes, rank, &name)?)
+}
+
+/// The data length that the IDX header `bytes` of rank `rank` declares (saturating at
+/// `usize::MAX`), or `None` if `bytes` is not such a header.
+fn declared_len(bytes: &[u8], rank: usize) -> Option<usize> {
+    let ok = bytes.len() == 4 + 4 * rank && bytes[..3] == [0, 0, 0x08] && bytes[3] as usize == rank;
+    ok.then(|| {
+        bytes[4..]
+            .chunks_exact(4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .try_fold(1usize, |acc, d| acc.checked_mul(d))
+            .unwrap_or(usize::MAX)
+    })
 }
 
 /// Encodes an array of unsigned bytes as IDX (uncompressed): the inverse of [`parse_idx`].
