@@ -18,7 +18,10 @@
 //! `F` broadcast weights feed `F R` multiply-adds: 24 for 11 loads with `F = 8, R = 3`.
 //!
 //! **The input gradient** is the same correlation: the output gradient padded by
-//! `KH - 1 - P`, correlated with the flipped filters, channels and filters swapped.
+//! `KH - 1 - P`, correlated with the flipped filters, channels and filters swapped. With
+//! a wide padding many taps of a tile meet only zeros: the taps go filter row by filter
+//! row, and a tile runs only the rows that meet real inputs ([`Direct::tap_rows`]), which
+//! changes no sum (for LeNet's second layer it leaves out 2 of every 7 rows of taps).
 //!
 //! **The weight gradient** (`weight_grad`) swaps the roles: `dW[k, tap]` is the sum over
 //! all outputs of `dY[k, q] x[tap offset + q]`. A tile of `F` filters by `T` taps is `F T`
@@ -30,8 +33,9 @@
 //! `weight_grad_wide`): 16 filters per vector, 4 vectors by 6 real output positions
 //! (or, for the weight gradient, by 6 taps), so that no garbage column or rounding is
 //! computed and the weight gradient's sums need no adding across lanes. The weight
-//! gradient turns around from 32 filters on (2 vectors by 12 taps). Without AVX-512 the
-//! wide forward tile also takes blocks of 32 or 16 filters ([`wide_block`]).
+//! gradient turns around from 16 filters on (2 vectors by 12 taps for 32, 1 by 24 for 16,
+//! [`wide_grad_block`]). Without AVX-512 the wide forward tile also takes blocks of 32 or
+//! 16 filters ([`wide_block`]).
 //!
 //! The tiles above are the AVX-512 ones (32 registers of 16 floats). With AVX2 a vector
 //! of 16 floats takes two of its 16 registers, so the tiles shrink to fit: 6 or 4 filters
@@ -124,6 +128,22 @@ impl Direct {
     pub fn padded_len(&self) -> usize {
         let (_, wp) = self.padded();
         self.src_c * self.plane() + self.kh * wp + self.kw + MAX_ROWS * LANES
+    }
+
+    /// The filter rows `u` that can meet a real input row for the flat outputs `q0..q0 +
+    /// len`: the tap rows under which every output of those lie in the padding (zeros)
+    /// are left out, as their products are zeros (an empty range when there is none).
+    /// With LeNet's second layer's input gradient (10 x 10 padded by 4, 5 x 5 filters) that
+    /// is 20 of every 70 rows of taps.
+    pub fn tap_rows(&self, q0: usize, len: usize) -> std::ops::Range<usize> {
+        let wp = self.padded().1;
+        let first = q0 / wp;
+        let last = ((q0 + len.max(1) - 1) / wp).min(self.out_h().saturating_sub(1));
+        // Output row i under filter row u reads padded row i + u; real rows are
+        // pad_h..pad_h + src_h.
+        let lo = self.pad_h.saturating_sub(last);
+        let hi = (self.pad_h + self.src_h).saturating_sub(first).min(self.kh);
+        lo..hi.max(lo)
     }
 
     /// The input offset of tap `k = (c KH + u) KW + v`.
@@ -278,7 +298,7 @@ pub(crate) fn sum16(xs: &[f32]) -> f32 {
 }
 
 /// Packs filters for the forward tile of `f` filters: `packed[((block, tap), ff)]`, the `f`
-/// filters of a block side by side for each tap, zeros for the missing filters of a last,
+/// filters of a block side by side for each tap (in the order of [`offsets`]), zeros for the missing filters of a last,
 /// partial block. `weight(k, c, u, v)` reads the filters in whatever layout the caller has
 /// (the forward pass reads `W[k, c, u, v]`, the input gradient the flipped, transposed
 /// `W[c, k, KH-1-u, KW-1-v]`).
@@ -292,10 +312,10 @@ pub(crate) fn pack_filters(
     packed.clear();
     packed.resize(blocks * g.taps() * f, 0.0);
     for b in 0..blocks {
-        for c in 0..g.src_c {
-            for u in 0..g.kh {
+        for u in 0..g.kh {
+            for c in 0..g.src_c {
                 for v in 0..g.kw {
-                    let tap = (c * g.kh + u) * g.kw + v;
+                    let tap = (u * g.src_c + c) * g.kw + v;
                     let at = (b * g.taps() + tap) * f;
                     for ff in 0..f.min(g.dst_c - b * f) {
                         packed[at + ff] = weight(b * f + ff, c, u, v);
@@ -436,6 +456,7 @@ fn tile<S: Simd, const F: usize, const R: usize>(
     s: S,
     padded: &[f32],
     (packed, offsets): (&[f32], Bounded),
+    taps: std::ops::Range<usize>,
     q0: usize,
     spills: &[Spill],
     (bias, filters): (&[f32; F], usize),
@@ -447,11 +468,18 @@ fn tile<S: Simd, const F: usize, const R: usize>(
     let inputs = Strip::new(padded, q0, offsets, R * LANES);
     assert!(offsets.items().len() * F <= packed.len());
     let mut acc = [[s.zero(); R]; F];
+    // Per channel, the rows of taps that meet real inputs (the others multiply zeros of
+    // the padding: leaving them out changes no sum).
+    // Only the taps of the filter rows that meet real inputs (the others multiply zeros of
+    // the padding: leaving them out changes no sum). Taps go row by row of the filters
+    // ([`offsets`]), so those are one run.
+    let taps = taps.start..taps.end.max(taps.start);
     // Per tap: the inputs under it for R x 16 neighbouring flat outputs (R loads), and each
     // of the F filters' weight for it, broadcast, times the R vectors.
     for (xv, w) in inputs
+        .slice(taps.clone())
         .vectors::<S, R>(s, R * LANES)
-        .zip(packed.chunks_exact(F))
+        .zip(packed[taps.start * F..taps.end * F].chunks_exact(F))
     {
         for (acc_f, &w) in acc.iter_mut().zip(w) {
             let wv = s.splat(w);
@@ -494,10 +522,13 @@ fn correlate_tiles<S: Simd, const F: usize, const R: usize>(
         });
         for q0 in (0..g.vectors()).step_by(R) {
             let q0 = q0 * LANES;
+            let rows = g.tap_rows(q0, R * LANES);
+            let per_row = g.src_c * g.kw;
             tile::<S, F, R>(
                 s,
                 padded,
                 (w, offsets),
+                rows.start * per_row..rows.end * per_row,
                 q0,
                 spills,
                 (&shift, filters),
@@ -508,9 +539,15 @@ fn correlate_tiles<S: Simd, const F: usize, const R: usize>(
     }
 }
 
-/// The tap offsets of `g` (see [`Direct::tap_offset`]).
+/// The tap offsets of `g` in the order of the forward kernels, filter row by filter row:
+/// tap `k = (u C + c) KW + v` reads the padded input at `c Hp Wp + u Wp + v` (so that the
+/// taps of the rows that meet real inputs, [`Direct::tap_rows`], are one run).
 pub(crate) fn offsets(g: &Direct) -> Vec<usize> {
-    (0..g.taps()).map(|k| g.tap_offset(k)).collect()
+    let (plane, wp) = (g.plane(), g.padded().1);
+    (0..g.kh)
+        .flat_map(|u| (0..g.src_c).flat_map(move |c| (0..g.kw).map(move |v| (c, u, v))))
+        .map(|(c, u, v)| c * plane + u * wp + v)
+        .collect()
 }
 
 /// The correlation of one padded image, plus `bias`, into `dst` (`dst_c` dense planes of
@@ -894,13 +931,15 @@ pub(crate) fn transpose(
             |t| t.transpose(from, (rows, cols), shift, to),
         );
     }
-    let _ = isa;
-    transpose_portable(from, (rows, cols), shift, to)
+    // Compiled for the instruction set (the blocks of 8 x 8 become register shuffles).
+    with_simd!(isa, s => transpose_blocks(s, from, (rows, cols), shift, to))
 }
 
-/// [`transpose`] by blocks of 8 x 8 held in registers, then entry by entry for the rows
-/// and columns past the last whole block.
-fn transpose_portable(
+/// [`transpose`] by blocks of 8 x 8 held in registers ([`Simd::transpose8`]), then entry
+/// by entry for the rows and columns past the last whole block.
+#[inline(always)]
+fn transpose_blocks<S: Simd>(
+    s: S,
     from: &[f32],
     (rows, cols): (usize, usize),
     shift: Option<&[f32]>,
@@ -910,20 +949,21 @@ fn transpose_portable(
     // Blocks of 8 x 8: eight rows of eight neighbours read, eight columns written.
     const T: usize = 8;
     let (rows8, cols8) = (rows / T * T, cols / T * T);
+    let mut block = [[0.0; T]; T];
     for i0 in (0..rows8).step_by(T) {
         for j0 in (0..cols8).step_by(T) {
-            let block: [[f32; T]; T] = std::array::from_fn(|i| {
-                from[(i0 + i) * cols + j0..][..T]
+            for (i, b) in block.iter_mut().enumerate() {
+                *b = from[(i0 + i) * cols + j0..][..T]
                     .try_into()
-                    .expect("8 floats")
-            });
-            for j in 0..T {
-                let s = shift.map_or(0.0, |s| s[j0 + j]);
+                    .expect("8 floats");
+            }
+            for (j, column) in s.transpose8(&block).iter().enumerate() {
+                let add = shift.map_or(0.0, |s| s[j0 + j]);
                 let row: &mut [f32; T] = (&mut to[(j0 + j) * rows + i0..][..T])
                     .try_into()
                     .expect("8 floats");
-                for i in 0..T {
-                    row[i] = block[i][j] + s;
+                for (r, &c) in row.iter_mut().zip(column) {
+                    *r = c + add;
                 }
             }
         }
@@ -996,17 +1036,17 @@ fn wide_grad_tile<S: Simd, const NV: usize, const T: usize>(
 }
 
 /// Filters per block of the wide weight gradient for `g`: 64 for a multiple of 64
-/// filters, 32 for another multiple of 32, 16 for another multiple of 16 when the flat
-/// layout would waste more than an eighth of its positions on garbage columns and
-/// rounding; else `None` (the flat kernel). Measured for 16 filters, one thread, AVX-512:
-/// at 28 x 28 with padding 1 (7.5% waste) the flat kernel was faster, for LeNet's second
-/// layer (10 x 10 outputs in rows of 14, 30% waste) the wide one.
+/// filters, 32 for another multiple of 32, 16 for another multiple of 16; else `None` (the
+/// flat kernel). The same on every instruction set, so that every CPU adds the same
+/// numbers in the same order. Measured for 16 filters, one thread: on the AVX2 machine the
+/// wide kernel took 7.5 ms where the flat one took 10.4 ms for the ResNet's 16 -> 16 layer
+/// at 28 x 28 (the flat tile of 2 filters by 2 taps waits on its loads there); on an
+/// AVX-512 machine the flat kernel had been a little faster at that shape, and the wide one
+/// for LeNet's second layer (10 x 10 outputs in rows of 14, 30% of the flat layout wasted).
 pub(crate) fn wide_grad_block(g: &Direct) -> Option<usize> {
-    let real = g.out_h() * g.out_w();
-    let wasteful = 8 * (g.vectors() * LANES - real) > g.vectors() * LANES;
     [64, 32, 16]
         .into_iter()
-        .find(|&b| g.dst_c.is_multiple_of(b) && (b > 16 || wasteful))
+        .find(|&b| g.dst_c.is_multiple_of(b))
 }
 
 /// The wide weight-gradient tile of `g` on `isa`: vectors of 16 filters by taps. With

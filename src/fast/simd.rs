@@ -226,6 +226,19 @@ pub trait Simd: Copy + Send + Sync + 'static {
         }
     }
 
+    /// The 8 x 8 block `b` transposed: `t[j][i] = b[i][j]`. Entry by entry here; AVX2
+    /// shuffles it in registers (compilers did not find that themselves).
+    #[inline(always)]
+    fn transpose8(self, b: &[[f32; 8]; 8]) -> [[f32; 8]; 8] {
+        let mut t = [[0.0; 8]; 8];
+        for (i, row) in b.iter().enumerate() {
+            for (j, &x) in row.iter().enumerate() {
+                t[j][i] = x;
+            }
+        }
+        t
+    }
+
     /// Runs `f` with this token, compiled for this instruction set (everything `f` calls
     /// must be `#[inline(always)]` to be compiled so too).
     fn run<R>(self, f: impl FnOnce(Self) -> R) -> R;
@@ -375,6 +388,50 @@ mod x86 {
         unsafe fn load_ptr(self, ptr: *const f32) -> Self::V {
             // The caller guarantees 16 readable floats at `ptr`.
             unsafe { [_mm256_loadu_ps(ptr), _mm256_loadu_ps(ptr.add(8))] }
+        }
+        #[inline(always)]
+        fn transpose8(self, b: &[[f32; 8]; 8]) -> [[f32; 8]; 8] {
+            let mut t = [[0.0; 8]; 8];
+            // SAFETY: every load reads one row of `b` (8 floats) and every store writes one
+            // row of `t` (8 floats); the token exists only on a CPU with AVX2.
+            unsafe {
+                let mut r = [_mm256_setzero_ps(); 8];
+                for (r, row) in r.iter_mut().zip(b) {
+                    *r = _mm256_loadu_ps(row.as_ptr());
+                }
+                // Pairs of rows interleaved, then pairs of pairs, then the halves swapped.
+                let lo = |a, b| _mm256_unpacklo_ps(a, b);
+                let hi = |a, b| _mm256_unpackhi_ps(a, b);
+                let (t0, t1, t2, t3) = (
+                    lo(r[0], r[1]),
+                    hi(r[0], r[1]),
+                    lo(r[2], r[3]),
+                    hi(r[2], r[3]),
+                );
+                let (t4, t5, t6, t7) = (
+                    lo(r[4], r[5]),
+                    hi(r[4], r[5]),
+                    lo(r[6], r[7]),
+                    hi(r[6], r[7]),
+                );
+                let s = [
+                    _mm256_shuffle_ps::<0x44>(t0, t2),
+                    _mm256_shuffle_ps::<0xEE>(t0, t2),
+                    _mm256_shuffle_ps::<0x44>(t1, t3),
+                    _mm256_shuffle_ps::<0xEE>(t1, t3),
+                    _mm256_shuffle_ps::<0x44>(t4, t6),
+                    _mm256_shuffle_ps::<0xEE>(t4, t6),
+                    _mm256_shuffle_ps::<0x44>(t5, t7),
+                    _mm256_shuffle_ps::<0xEE>(t5, t7),
+                ];
+                for j in 0..4 {
+                    let low = _mm256_permute2f128_ps::<0x20>(s[j], s[j + 4]);
+                    let high = _mm256_permute2f128_ps::<0x31>(s[j], s[j + 4]);
+                    _mm256_storeu_ps(t[j].as_mut_ptr(), low);
+                    _mm256_storeu_ps(t[j + 4].as_mut_ptr(), high);
+                }
+            }
+            t
         }
         #[inline(always)]
         fn run<R>(self, f: impl FnOnce(Self) -> R) -> R {
@@ -744,6 +801,19 @@ impl<'a> Strip<'a> {
         }
     }
 
+    /// The strip of the offsets `range` only: still checked, as a sub-list keeps the
+    /// bound of its parent ([`Bounded::slice`]).
+    ///
+    /// # Panics
+    /// If `range` is not within the offsets.
+    #[inline(always)]
+    pub fn slice(self, range: std::ops::Range<usize>) -> Self {
+        Strip {
+            offsets: self.offsets.slice(range),
+            ..self
+        }
+    }
+
     /// For each offset in order, `R` neighbouring vectors from `base + offset` (the strip
     /// must have been made with `width >= 16 R`).
     ///
@@ -895,6 +965,20 @@ mod tests {
                 s.spill(v(&a), mask, &mut x);
                 p.spill(a, mask, &mut y);
                 assert_eq!(x, y, "spill of mask {mask:#x}");
+            }
+            // Every entry of a block of distinct numbers to its transposed place.
+            let block: [[f32; 8]; 8] =
+                std::array::from_fn(|i| std::array::from_fn(|j| (8 * i + j) as f32));
+            let t = s.transpose8(&block);
+            for i in 0..8 {
+                for j in 0..8 {
+                    assert_eq!(
+                        t[j][i],
+                        block[i][j],
+                        "{} transpose8 ({i}, {j})",
+                        S::ISA.name()
+                    );
+                }
             }
         });
     }
