@@ -187,9 +187,12 @@ fn header_entries(body: &[u8]) -> std::result::Result<Vec<(String, serde_json::V
 
 // ANCHOR: save_load
 /// Saves `model`'s state (parameters and buffers, by name) to `path`, atomically (see
-/// [`crate::files`]): an interrupted save leaves the old file.
-pub fn save(model: &dyn Layer, path: &Path) -> Result<()> {
-    crate::files::write_atomic(path, &encode(&state_dict(model)))
+/// [`crate::files`]): an interrupted save leaves the old file. Returns the file's
+/// [`checksum`], for the record of the run that made it.
+pub fn save(model: &dyn Layer, path: &Path) -> Result<String> {
+    let bytes = encode(&state_dict(model));
+    crate::files::write_atomic(path, &bytes)?;
+    Ok(checksum(&bytes))
 }
 
 /// Loads a state saved by [`save`] into `model`: every tensor the model has must be in
@@ -203,3 +206,31 @@ pub fn load(model: &mut dyn Layer, path: &Path) -> Result<()> {
     })
 }
 // ANCHOR_END: save_load
+
+/// The checksum a run records of the weights file it wrote: `crc32:` and the CRC-32 of
+/// its bytes (the checksum of gzip and PNG) in hexadecimal.
+pub fn checksum(bytes: &[u8]) -> String {
+    format!("crc32:{:08x}", crc32fast::hash(bytes))
+}
+
+/// Like [`load`], after checking that the file is the one a run recorded: `recorded` is
+/// the [`checksum`] in its record. A weights file and a record that disagree (a run
+/// stopped between writing the two, or one of them restored alone) are an error naming
+/// both checksums, never a silent mix of one run's numbers with another's weights.
+pub fn load_recorded(model: &mut dyn Layer, path: &Path, recorded: &str) -> Result<()> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
+    let found = checksum(&bytes);
+    if found != recorded {
+        return Err(Error::State(format!(
+            "{}: the weights file has checksum {found}, but the run recorded {recorded}: \
+             the weights and the results come from different runs (train again, or restore \
+             both from version control)",
+            path.display()
+        )));
+    }
+    let state = decode(&bytes, &path.display().to_string())?;
+    load_state_dict(model, &state).map_err(|e| match e {
+        Error::State(why) => Error::State(format!("{}: {why}", path.display())),
+        other => other,
+    })
+}

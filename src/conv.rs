@@ -49,6 +49,10 @@ impl Default for Conv2dConfig {
 }
 // ANCHOR_END: config
 
+/// The most numbers in one array that a convolution or pooling layer allocates (2^31, 8 GiB
+/// of `f32`): larger shapes are refused with an error naming them, before any allocation.
+pub const MAX_ELEMENTS: usize = 1 << 31;
+
 /// The sizes of one convolution, checked once at the boundary so the loops need no checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvDims {
@@ -96,7 +100,7 @@ impl ConvDims {
                 .output_size_with(size, config.rounding)
                 .map_err(|e| Error::Shape(format!("along the {axis}: {e}")))
         };
-        Ok(ConvDims {
+        let d = ConvDims {
             batch: n,
             channels: c,
             height: h,
@@ -107,7 +111,40 @@ impl ConvDims {
             out_height: along(h, kh, "height")?,
             out_width: along(w, kw, "width")?,
             config,
-        })
+        };
+        // The arrays the implementations allocate: refused before any allocation when one
+        // would exceed MAX_ELEMENTS (a padding of 100,000 on an 8 x 8 image would ask for
+        // hundreds of gigabytes).
+        let p2 = 2 * config.padding; // fits: checked by `along`
+        let (oh, ow) = (d.out_height, d.out_width);
+        let sizes: [(&str, &[usize]); 3] = [
+            (
+                "the padded input N C (H + 2P) (W + 2P)",
+                &[n, c, h + p2, w + p2],
+            ),
+            ("the output N K H' W'", &[n, k, oh, ow]),
+            (
+                "one image's patch matrix C KH KW H' W'",
+                &[c, kh, kw, oh, ow],
+            ),
+        ];
+        for (what, dims) in sizes {
+            let count = dims.iter().try_fold(1usize, |a, &b| a.checked_mul(b));
+            if count.is_none_or(|count| count > MAX_ELEMENTS) {
+                return Err(Error::Shape(format!(
+                    "{what} would hold {} numbers, more than the {MAX_ELEMENTS} this library \
+                     allocates at once: input {input:?}, filters {weight:?}, stride {}, \
+                     padding {}",
+                    dims.iter()
+                        .map(|d| d.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" x "),
+                    config.stride,
+                    config.padding
+                )));
+            }
+        }
+        Ok(d)
     }
 
     /// The shape of the output, `(N, K, H', W')`.

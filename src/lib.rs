@@ -48,6 +48,7 @@ pub mod figures;
 pub mod files;
 pub mod format;
 pub mod fully_connected;
+pub mod fuzz;
 pub mod gradcheck;
 pub mod im2col;
 pub mod init;

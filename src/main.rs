@@ -301,7 +301,10 @@ fn train(args: &[String]) -> Result<(), String> {
     std::fs::create_dir_all(&weights)
         .map_err(|e| format!("creating {}: {e}", weights.display()))?;
     let weights_file = weights.join(format!("{model_name}.safetensors"));
-    cnn_book::checkpoint::save(&model, &weights_file).map_err(err)?;
+    // The weights first, then the record with their checksum: a run stopped between the
+    // two leaves a record whose checksum the new weights do not match, which every reader
+    // of the pair refuses (`checkpoint::load_recorded`).
+    let weights_checksum = cnn_book::checkpoint::save(&model, &weights_file).map_err(err)?;
     std::fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;
     // Read again: another run may have added its record meanwhile.
     let mut results = read_results_or_empty(&results_file).map_err(err)?;
@@ -316,6 +319,7 @@ fn train(args: &[String]) -> Result<(), String> {
         config,
         history,
         weights: weights_file.display().to_string(),
+        weights_checksum,
         command: format!("cnn-book train {}", args.join(" ")),
         cpu: Some(cpu_description()),
     };

@@ -33,6 +33,10 @@ pub struct RunRecord {
     pub history: Vec<EpochStats>,
     /// Where the weights were written.
     pub weights: String,
+    /// The [`crate::checkpoint::checksum`] of the weights file this run wrote: a reader
+    /// loads the weights with [`crate::checkpoint::load_recorded`], which refuses a file
+    /// from another run.
+    pub weights_checksum: String,
     /// The command that made the run.
     pub command: String,
     /// The CPU that made the run (its model and vector extensions), when it was recorded:
@@ -46,9 +50,14 @@ pub type Results = BTreeMap<String, RunRecord>;
 
 /// Reads `path`; an error names the file and what is wrong (a missing field, bad JSON).
 pub fn read_results(path: &Path) -> Result<Results> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
-    serde_json::from_str(&text)
-        .map_err(|e| Error::Invalid(format!("{}: not a results file: {e}", path.display())))
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
+    parse_results(&bytes, &path.display().to_string())
+}
+
+/// The results in `bytes` (the contents of a `results.json`); `name` appears in errors.
+pub fn parse_results(bytes: &[u8], name: &str) -> Result<Results> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| Error::Invalid(format!("{name}: not a results file: {e}")))
 }
 
 /// Reads `path` if it exists; an empty set of results if it does not.

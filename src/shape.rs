@@ -82,7 +82,12 @@ impl Window {
         if w == 0 {
             return Err(Error::ZeroInput { what: "input size" });
         }
-        let padded = w + 2 * p;
+        let padded = p
+            .checked_mul(2)
+            .and_then(|both| both.checked_add(w))
+            .ok_or(Error::Overflow {
+                what: "the padded input size W + 2P",
+            })?;
         if f > padded {
             return Err(Error::FieldTooLarge {
                 input: w,

@@ -154,7 +154,17 @@ pub struct EpochStats {
 }
 
 /// Images as a `(N, 1, H, W)` batch, standardised with the given mean and deviation.
+///
+/// # Panics
+/// If `std` is not a positive finite number or `mean` is not finite: images of one colour
+/// have a deviation of 0, and dividing by it would fill the batch with NaN and infinities
+/// that a ReLU then hides. (`cnn-book train` checks this first and exits with an error.)
 pub fn standardise(data: &Dataset, mean: f32, std: f32) -> Array4<f32> {
+    assert!(
+        std > 0.0 && std.is_finite() && mean.is_finite(),
+        "standardise: the standard deviation must be a positive finite number and the mean \
+         finite, got mean {mean} and std {std} (images of one colour have std 0)"
+    );
     let (n, h, w) = data.images.dim();
     let x = data.images.mapv(|p| (p - mean) / std);
     x.into_shape_with_order((n, 1, h, w))
@@ -195,6 +205,15 @@ pub fn standardise_channels(images: &mut Array4<f32>, stats: &[(f32, f32)]) -> R
             "{} channels but statistics for {}",
             images.len_of(Axis(1)),
             stats.len()
+        )));
+    }
+    if let Some((k, &(mean, std))) = stats
+        .iter()
+        .enumerate()
+        .find(|(_, &(mean, std))| !(std > 0.0 && std.is_finite() && mean.is_finite()))
+    {
+        return Err(Error::Invalid(format!(
+            "standardise_channels: channel {k} has mean {mean} and standard deviation {std};              the deviation must be a positive finite number (a channel of one colour has 0)"
         )));
     }
     for (mut c, &(mean, std)) in images.axis_iter_mut(Axis(1)).zip(stats) {

@@ -334,7 +334,12 @@ fn the_committed_small_resnet_classifies_as_its_run_recorded() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let results = read(&root.join("book")).unwrap();
     let mut net = small_resnet(0);
-    cnn_book::checkpoint::load(&mut net, &root.join(WEIGHTS)).unwrap();
+    cnn_book::checkpoint::load_recorded(
+        &mut net,
+        &root.join(WEIGHTS),
+        &results.small.weights_checksum,
+    )
+    .unwrap();
     let norm = results.normalisation;
     // The 1,000 embedded images are part of the test set: a spot check.
     let data = sample();

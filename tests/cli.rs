@@ -136,7 +136,17 @@ fn a_tiny_training_run_writes_results_and_weights() {
     assert_eq!(r["train_examples"], 300);
     assert_eq!(r["test_examples"], 10_000);
     let mut model = cnn_book::models::lenet(0);
-    cnn_book::checkpoint::load(&mut model, &dir.join("lenet.safetensors")).unwrap();
+    let weights = dir.join("lenet.safetensors");
+    let recorded = r["weights_checksum"].as_str().unwrap();
+    cnn_book::checkpoint::load_recorded(&mut model, &weights, recorded).unwrap();
+    // A run stopped after writing its weights but before its record (simulated: other
+    // weights in place of these) leaves a pair that disagrees: loading them is an error
+    // that names both checksums, not a silent mix of two runs.
+    let other = cnn_book::checkpoint::save(&cnn_book::models::lenet(1), &weights).unwrap();
+    let err = cnn_book::checkpoint::load_recorded(&mut model, &weights, recorded)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(recorded) && err.contains(&other), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -140,14 +140,23 @@ pub const MAX_IDX_BYTES: usize = 1 << 30;
 /// Reads an IDX file, gzip-compressed (one member or several, as `cat a.gz b.gz` makes)
 /// or raw, that should have `rank` dimensions.
 pub fn read_idx(path: &Path, rank: usize) -> Result<IdxArray> {
-    let name = path.display().to_string();
     let raw = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
+    decode_idx(&raw, rank, &path.display().to_string())
+}
+
+/// The IDX array in `raw`, the bytes of a file gzip-compressed (one member or several) or
+/// raw, that should have `rank` dimensions; `name` appears in error messages. A gzip
+/// stream is inflated only as far as its header declares, plus one byte, and a header
+/// declaring more than [`MAX_IDX_BYTES`] is refused before inflating.
+pub fn decode_idx(raw: &[u8], rank: usize, name: &str) -> Result<IdxArray> {
+    let name = name.to_string();
+    let inflated;
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
         let gzip = |e: std::io::Error| IdxError::Gzip {
             path: name.clone(),
             message: e.to_string(),
         };
-        let mut stream = flate2::read::MultiGzDecoder::new(&raw[..]);
+        let mut stream = flate2::read::MultiGzDecoder::new(raw);
         let mut out = Vec::new();
         let header = 4 + 4 * rank.min(255);
         (&mut stream)
@@ -167,11 +176,12 @@ pub fn read_idx(path: &Path, rank: usize) -> Result<IdxArray> {
             .take(declared as u64 + 1)
             .read_to_end(&mut out)
             .map_err(gzip)?;
-        out
+        inflated = out;
+        &inflated[..]
     } else {
         raw
     };
-    Ok(parse_idx(&bytes, rank, &name)?)
+    Ok(parse_idx(bytes, rank, &name)?)
 }
 
 /// The data length that the IDX header `bytes` of rank `rank` declares (saturating at

@@ -145,7 +145,11 @@ pub fn generate(w: &mut Writer) -> GenResult {
     let mut model = by_name("lenet", 0)?;
     // The weights' path is recorded relative to the repository, the book's parent.
     let root = w.book_dir().parent().unwrap_or(Path::new("."));
-    checkpoint::load(&mut model, &root.join(&lenet.weights))?;
+    checkpoint::load_recorded(
+        &mut model,
+        &root.join(&lenet.weights),
+        &lenet.weights_checksum,
+    )?;
     let filters = model.layer(0).expect("a first layer").params()[0]
         .value
         .clone();

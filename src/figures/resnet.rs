@@ -96,6 +96,8 @@ pub struct SmallRun {
     pub history: Vec<EpochStats>,
     pub test_accuracy: f32,
     pub seconds: f32,
+    /// The [`crate::checkpoint::checksum`] of the weights file this run wrote.
+    pub weights_checksum: String,
 }
 
 /// Everything the chapter's runs recorded.
@@ -228,7 +230,7 @@ pub fn retrain(book: &Path) -> Result<()> {
         .join(WEIGHTS);
     std::fs::create_dir_all(weights.parent().expect("a directory"))
         .map_err(|e| Error::io(&weights, &e))?;
-    crate::checkpoint::save(&net, &weights)?;
+    let weights_checksum = crate::checkpoint::save(&net, &weights)?;
     let small = SmallRun {
         blocks: SMALL_BLOCKS,
         width: SMALL_WIDTH,
@@ -240,6 +242,7 @@ pub fn retrain(book: &Path) -> Result<()> {
         history,
         test_accuracy,
         seconds: run_started.elapsed().as_secs_f32(),
+        weights_checksum,
     };
     let results = ResnetResults {
         command: "cnn-book figures --chapter 12 --retrain".into(),

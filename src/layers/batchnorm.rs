@@ -81,6 +81,13 @@ impl Layer for BatchNorm2d {
                 input.shape()
             )));
         }
+        if n * h * w == 0 {
+            return Err(Error::Shape(format!(
+                "{} got an input with no values per channel: shape {:?}",
+                self.name(),
+                input.shape()
+            )));
+        }
         let reference = self.implementation == Implementation::Reference;
         let (mean, var) = match mode {
             Mode::Train => {
