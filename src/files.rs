@@ -38,6 +38,50 @@ pub fn write_atomic_with(
     })
 }
 
+/// Writes several files as one step, as far as a file system allows: each file's new
+/// contents go to its temporary file and are flushed to the disk first, and only when all
+/// of them are written do the renames follow, in order. An error while writing (a full
+/// disk, a directory that cannot be written) leaves every file as it was and no temporary
+/// file behind. Only a kill between two renames, microseconds apart, can replace some of
+/// the files and not the others; a training run's record therefore also holds the
+/// checksum of its weights (see [`crate::checkpoint::load_recorded`]).
+pub fn write_atomic_all(files: &[(&Path, &[u8])]) -> Result<()> {
+    let mut written: Vec<PathBuf> = Vec::new();
+    let remove_all = |temporaries: &[PathBuf]| {
+        for tmp in temporaries {
+            // Best effort: the error to report is the write's.
+            let _ = fs::remove_file(tmp);
+        }
+    };
+    for (path, bytes) in files {
+        let tmp = match temporary(path) {
+            Ok(tmp) => tmp,
+            Err(e) => {
+                remove_all(&written);
+                return Err(e);
+            }
+        };
+        let result = (|| {
+            let mut file = File::create(&tmp)?;
+            file.write_all(bytes)?;
+            file.sync_all()
+        })();
+        if let Err(e) = result {
+            let _ = fs::remove_file(&tmp);
+            remove_all(&written);
+            return Err(Error::io(path, &e));
+        }
+        written.push(tmp);
+    }
+    for (i, (tmp, (path, _))) in written.iter().zip(files).enumerate() {
+        if let Err(e) = fs::rename(tmp, path) {
+            remove_all(&written[i..]);
+            return Err(Error::io(path, &e));
+        }
+    }
+    Ok(())
+}
+
 /// The temporary file for `path`: `.NAME.PID.tmp` in the same directory (a rename only
 /// replaces a file atomically within one file system).
 fn temporary(path: &Path) -> Result<PathBuf> {

@@ -172,7 +172,7 @@ const MAX_THREADS_PER_CORE: usize = 4;
 fn train(args: &[String]) -> Result<(), String> {
     use cnn_book::data::fashion_mnist::{load, locate, Split};
     use cnn_book::records::{
-        cpu_description, read_results_or_empty, write_results, Normalisation, RunRecord,
+        cpu_description, encode_results, read_results_or_empty, Normalisation, RunRecord,
     };
     use cnn_book::train::{pixel_statistics, standardise, train, Examples, TrainConfig};
     let Some((model_name, rest)) = args.split_first() else {
@@ -301,10 +301,8 @@ fn train(args: &[String]) -> Result<(), String> {
     std::fs::create_dir_all(&weights)
         .map_err(|e| format!("creating {}: {e}", weights.display()))?;
     let weights_file = weights.join(format!("{model_name}.safetensors"));
-    // The weights first, then the record with their checksum: a run stopped between the
-    // two leaves a record whose checksum the new weights do not match, which every reader
-    // of the pair refuses (`checkpoint::load_recorded`).
-    let weights_checksum = cnn_book::checkpoint::save(&model, &weights_file).map_err(err)?;
+    let weights_bytes = cnn_book::checkpoint::encode(&cnn_book::model::state_dict(&model));
+    let weights_checksum = cnn_book::checkpoint::checksum(&weights_bytes);
     std::fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;
     // Read again: another run may have added its record meanwhile.
     let mut results = read_results_or_empty(&results_file).map_err(err)?;
@@ -324,7 +322,16 @@ fn train(args: &[String]) -> Result<(), String> {
         cpu: Some(cpu_description()),
     };
     results.insert(model_name.clone(), record);
-    write_results(&results_file, &results).map_err(err)?;
+    // Weights and record as one step: both written and flushed before either replaces its
+    // file, so a failed write leaves both as they were. A run killed between the two
+    // renames leaves a record whose checksum the weights do not match, which every reader
+    // of the pair refuses (`checkpoint::load_recorded`).
+    let results_text = encode_results(&results).map_err(err)?;
+    cnn_book::files::write_atomic_all(&[
+        (weights_file.as_path(), &weights_bytes[..]),
+        (results_file.as_path(), results_text.as_bytes()),
+    ])
+    .map_err(err)?;
     println!(
         "wrote {} and {}",
         results_file.display(),

@@ -71,8 +71,12 @@ pub fn read_results_or_empty(path: &Path) -> Result<Results> {
 
 /// Writes `results` to `path` as pretty JSON, atomically (see [`crate::files`]).
 pub fn write_results(path: &Path, results: &Results) -> Result<()> {
-    let text = serde_json::to_string_pretty(results)? + "\n";
-    crate::files::write_atomic(path, text.as_bytes())
+    crate::files::write_atomic(path, encode_results(results)?.as_bytes())
+}
+
+/// The text of a `results.json` holding `results`: pretty JSON and a final newline.
+pub fn encode_results(results: &Results) -> Result<String> {
+    Ok(serde_json::to_string_pretty(results)? + "\n")
 }
 
 /// This machine's CPU: its model name and the vector extensions that decide which kernels

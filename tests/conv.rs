@@ -32,6 +32,13 @@ fn slides_demo_one_channel_one_filter() {
     // Top-left by hand: the corners and centre of the first window, 1 + 1 + 1 + 0 + 1 = 4.
     assert_eq!(y[[0, 0]], 1. + 1. + 1. + 0. + 1.);
     assert_eq!(y, array![[4., 3., 4.], [2., 4., 3.], [2., 3., 4.]]);
+    // The X has 5 taps; no window holds a full X, so the peak is 5 - 1 (chapter 5).
+    let taps = filter.iter().filter(|&&v| v == 1.0).count();
+    assert_eq!(taps, 5);
+    assert_eq!(
+        y.iter().cloned().fold(f32::MIN, f32::max),
+        (taps - 1) as f32
+    );
 }
 
 /// The second demo's input: 3 channels of 5x5, values (c + 2r + q) mod 3.

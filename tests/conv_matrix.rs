@@ -284,3 +284,38 @@ fn mismatched_shapes_are_named() {
         .to_string();
     assert!(err.contains("(9, 5)") && err.contains("(9, 9)"), "{err}");
 }
+
+/// Chapter 6: the transposed convolution's output width is W = (W' - 1) S + F - 2P, and
+/// with stride S under floor rounding the S widths W .. W + S - 1 give the same W'.
+#[test]
+fn the_transposed_convolutions_output_size_and_its_ambiguity() {
+    use cnn_book::shape::{Rounding, Window};
+    // By hand: 3 outputs of a 3-tap window, stride 2, padding 1: (3 - 1) 2 + 3 - 2 = 5.
+    assert_eq!(Window::new(3, 1, 2).unwrap().output_size(5).unwrap(), 3);
+    for (out, f, s, p) in [
+        (3, 3, 2, 1),
+        (4, 5, 1, 2),
+        (7, 2, 2, 0),
+        (5, 3, 3, 0),
+        (6, 4, 2, 1),
+    ] {
+        let w = (out - 1) * s + f - 2 * p;
+        let window = Window::new(f, p, s).unwrap();
+        assert_eq!(window.output_size(w).unwrap(), out, "W = {w}");
+        for extra in 0..s {
+            assert_eq!(
+                window.output_size_with(w + extra, Rounding::Floor).unwrap(),
+                out
+            );
+        }
+        assert_eq!(
+            window.output_size_with(w + s, Rounding::Floor).unwrap(),
+            out + 1
+        );
+        // The transposed convolution of a (1, 1, out, out) map gives (w, w) when asked to.
+        let x = Array4::from_elem((1, 1, out, out), 1.0f32);
+        let k = Array4::from_elem((1, 1, f, f), 1.0f32);
+        let y = conv_transpose2d(x.view(), k.view(), cfg(s, p), (w, w)).unwrap();
+        assert_eq!(y.dim(), (1, 1, w, w));
+    }
+}

@@ -434,3 +434,34 @@ fn the_weights_checksum_is_the_standard_crc32_and_every_committed_record_matches
         assert_eq!(cnn_book::checkpoint::checksum(&bytes), recorded, "{file}");
     }
 }
+
+#[test]
+fn files_written_together_are_all_replaced_or_none_is() {
+    use cnn_book::files::write_atomic_all;
+    let dir = std::env::temp_dir().join(format!("cnn-book-pair-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (weights, results) = (dir.join("w.safetensors"), dir.join("results.json"));
+    write_atomic(&weights, b"old weights").unwrap();
+    write_atomic(&results, b"old results").unwrap();
+    // The second file cannot be written (its directory does not exist): the first keeps
+    // its old contents, though its new ones were written first, and no temporary is left.
+    let unwritable = dir.join("missing").join("results.json");
+    let err = write_atomic_all(&[
+        (weights.as_path(), &b"new weights"[..]),
+        (unwritable.as_path(), &b"new results"[..]),
+    ])
+    .unwrap_err();
+    assert!(err.to_string().contains("missing"), "{err}");
+    assert_eq!(std::fs::read(&weights).unwrap(), b"old weights");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+    // Both writable: both replaced.
+    write_atomic_all(&[
+        (weights.as_path(), &b"new weights"[..]),
+        (results.as_path(), &b"new results"[..]),
+    ])
+    .unwrap();
+    assert_eq!(std::fs::read(&weights).unwrap(), b"new weights");
+    assert_eq!(std::fs::read(&results).unwrap(), b"new results");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -141,12 +141,13 @@ impl Direct {
         let last = ((q0 + len.max(1) - 1) / wp).min(self.out_h().saturating_sub(1));
         // Output row i under filter row u reads padded row i + u; real rows are
         // pad_h..pad_h + src_h.
-        let lo = self.pad_h.saturating_sub(last);
+        let lo = self.pad_h.saturating_sub(last).min(self.kh);
         let hi = (self.pad_h + self.src_h).saturating_sub(first).min(self.kh);
         lo..hi.max(lo)
     }
 
-    /// The input offset of tap `k = (c KH + u) KW + v`.
+    /// The input offset of tap `k = (c KH + u) KW + v` (the order of the weight gradient's
+    /// taps and of `W`; the forward tiles take them row by row, see [`offsets`]).
     fn tap_offset(&self, k: usize) -> usize {
         let (c, uv) = (k / (self.kh * self.kw), k % (self.kh * self.kw));
         let (u, v) = (uv / self.kw, uv % self.kw);
@@ -298,8 +299,8 @@ pub(crate) fn sum16(xs: &[f32]) -> f32 {
 }
 
 /// Packs filters for the forward tile of `f` filters: `packed[((block, tap), ff)]`, the `f`
-/// filters of a block side by side for each tap (in the order of [`offsets`]), zeros for the missing filters of a last,
-/// partial block. `weight(k, c, u, v)` reads the filters in whatever layout the caller has
+/// filters of a block side by side for each tap (in the order of [`offsets`]), zeros for
+/// the missing filters of a last, partial block. `weight(k, c, u, v)` reads the filters in whatever layout the caller has
 /// (the forward pass reads `W[k, c, u, v]`, the input gradient the flipped, transposed
 /// `W[c, k, KH-1-u, KW-1-v]`).
 pub(crate) fn pack_filters(
@@ -468,8 +469,6 @@ fn tile<S: Simd, const F: usize, const R: usize>(
     let inputs = Strip::new(padded, q0, offsets, R * LANES);
     assert!(offsets.items().len() * F <= packed.len());
     let mut acc = [[s.zero(); R]; F];
-    // Per channel, the rows of taps that meet real inputs (the others multiply zeros of
-    // the padding: leaving them out changes no sum).
     // Only the taps of the filter rows that meet real inputs (the others multiply zeros of
     // the padding: leaving them out changes no sum). Taps go row by row of the filters
     // ([`offsets`]), so those are one run.

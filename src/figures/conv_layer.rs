@@ -73,6 +73,14 @@ pub fn generate(w: &mut Writer) -> GenResult {
         Conv2dConfig::default(),
     )?;
     w.snippet("demo-one-output.md", &matrix_table(y.view()), "demo one")?;
+    // The peak and the floor of the map, and the score of a full X (every tap on a one).
+    let (peak, floor) = y
+        .iter()
+        .fold((f32::MIN, f32::MAX), |(hi, lo), &v| (hi.max(v), lo.min(v)));
+    let full_x = filter.iter().filter(|&&v| v == 1.0).count();
+    w.number("demo_one_peak", format!("{peak}"), peak);
+    w.number("demo_one_floor", format!("{floor}"), floor);
+    w.number("demo_one_full_x", format!("{full_x}"), full_x);
 
     let (x, wt, b) = demo_two();
     let config = Conv2dConfig::new(2, 1);

@@ -217,5 +217,16 @@ pub fn generate(w: &mut Writer) -> GenResult {
         show(window(&corr)[2..5].to_vec()),
         window(&corr)[2..5].to_vec(),
     );
+    // Where each answer is not zero, and where the spike is.
+    let support = |s: &Sequence| {
+        let t: Vec<i64> = (0..12).filter(|&t| s.at(t) != 0.0).collect();
+        (show(t.iter().map(|&t| t as f64).collect()), t)
+    };
+    let spike: i64 = (0..12).find(|&t| impulse.at(t) != 0.0).expect("an impulse");
+    w.number("flip_spike", spike.to_string(), spike);
+    let (shown, times) = support(&conv);
+    w.number("flip_conv_times", shown, times);
+    let (shown, times) = support(&corr);
+    w.number("flip_corr_times", shown, times);
     Ok(())
 }
