@@ -72,6 +72,7 @@ pub mod style;
 pub mod tensor;
 pub mod train;
 pub mod visualize;
+pub mod your_turn;
 
 pub use error::{Error, Result};
 pub use shape::{ConvGeometry, Volume, Window};

@@ -18,9 +18,10 @@ COMMANDS:
     figures     Regenerate figures (book/figures/<slug>/) and generated numbers
                 (book/generated/<slug>/) of every chapter, or of the chapters named
                 with --chapter (e.g. --chapter 2 or --chapter 02-local-connectivity).
-                Chapters 9, 10 and 15 draw from committed training results; with
-                --retrain they first repeat their runs with the recorded seeds
-                (chapter 9 a few minutes, 10 and 15 about eight each).
+                Chapters 1, 7, 9 to 13 and 15 draw from committed training results;
+                with --retrain they first repeat their runs with the recorded seeds
+                (on two cores: chapters 1 and 7 two minutes each, 13 and 15 five,
+                9, 10 and 11 eight or nine, 12 a quarter of an hour).
     train       Train MODEL (lenet, lenet-classic or resnet-small) on Fashion-MNIST, found in --data DIR,
                 else $FASHION_MNIST_DIR, else /usr/share/datasets/fashion-mnist. Writes
                 the run's results into OUT/results.json (default book/generated/09-lenet)

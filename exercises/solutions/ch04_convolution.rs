@@ -26,3 +26,19 @@ pub fn ema_bias_corrected(x: &[f64], alpha: f64) -> Vec<f64> {
         })
         .collect()
 }
+
+/// Exercise 4.3: the moving average over the past k values, in O(1) per output.
+pub fn moving_average_running(x: &[f64], k: usize) -> Vec<f64> {
+    // Keep the sum of the window: each step adds the value that enters it and subtracts
+    // the one that leaves it, x(t - k), which is a zero before time 0.
+    let mut sum = 0.0;
+    (0..x.len())
+        .map(|t| {
+            sum += x[t];
+            if t >= k {
+                sum -= x[t - k];
+            }
+            sum / k as f64
+        })
+        .collect()
+}

@@ -1,6 +1,6 @@
 //! Reference solutions for chapter 5. Try the exercises in `exercises/src/` first.
 
-use ndarray::Array2;
+use ndarray::{Array2, Array3, Array4};
 
 /// Outputs along one axis of `size` values, `(size - field + 2*padding)/stride + 1`, or
 /// `None` if the window does not work there.
@@ -61,4 +61,37 @@ pub fn conv2d_dilated(
         }
         sum
     }))
+}
+
+/// Exercise 5.3: the (K, H', W') output of K filters on a C-channel image.
+pub fn conv2d_multi(
+    input: &Array3<f32>,
+    filters: &Array4<f32>,
+    bias: &[f32],
+    stride: usize,
+    padding: usize,
+) -> Array3<f32> {
+    let (channels, height, width) = input.dim();
+    let (count, _, kh, kw) = filters.dim();
+    // The shapes fit, so these subtractions and divisions are exact.
+    let out_height = (height + 2 * padding - kh) / stride + 1;
+    let out_width = (width + 2 * padding - kw) / stride + 1;
+    // Real input row or column read at padded position `position`, if it is not padding.
+    let real = |position: usize, size: usize| position.checked_sub(padding).filter(|&n| n < size);
+    Array3::from_shape_fn((count, out_height, out_width), |(k, i, j)| {
+        let mut sum = bias[k];
+        for c in 0..channels {
+            for u in 0..kh {
+                let Some(r) = real(i * stride + u, height) else {
+                    continue;
+                };
+                for v in 0..kw {
+                    if let Some(q) = real(j * stride + v, width) {
+                        sum += input[[c, r, q]] * filters[[k, c, u, v]];
+                    }
+                }
+            }
+        }
+        sum
+    })
 }

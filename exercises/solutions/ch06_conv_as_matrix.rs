@@ -49,3 +49,26 @@ pub fn im2col_one_channel(image: &Array2<f32>, field: usize, stride: usize) -> O
         },
     ))
 }
+
+/// Exercise 6.3: C^T y for the convolution's matrix C, without building C.
+pub fn conv_transpose_1d(
+    y: &[f32],
+    w: &[f32],
+    stride: usize,
+    padding: usize,
+    out_len: usize,
+) -> Vec<f32> {
+    // Row o of C holds w[u] in column o*stride + u - padding, so C^T y is the sum over o
+    // of y[o] times that row: every y[o] stamps the kernel, scaled by itself, into the
+    // output at o*stride - padding. Taps that land in the padding have no column.
+    let mut x = vec![0.0; out_len];
+    for (o, &value) in y.iter().enumerate() {
+        for (u, &weight) in w.iter().enumerate() {
+            let position = (o * stride + u).checked_sub(padding);
+            if let Some(n) = position.filter(|&n| n < out_len) {
+                x[n] += value * weight;
+            }
+        }
+    }
+    x
+}

@@ -30,3 +30,12 @@ pub fn top_k_accuracy(scores: &Array2<f32>, labels: &[usize], k: usize) -> f64 {
         .count();
     hits as f64 / labels.len() as f64
 }
+
+/// Exercise 9.3: the classes x classes matrix of counts [true class, prediction].
+pub fn confusion_matrix(predictions: &[usize], labels: &[usize], classes: usize) -> Array2<usize> {
+    let mut matrix = Array2::zeros((classes, classes));
+    for (&predicted, &label) in predictions.iter().zip(labels) {
+        matrix[[label, predicted]] += 1; // row: the true class
+    }
+    matrix
+}

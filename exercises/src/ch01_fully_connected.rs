@@ -14,6 +14,7 @@
 #![allow(unused_variables)]
 
 use cnn_book::Volume;
+use ndarray::Array2;
 
 /// Exercise 1.1: the largest square image a parameter budget can afford.
 ///
@@ -77,4 +78,41 @@ pub fn hidden_units_for_same_budget(
     classes: u64,
 ) -> u64 {
     todo!("Exercise 1.2: the largest hidden layer within the reference network's budget")
+}
+
+/// Exercise 1.3: the first layer that sees through a pixel shuffle.
+///
+/// The chapter shuffles the pixels of every image with one fixed permutation: pixel `p`
+/// of the shuffled image (pixels counted row by row) is pixel `permutation[p]` of the
+/// original. A dense layer does not mind. Its weight matrix `a` has one row per unit and
+/// one column per pixel (`a.dim() == (units, pixels)`), and there is a matrix `a2` of the
+/// same shape that computes on every shuffled image exactly what `a` computes on the
+/// original:
+///
+/// ```text
+/// a2 · shuffled(x) == a · x    for every image x (a column of `pixels` values)
+/// ```
+///
+/// Return that matrix (there is only one).
+///
+/// - `permutation` holds each of `0..pixels` exactly once, where `pixels = a.ncols()`.
+/// - `units` or `pixels` may be 0; the answer always has the shape of `a`.
+///
+/// Worked examples:
+///
+/// - Three pixels and `permutation = [2, 0, 1]`: the image `[x0, x1, x2]` becomes
+///   `[x2, x0, x1]`. For `a = array![[1.0, 2.0, 3.0]]`, which computes
+///   `x0 + 2 x1 + 3 x2`, the answer is `array![[3.0, 1.0, 2.0]]`: on the shuffled image
+///   it computes `3 x2 + 1 x0 + 2 x1`, the same. (`array![[2.0, 3.0, 1.0]]` would compute
+///   `2 x2 + 3 x0 + x1` instead.)
+/// - `permutation = [1, 0]` swaps two pixels, and
+///   `columns_for_shuffled_pixels(&array![[1.0, 2.0], [3.0, 4.0]], &[1, 0])` is
+///   `array![[2.0, 1.0], [4.0, 3.0]]`: every unit sees the swap the same way.
+/// - The identity permutation `[0, 1, ..., pixels - 1]` leaves `a` as it is.
+///
+/// (`array!` is `ndarray::array`.) The entries are copies of `a`'s, so the checker
+/// compares them exactly; it also multiplies your matrix by shuffled random images and
+/// compares the result with `a` times the original images.
+pub fn columns_for_shuffled_pixels(a: &Array2<f32>, permutation: &[usize]) -> Array2<f32> {
+    todo!("Exercise 1.3: the weight matrix that computes on shuffled images what `a` computes")
 }

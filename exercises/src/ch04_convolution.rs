@@ -91,3 +91,38 @@ pub fn correlate_valid(x: &[f64], kernel: &[f64]) -> Vec<f64> {
 pub fn ema_bias_corrected(x: &[f64], alpha: f64) -> Vec<f64> {
     todo!("Exercise 4.2: the exponential moving average divided by the sum of its weights")
 }
+
+/// Exercise 4.3: the moving average at a constant cost per step.
+///
+/// The moving average over the past `k` values is the causal filter with the kernel
+/// `g(tau) = 1/k` for `0 <= tau < k` (`cnn_book::conv1d::moving_average_kernel`): output
+/// `t` is the mean of `x(t - k + 1), ..., x(t)`, the `k` values up to and including time
+/// `t`. The signal is zero before time 0, so the first `k - 1` outputs average in zeros:
+/// they are still divided by `k`, not by the number of real values. Return one output per
+/// value of `x`.
+///
+/// Computed from that definition, every output costs `k` additions: `10^10` for a signal
+/// of a million values averaged over the past 10,000. The exponential moving average
+/// costs one multiply-add per output, however long its memory, thanks to its recursion.
+/// Compute the moving average with a fixed amount of work per output too, whatever `k`.
+///
+/// - You may assume `k >= 1`. `k` may be longer than `x`: then every output averages in
+///   zeros.
+/// - An empty `x` gives an empty result.
+///
+/// Worked examples:
+///
+/// - `moving_average_running(&[3.0, 6.0, 9.0, 12.0], 2) == vec![1.5, 4.5, 7.5, 10.5]`:
+///   `(0 + 3)/2`, `(3 + 6)/2`, `(6 + 9)/2`, `(9 + 12)/2`.
+/// - `moving_average_running(&[3.0, 6.0, 9.0, 12.0], 3) == vec![1.0, 3.0, 6.0, 9.0]`:
+///   `3/3`, `(3 + 6)/3`, `(3 + 6 + 9)/3`, `(6 + 9 + 12)/3`.
+/// - `moving_average_running(&[4.0, 8.0], 4) == vec![1.0, 3.0]`: `4/4` and `(4 + 8)/4`.
+/// - With `k = 1` nothing is averaged: the result is `x` itself.
+///
+/// The checker allows for rounding: answers within about `1e-9` of the expected ones
+/// (relative to their size, when that is above 1) are right. Its last inputs have a
+/// million values and `k` up to 10,000: adding up `k` values per output gives the right
+/// answers there too, but with some `10^10` additions, seconds instead of milliseconds.
+pub fn moving_average_running(x: &[f64], k: usize) -> Vec<f64> {
+    todo!("Exercise 4.3: the moving average over the past k values, in O(1) per output")
+}

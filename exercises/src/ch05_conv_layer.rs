@@ -10,12 +10,14 @@
 //! `image[[r, c]]`, `image.dim() == (height, width)`. Build a result with
 //! `Array2::zeros((rows, columns))` and fill it in, or with `Array2::from_shape_fn`. Like
 //! every deep-learning library, "convolution" here is the cross-correlation: the kernel is
-//! not flipped.
+//! not flipped. Exercise 5.3 works on a whole volume: an `ndarray::Array3<f32>` indexed
+//! `[channel, row, column]`, and filters in an `ndarray::Array4<f32>` indexed
+//! `[filter, channel, row, column]`.
 
 // The stubs do not use their arguments yet; this keeps the compiler quiet until they do.
 #![allow(unused_variables)]
 
-use ndarray::Array2;
+use ndarray::{Array2, Array3, Array4};
 
 /// Exercise 5.1: one channel, one filter, with stride and zero-padding.
 ///
@@ -104,4 +106,54 @@ pub fn conv2d_dilated(
     dilation: usize,
 ) -> Option<Array2<f32>> {
     todo!("Exercise 5.2: the convolution with the kernel's taps `dilation` apart, or None")
+}
+
+/// Exercise 5.3: the whole convolutional layer, for one image.
+///
+/// The chapter's layer reads a volume and writes a volume. `input` has shape `(C, H, W)`
+/// (channel, row, column), `filters` has shape `(K, C, KH, KW)`: `K` filters, each with
+/// one `KH x KW` kernel per input channel, and `bias` holds one value per filter. Output
+/// channel `k` is filter `k` slid over the input volume, which is padded with `padding`
+/// rows and columns of zeros on every side, in steps of `stride` along both axes: each
+/// output value is the dot product of the whole filter (all `C` channels) with the window
+/// of the volume under it, plus `bias[k]`. The kernel is not flipped. The output has shape
+/// `(K, H', W')` with `H' = (H - KH + 2*padding)/stride + 1` and
+/// `W' = (W - KW + 2*padding)/stride + 1`.
+///
+/// You may assume that the shapes fit: `C`, `K` and `stride` are at least 1, the filters
+/// have `C` channels, `bias.len() == K`, and along both axes the window tiles the padded
+/// input (the kernel is no larger than the padded input, though it may be larger than the
+/// input itself, and the divisions are exact). Build the result with `Array3::zeros` or
+/// `Array3::from_shape_fn`.
+///
+/// Worked examples:
+///
+/// - One channel and one filter is exercise 5.1 plus a bias: with
+///   `x = array![[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]]` (shape `(1, 3, 3)`),
+///   `conv2d_multi(&x, &Array4::ones((1, 1, 2, 2)), &[0.5], 1, 0)` is
+///   `array![[[12.5, 16.5], [24.5, 28.5]]]`: `1 + 2 + 4 + 5 + 0.5`, ...
+/// - Two channels, two filters: with `x = array![[[1.0, 2.0], [3.0, 4.0]], [[10.0, 20.0],
+///   [30.0, 40.0]]]` and the filters
+///   `w = array![[[[1.0, 1.0], [1.0, 1.0]], [[-1.0, -1.0], [-1.0, -1.0]]],
+///   [[[0.0, 0.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 1.0]]]]` (shape `(2, 2, 2, 2)`),
+///   `conv2d_multi(&x, &w, &[0.0, 1.0], 1, 0)` is `array![[[-90.0]], [[101.0]]]`
+///   (shape `(2, 1, 1)`): the first filter adds channel 0 and subtracts channel 1,
+///   `10 - 100`; the second reads channel 1 only, `100`, plus its bias 1.
+/// - Padding: `conv2d_multi(&array![[[1.0, 2.0], [3.0, 4.0]]], &Array4::ones((1, 1, 2, 2)),
+///   &[0.0], 1, 1)` is `array![[[1.0, 3.0, 2.0], [4.0, 10.0, 6.0], [3.0, 7.0, 4.0]]]`: the
+///   corner windows hold one pixel and three zeros.
+/// - A kernel larger than the image: on the `1 x 1` image `array![[[5.0]]]`, a `3 x 3`
+///   filter with padding 1 gives one value, `5` times the filter's centre weight, plus the
+///   bias.
+///
+/// (`array!` is `ndarray::array`.) The checker allows for rounding: answers within about
+/// `1e-4` of the expected ones are right.
+pub fn conv2d_multi(
+    input: &Array3<f32>,
+    filters: &Array4<f32>,
+    bias: &[f32],
+    stride: usize,
+    padding: usize,
+) -> Array3<f32> {
+    todo!("Exercise 5.3: the (K, H', W') output of K filters on a C-channel image")
 }

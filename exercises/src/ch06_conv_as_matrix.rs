@@ -105,3 +105,45 @@ pub fn conv_matrix_1d(
 pub fn im2col_one_channel(image: &Array2<f32>, field: usize, stride: usize) -> Option<Array2<f32>> {
     todo!("Exercise 6.2: the (field*field x out_h*out_w) patch matrix, or None")
 }
+
+/// Exercise 6.3: multiplying by `C^T` without building `C`.
+///
+/// Take the convolution of exercise 6.1: a signal of `out_len` values, padded with
+/// `padding` zeros on each side, cross-correlated with the kernel `w` at stride `stride`,
+/// and its matrix `C` of shape `(outputs, out_len)`. Its transpose `C^T` takes a vector
+/// of the convolution's output size back to its input size: it is the backward pass of the
+/// convolution and, with learned weights, the chapter's transposed convolution. Given `y`,
+/// one value per output of the convolution, return `C^T y`: `out_len` values.
+///
+/// Do it without building `C`: the matrix has `outputs * out_len` entries, nearly all of
+/// them zero, while each entry of `C^T y` needs only a few of them.
+///
+/// You may assume that the shapes fit: `w` is not empty, `stride` and `out_len` are at
+/// least 1, the kernel is no longer than the padded signal, `out_len - w.len() + 2*padding`
+/// is a multiple of `stride`, and `y.len()` is the number of outputs,
+/// `(out_len - w.len() + 2*padding)/stride + 1`.
+///
+/// Worked examples, with the kernel `[1.0, 2.0, 3.0]` and the matrices of exercise 6.1:
+///
+/// - `conv_transpose_1d(&[1.0, 1.0], &[1.0, 2.0, 3.0], 1, 0, 4) == vec![1.0, 3.0, 5.0, 3.0]`:
+///   `C = [[1, 2, 3, 0], [0, 1, 2, 3]]`, and `C^T [1, 1]` adds up the rows of `C`.
+/// - `conv_transpose_1d(&[1.0, 10.0, 100.0], &[1.0, 2.0, 3.0], 2, 1, 5)` is
+///   `vec![2.0, 13.0, 20.0, 130.0, 200.0]`: `C` is `[[2, 3, 0, 0, 0], [0, 1, 2, 3, 0],
+///   [0, 0, 0, 1, 2]]`, so the first entry is `2*1`, the second `3*1 + 1*10`, and so on.
+/// - `conv_transpose_1d(&[2.0], &[1.0, 2.0, 3.0], 1, 0, 3) == vec![2.0, 4.0, 6.0]`: one
+///   output, whose window covers the whole signal.
+/// - `conv_transpose_1d(&[1.0, 2.0, 3.0, 4.0], &[5.0], 1, 1, 2) == vec![10.0, 15.0]`: a
+///   one-tap kernel with padding 1 has four outputs, of which the first and the last read
+///   only padding (`C = [[0, 0], [5, 0], [0, 5], [0, 0]]`).
+///
+/// The checker allows for rounding: answers within about `1e-5` of the expected ones are
+/// right.
+pub fn conv_transpose_1d(
+    y: &[f32],
+    w: &[f32],
+    stride: usize,
+    padding: usize,
+    out_len: usize,
+) -> Vec<f32> {
+    todo!("Exercise 6.3: C^T y for the convolution's matrix C, without building C")
+}

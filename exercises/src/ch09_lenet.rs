@@ -7,7 +7,7 @@
 //! ```
 //!
 //! Once a network is trained, one accuracy figure hides a lot: which classes does it get
-//! wrong, and how far off is it when it is wrong? Both exercises read a classifier's
+//! wrong, and how far off is it when it is wrong? The exercises read a classifier's
 //! output. A confusion matrix is an `ndarray::Array2<usize>`, indexed
 //! `[true class, predicted class]`; scores are an `ndarray::Array2<f32>` with one row per
 //! example and one column per class.
@@ -73,4 +73,24 @@ pub fn per_class_accuracy(confusion: &Array2<usize>) -> Vec<Option<f64>> {
 /// right.
 pub fn top_k_accuracy(scores: &Array2<f32>, labels: &[usize], k: usize) -> f64 {
     todo!("Exercise 9.2: the fraction of rows whose label is among the k largest scores")
+}
+
+/// Exercise 9.3: the confusion matrix.
+///
+/// `predictions[n]` is the class the network predicted for example `n`, and `labels[n]`
+/// the example's true class, for `classes` classes numbered from 0. Return the
+/// `classes x classes` matrix whose entry `[t, p]` counts the examples of true class `t`
+/// that were predicted as class `p`: rows are true classes, columns predictions, as in
+/// the chapter's figure and in exercise 9.1.
+///
+/// - `predictions` and `labels` have the same length, and every value in them is below
+///   `classes`.
+/// - With no examples the matrix is all zeros; `classes` may be 0 (a `0 x 0` matrix).
+///
+/// Worked example: `confusion_matrix(&[0, 1, 1, 2], &[0, 1, 2, 2], 3)` is
+/// `array![[1, 0, 0], [0, 1, 0], [0, 1, 1]]`: the class-2 example predicted as class 1
+/// is the 1 in row 2, column 1. The entries add up to the number of examples, and the
+/// diagonal to the number predicted correctly.
+pub fn confusion_matrix(predictions: &[usize], labels: &[usize], classes: usize) -> Array2<usize> {
+    todo!("Exercise 9.3: the classes x classes matrix of counts [true class, prediction]")
 }

@@ -1,13 +1,16 @@
-//! Checkers for chapter 1: compare the exercises with `cnn_book::fully_connected`.
+//! Checkers for chapter 1: compare the exercises with `cnn_book::fully_connected` and
+//! `cnn_book::figures::shuffled_pixels`.
 
 mod common;
 
+use cnn_book::figures::shuffled_pixels::{permute_pixels, pixel_permutation};
 use cnn_book::fully_connected::{dense_params, image_mlp_params};
 use cnn_book::Volume;
 use cnn_book_exercises::ch01_fully_connected::{
-    hidden_units_for_same_budget, largest_side_within_budget,
+    columns_for_shuffled_pixels, hidden_units_for_same_budget, largest_side_within_budget,
 };
-use common::{largest_fitting, Checker, Rng};
+use common::{array_code, largest_fitting, random_array, Checker, Rng};
+use ndarray::{array, Array2};
 
 const FILE: &str = "exercises/src/ch01_fully_connected.rs";
 
@@ -133,6 +136,166 @@ fn exercise_1_2_hidden_units_for_same_budget() {
                     );
                 }
             }
+        }
+    }
+    checker.finish();
+}
+
+/// The library's answer to exercise 1.3.
+///
+/// Column `p` of the answer must meet pixel `permutation[p]` of the original image, which
+/// column `permutation[p]` of `a` meets: the columns move exactly as the pixels do
+/// (`a P^T`, in the chapter's notation). `permute_pixels` moves the pixels of a batch of
+/// images `(N, C, H, W)`, pixel `p` of the result being pixel `permutation[p]`; with
+/// every row of `a` as a one-row image of `pixels` pixels, it moves the columns.
+fn library_columns_for_shuffled_pixels(a: &Array2<f32>, permutation: &[usize]) -> Array2<f32> {
+    let (units, pixels) = a.dim();
+    let rows = a
+        .to_shape((units, 1, 1, pixels))
+        .expect("a matrix is a batch of one-row images")
+        .to_owned();
+    permute_pixels(&rows, permutation)
+        .expect("checker bug: not a permutation")
+        .into_shape_with_order((units, pixels))
+        .expect("back to a matrix")
+}
+
+/// Images given as the columns of `images` (`pixels x count`), each with its pixels moved
+/// by `permutation` as the chapter shuffles them (`permute_pixels` on one-row images).
+fn shuffled_columns(images: &Array2<f32>, permutation: &[usize]) -> Array2<f32> {
+    let (pixels, count) = images.dim();
+    let batch = images
+        .t()
+        .to_shape((count, 1, 1, pixels))
+        .expect("one image per column")
+        .to_owned();
+    let moved = permute_pixels(&batch, permutation).expect("checker bug: not a permutation");
+    moved
+        .into_shape_with_order((count, pixels))
+        .expect("back to a matrix")
+        .reversed_axes()
+}
+
+/// Every permutation of `0..n`, in lexicographic order.
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![Vec::new()];
+    }
+    let mut all = Vec::new();
+    for first in 0..n {
+        for rest in permutations(n - 1) {
+            let mut permutation = vec![first];
+            permutation.extend(rest.into_iter().map(|q| if q >= first { q + 1 } else { q }));
+            all.push(permutation);
+        }
+    }
+    all
+}
+
+/// Checks exercise 1.3 on one input, written into a failure message by `call`: the
+/// student's matrix must equal the library's exactly (`.0`), and times four random images
+/// shuffled by `permutation`, it must give `a` times the original images (`.1`). Every
+/// value is a small integer, so both are exact in `f32`.
+fn check_columns(
+    checker: &mut Checker,
+    rng: &mut Rng,
+    a: &Array2<f32>,
+    permutation: &[usize],
+    call: impl FnOnce() -> String,
+) {
+    let pixels = a.ncols();
+    let expected = library_columns_for_shuffled_pixels(a, permutation);
+    let images = random_array(rng, pixels, 4, true);
+    let shuffled = shuffled_columns(&images, permutation);
+    let outputs = a.dot(&images);
+    assert_eq!(
+        expected.dot(&shuffled),
+        outputs,
+        "checker bug: the library's matrix does not undo the shuffle"
+    );
+    checker.check_close(
+        call,
+        (expected, outputs),
+        || {
+            let answer = columns_for_shuffled_pixels(a, permutation);
+            // A matrix with the wrong number of columns cannot multiply the images;
+            // `.0` already names its shape.
+            let product = if answer.ncols() == pixels {
+                answer.dot(&shuffled)
+            } else {
+                Array2::zeros((0, 0))
+            };
+            (answer, product)
+        },
+        0.0,
+    );
+}
+
+#[test]
+fn exercise_1_3_columns_for_shuffled_pixels() {
+    let mut checker = Checker::new(
+        "1.3",
+        "columns_for_shuffled_pixels",
+        FILE,
+        "in a2 · shuffled(x), column p of a2 multiplies pixel p of the shuffled image, which \
+         is pixel permutation[p] of the original; in a · x that pixel meets column \
+         permutation[p] of a. Build a2 column by column from that, with the shape of a. The \
+         inverse permutation gives the right answer only for permutations that are their \
+         own inverse, like a swap. In the message, .0 is your matrix and .1 your matrix \
+         times four random shuffled images, which must equal a times the original images.",
+    );
+    let mut rng = Rng::new(13);
+    let mut check = |checker: &mut Checker, a: Array2<f32>, permutation: &[usize]| {
+        check_columns(checker, &mut rng, &a, permutation, || {
+            format!(
+                "columns_for_shuffled_pixels(&{}, &{permutation:?})",
+                array_code(&a)
+            )
+        });
+    };
+    // The worked examples, and no units or no pixels at all.
+    check(&mut checker, array![[1.0, 2.0, 3.0]], &[2, 0, 1]);
+    check(&mut checker, array![[1.0, 2.0], [3.0, 4.0]], &[1, 0]);
+    check(
+        &mut checker,
+        array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]],
+        &[0, 1, 2],
+    );
+    check(&mut checker, Array2::zeros((0, 3)), &[2, 0, 1]);
+    check(&mut checker, Array2::zeros((2, 0)), &[]);
+    check(&mut checker, Array2::zeros((0, 0)), &[]);
+
+    // Every permutation of up to 6 pixels, with distinct weights (10u + q + 1 for unit u
+    // and pixel q): a column in the wrong place cannot go unnoticed.
+    for pixels in 0..=6 {
+        for permutation in permutations(pixels) {
+            let units = 1 + permutation.first().map_or(0, |&q| q % 3);
+            let a = Array2::from_shape_fn((units, pixels), |(u, q)| (10 * u + q + 1) as f32);
+            check(&mut checker, a, &permutation);
+        }
+    }
+    // Random permutations (the library's, as the chapter draws them) and random weights.
+    let mut weights = Rng::new(14);
+    for seed in 0..500 {
+        let (units, pixels) = (weights.size(1, 16), weights.size(1, 100));
+        let a = random_array(&mut weights, units, pixels, true);
+        check(&mut checker, a, &pixel_permutation(pixels, seed));
+    }
+    // The chapter's case: 28 x 28 = 784 pixels, up to its 100 hidden units. The weights
+    // follow a formula, so that the call in a failure message can be pasted.
+    let mut rng = Rng::new(15);
+    for units in [1, 10, 100] {
+        for seed in 0..5 {
+            let a =
+                Array2::from_shape_fn((units, 784), |(u, q)| ((7 * u + 3 * q) % 9) as f32 - 4.0);
+            let permutation = pixel_permutation(784, seed);
+            check_columns(&mut checker, &mut rng, &a, &permutation, || {
+                format!(
+                    "columns_for_shuffled_pixels(&Array2::from_shape_fn(({units}, 784), \
+                     |(u, q)| ((7 * u + 3 * q) % 9) as f32 - 4.0), \
+                     &cnn_book::figures::shuffled_pixels::pixel_permutation(784, {seed}))"
+                )
+            });
         }
     }
     checker.finish();

@@ -2,8 +2,10 @@
 
 mod common;
 
-use cnn_book::conv1d::{causal_filter, correlate, ema_kernel, Sequence};
-use cnn_book_exercises::ch04_convolution::{correlate_valid, ema_bias_corrected};
+use cnn_book::conv1d::{causal_filter, correlate, ema_kernel, moving_average_kernel, Sequence};
+use cnn_book_exercises::ch04_convolution::{
+    correlate_valid, ema_bias_corrected, moving_average_running,
+};
 use common::{Checker, Rng};
 
 const FILE: &str = "exercises/src/ch04_convolution.rs";
@@ -186,6 +188,120 @@ fn exercise_4_2_ema_bias_corrected() {
         let alpha = rng.float(0.001, 1.0);
         let length = rng.size(1, 200);
         check(&mut checker, signal(&mut rng, length, false, 10.0), alpha);
+    }
+    checker.finish();
+}
+
+/// The library's answer to exercise 4.3: the causal filter with the moving-average kernel,
+/// `k` additions per output.
+fn library_moving_average(x: &[f64], k: usize) -> Vec<f64> {
+    let kernel = moving_average_kernel(k).expect("checker bug: k = 0");
+    causal_filter(x, &kernel).expect("a moving-average kernel is causal")
+}
+
+/// The moving average of an integer signal from exact prefix sums: the sum over the
+/// window `t - k + 1 ..= t` is `prefix[t + 1] - prefix[t + 1 - k]` (0 before time 0),
+/// computed in integers, so that the only rounding is the final division. The library's
+/// causal filter costs `k` additions per output, too slow for the long inputs.
+fn exact_moving_average(x: &[i64], k: usize) -> Vec<f64> {
+    let mut prefix = vec![0i64; x.len() + 1];
+    for (t, &value) in x.iter().enumerate() {
+        prefix[t + 1] = prefix[t] + value;
+    }
+    (0..x.len())
+        .map(|t| (prefix[t + 1] - prefix[(t + 1).saturating_sub(k)]) as f64 / k as f64)
+        .collect()
+}
+
+/// The long integer signal of exercise 4.3's last inputs, `length` values from -1000 to
+/// 1000, and the Rust code that builds it (for the failure message).
+fn long_signal(length: u64) -> (Vec<i64>, String) {
+    let values = (0..length)
+        .map(|t| ((t * 7919) % 2001) as i64 - 1000)
+        .collect();
+    let code = format!(
+        "(0..{length}u64).map(|t| ((t * 7919) % 2001) as f64 - 1000.0).collect::<Vec<f64>>()"
+    );
+    (values, code)
+}
+
+#[test]
+fn exercise_4_3_moving_average_running() {
+    let mut checker = Checker::new(
+        "4.3",
+        "moving_average_running",
+        FILE,
+        "output t is the sum of x(t - k + 1), ..., x(t) divided by k, with zeros before time \
+         0: divide by k even while fewer than k values have arrived. Going from output t - 1 \
+         to output t, the window gains one value and loses one; keep its sum from step to \
+         step instead of adding up k values each time, and mind that the value leaving the \
+         window is a zero while t < k.",
+    );
+    let check = |checker: &mut Checker, x: Vec<f64>, k: usize| {
+        checker.check_close(
+            || format!("moving_average_running(&{x:?}, {k})"),
+            library_moving_average(&x, k),
+            || moving_average_running(&x, k),
+            1e-9,
+        );
+    };
+    check(&mut checker, vec![3.0, 6.0, 9.0, 12.0], 2);
+    check(&mut checker, vec![3.0, 6.0, 9.0, 12.0], 3);
+    check(&mut checker, vec![4.0, 8.0], 4);
+    check(&mut checker, vec![1.0, -2.0, 3.0], 1);
+    check(&mut checker, vec![], 1);
+    check(&mut checker, vec![], 5);
+
+    // Every short length, k longer than the signal included, with small integers and
+    // floats.
+    let mut rng = Rng::new(43);
+    for length in 0..=20 {
+        for k in 1..=25 {
+            for integers in [true, false] {
+                check(&mut checker, signal(&mut rng, length, integers, 10.0), k);
+            }
+        }
+    }
+    // Longer random signals, mostly windows shorter than the signal.
+    for _ in 0..500 {
+        let length = rng.size(1, 300);
+        let k = if rng.chance(1, 10) {
+            rng.size(length, length + 20)
+        } else {
+            rng.size(1, length.min(50))
+        };
+        let scale = rng.pick(&[1.0, 10.0, 1000.0]);
+        check(&mut checker, signal(&mut rng, length, false, scale), k);
+    }
+    // A hundred thousand values, where rounding errors have time to add up.
+    for k in [1, 2, 10, 100] {
+        check(&mut checker, signal(&mut rng, 100_000, false, 10.0), k);
+    }
+
+    // Long integer signals, compared with exact prefix sums (checked against the library
+    // on a short piece first).
+    let (short, _) = long_signal(3000);
+    for k in [1, 7, 100, 2999, 3000, 5000] {
+        let floats: Vec<f64> = short.iter().map(|&v| v as f64).collect();
+        let library = library_moving_average(&floats, k);
+        let exact = exact_moving_average(&short, k);
+        assert!(
+            library
+                .iter()
+                .zip(&exact)
+                .all(|(a, b)| (a - b).abs() <= 1e-9 * a.abs().max(1.0)),
+            "checker bug: the prefix sums disagree with the library for k = {k}"
+        );
+    }
+    let (long, code) = long_signal(1_000_000);
+    let floats: Vec<f64> = long.iter().map(|&v| v as f64).collect();
+    for k in [1, 3, 1000, 10_000] {
+        checker.check_close(
+            || format!("moving_average_running(&{code}, {k})"),
+            exact_moving_average(&long, k),
+            || moving_average_running(&floats, k),
+            1e-9,
+        );
     }
     checker.finish();
 }

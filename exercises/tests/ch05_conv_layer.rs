@@ -2,11 +2,11 @@
 
 mod common;
 
-use cnn_book::conv::{conv2d_single, Conv2dConfig};
+use cnn_book::conv::{conv2d_naive, conv2d_single, Conv2dConfig};
 use cnn_book::conv_matrix::dilate;
-use cnn_book_exercises::ch05_conv_layer::{conv2d_dilated, conv2d_one_channel};
-use common::{array_code, random_array, Checker, Rng};
-use ndarray::{array, s, Array2, Axis};
+use cnn_book_exercises::ch05_conv_layer::{conv2d_dilated, conv2d_multi, conv2d_one_channel};
+use common::{array_code, random_array, random_array4, Checker, Rng};
+use ndarray::{array, s, Array1, Array2, Array3, Array4, Axis};
 
 const FILE: &str = "exercises/src/ch05_conv_layer.rs";
 
@@ -211,6 +211,149 @@ fn exercise_5_2_conv2d_dilated() {
         let image = random_array(&mut rng, height, width, false);
         let kernel = random_array(&mut rng, kh, kw, false);
         check(&mut checker, image, kernel, dilation, FLOAT_TOLERANCE);
+    }
+    checker.finish();
+}
+
+/// The library's answer to exercise 5.3: `conv2d_naive` on a batch of one image, or
+/// `None` for shapes the library refuses (the exercise assumes shapes that fit, so the
+/// checker skips those).
+fn library_conv2d_multi(
+    input: &Array3<f32>,
+    filters: &Array4<f32>,
+    bias: &[f32],
+    stride: usize,
+    padding: usize,
+) -> Option<Array3<f32>> {
+    let batch = input.view().insert_axis(Axis(0));
+    let bias = Array1::from(bias.to_vec());
+    let config = Conv2dConfig::new(stride, padding);
+    let output = conv2d_naive(batch, filters.view(), Some(bias.view()), config).ok()?;
+    Some(output.index_axis_move(Axis(0), 0))
+}
+
+/// A random `(C, H, W)` image, small integers or floats as in `random_array`.
+fn random_volume(rng: &mut Rng, shape: (usize, usize, usize), integers: bool) -> Array3<f32> {
+    let (channels, height, width) = shape;
+    random_array4(rng, (1, channels, height, width), integers).index_axis_move(Axis(0), 0)
+}
+
+#[test]
+fn exercise_5_3_conv2d_multi() {
+    let mut checker = Checker::new(
+        "5.3",
+        "conv2d_multi",
+        FILE,
+        "output [k, i, j] is bias[k] plus the sum over every channel c < C and tap \
+         u < KH, v < KW of padded[c][i*S + u][j*S + v] * filters[k][c][u][v], where \
+         padded[c][r][q] is input[c][r - P][q - P] inside the image and 0 in the border (do \
+         not flip the kernel). Add the bias once per output value, not once per channel, \
+         and sum over the channels into one output channel per filter. The output has \
+         shape (K, (H - KH + 2P)/S + 1, (W - KW + 2P)/S + 1).",
+    );
+    // Checks one input, if its shapes fit; returns whether they did.
+    let check = |checker: &mut Checker,
+                 input: &Array3<f32>,
+                 filters: &Array4<f32>,
+                 bias: &[f32],
+                 stride: usize,
+                 padding: usize,
+                 tolerance: f64| {
+        let Some(expected) = library_conv2d_multi(input, filters, bias, stride, padding) else {
+            return false;
+        };
+        checker.check_close(
+            || {
+                format!(
+                    "conv2d_multi(&{}, &{}, &{bias:?}, {stride}, {padding})",
+                    array_code(input),
+                    array_code(filters)
+                )
+            },
+            expected,
+            || conv2d_multi(input, filters, bias, stride, padding),
+            tolerance,
+        );
+        true
+    };
+    // The worked examples.
+    let x = array![[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]];
+    let two = array![[[1.0, 2.0], [3.0, 4.0]], [[10.0, 20.0], [30.0, 40.0]]];
+    let w = array![
+        [[[1.0, 1.0], [1.0, 1.0]], [[-1.0, -1.0], [-1.0, -1.0]]],
+        [[[0.0, 0.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 1.0]]]
+    ];
+    let small = array![[[1.0, 2.0], [3.0, 4.0]]];
+    let centre = Array4::from_shape_fn((1, 1, 3, 3), |(_, _, u, v)| (3 * u + v + 1) as f32);
+    let examples = [
+        (x, Array4::ones((1, 1, 2, 2)), vec![0.5], 1, 0),
+        (two, w, vec![0.0, 1.0], 1, 0),
+        (small, Array4::ones((1, 1, 2, 2)), vec![0.0], 1, 1),
+        (array![[[5.0]]], centre, vec![-1.0], 1, 1),
+    ];
+    for (input, filters, bias, stride, padding) in examples {
+        assert!(
+            check(&mut checker, &input, &filters, &bias, stride, padding, 0.0),
+            "checker bug: a worked example does not fit"
+        );
+    }
+
+    // Every small geometry that fits, non-square kernels and kernels larger than the image
+    // included, with 1 to 3 channels and filters and small integers: exact.
+    let mut rng = Rng::new(53);
+    for height in 1..=5 {
+        for width in 1..=5 {
+            for kh in 1..=4 {
+                for kw in 1..=4 {
+                    for stride in 1..=3 {
+                        for padding in 0..=2 {
+                            let (channels, count) = (rng.size(1, 3), rng.size(1, 3));
+                            let input = random_volume(&mut rng, (channels, height, width), true);
+                            let filters = random_array4(&mut rng, (count, channels, kh, kw), true);
+                            let bias: Vec<f32> =
+                                (0..count).map(|_| rng.between(0, 8) as f32 - 4.0).collect();
+                            check(&mut checker, &input, &filters, &bias, stride, padding, 0.0);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // LeNet's two convolutions: 6 filters 5 x 5 on a padded 28 x 28 image, then 16 on the
+    // 6 channels of a 14 x 14 map.
+    for (channels, side, count, padding) in [(1, 28, 6, 2), (6, 14, 16, 0)] {
+        let input = random_volume(&mut rng, (channels, side, side), true);
+        let filters = random_array4(&mut rng, (count, channels, 5, 5), true);
+        let bias: Vec<f32> = (0..count).map(|_| rng.between(0, 8) as f32 - 4.0).collect();
+        assert!(check(
+            &mut checker,
+            &input,
+            &filters,
+            &bias,
+            1,
+            padding,
+            0.0
+        ));
+    }
+    // Random floats on larger volumes, with sizes the window tiles.
+    for _ in 0..500 {
+        let (channels, count) = (rng.size(1, 6), rng.size(1, 6));
+        let (kh, kw) = (rng.size(1, 5), rng.size(1, 5));
+        let (stride, padding) = (rng.size(1, 3), rng.size(0, 2));
+        let height = size_for(&mut rng, kh, padding, stride);
+        let width = size_for(&mut rng, kw, padding, stride);
+        let input = random_volume(&mut rng, (channels, height, width), false);
+        let filters = random_array4(&mut rng, (count, channels, kh, kw), false);
+        let bias: Vec<f32> = (0..count).map(|_| rng.float(-1.0, 1.0) as f32).collect();
+        check(
+            &mut checker,
+            &input,
+            &filters,
+            &bias,
+            stride,
+            padding,
+            FLOAT_TOLERANCE,
+        );
     }
     checker.finish();
 }

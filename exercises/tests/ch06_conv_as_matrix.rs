@@ -5,12 +5,14 @@ mod common;
 
 use cnn_book::conv::Conv2dConfig;
 use cnn_book::conv1d::{correlate, Sequence};
-use cnn_book::conv_matrix::conv_matrix;
+use cnn_book::conv_matrix::{conv_matrix, conv_transpose2d};
 use cnn_book::im2col::im2col;
 use cnn_book::shape::conv_output_size;
-use cnn_book_exercises::ch06_conv_as_matrix::{conv_matrix_1d, im2col_one_channel};
+use cnn_book_exercises::ch06_conv_as_matrix::{
+    conv_matrix_1d, conv_transpose_1d, im2col_one_channel,
+};
 use common::{array_code, random_array, Checker, Rng};
-use ndarray::{array, s, Array2, ArrayView2, Axis};
+use ndarray::{array, s, Array1, Array2, ArrayView2, ArrayView4, Axis};
 
 const FILE: &str = "exercises/src/ch06_conv_as_matrix.rs";
 
@@ -236,6 +238,133 @@ fn exercise_6_2_im2col_one_channel() {
         let (height, width) = (side(), side());
         let image = random_array(&mut rng, height, width, false);
         check(&mut checker, image, field, stride);
+    }
+    checker.finish();
+}
+
+/// The library's answer to exercise 6.3: the transpose of the convolution's matrix (as in
+/// exercise 6.1, from `conv_matrix` on the explicitly padded signal) times `y`, or `None`
+/// when the shapes do not fit (the exercise assumes they do, so the checker skips those).
+fn library_conv_transpose_1d(
+    y: &[f32],
+    w: &[f32],
+    stride: usize,
+    padding: usize,
+    out_len: usize,
+) -> Option<Vec<f32>> {
+    let matrix = library_conv_matrix_1d(out_len, w, stride, padding)?;
+    if matrix.nrows() != y.len() {
+        return None;
+    }
+    Some(matrix.t().dot(&Array1::from(y.to_vec())).to_vec())
+}
+
+/// Checker self-test: `expected` is also what the library's scattering
+/// `conv_transpose2d` gives. Like `conv_matrix`, it would pad the height of a one-row
+/// signal too, so it runs without padding on the padded signal's length, and the padding
+/// positions are dropped from its output (they are the columns of `C` that multiply the
+/// padding zeros).
+fn check_against_conv_transpose2d(
+    y: &[f32],
+    w: &[f32],
+    stride: usize,
+    padding: usize,
+    out_len: usize,
+    expected: &[f32],
+) {
+    let y4 = ArrayView4::from_shape((1, 1, 1, y.len()), y).expect("one row");
+    let w4 = ArrayView4::from_shape((1, 1, 1, w.len()), w).expect("one row");
+    let config = Conv2dConfig::new(stride, 0);
+    let padded = conv_transpose2d(y4, w4, config, (1, out_len + 2 * padding))
+        .expect("checker bug: the padded signal does not work without padding");
+    let scattered = padded.slice(s![0, 0, 0, padding..padding + out_len]);
+    for (n, (&a, &b)) in scattered.iter().zip(expected).enumerate() {
+        assert!(
+            (a - b).abs() <= 1e-5 * a.abs().max(b.abs()).max(1.0),
+            "checker bug: C^T y = {b} but conv_transpose2d gives {a} at {n}"
+        );
+    }
+}
+
+#[test]
+fn exercise_6_3_conv_transpose_1d() {
+    let mut checker = Checker::new(
+        "6.3",
+        "conv_transpose_1d",
+        FILE,
+        "C^T y is the sum over outputs o of y[o] times row o of C, and row o of C holds w[u] \
+         in column o*S + u - P for each tap u that lands on a real input \
+         (0 <= o*S + u - P < out_len; compute o*S + u first and check it is at least P \
+         before subtracting). Start from out_len zeros and add y[o] * w[u] there, for every \
+         o and u; taps in the padding add nothing, and overlapping taps add up.",
+    );
+    // Checks one input, if its shapes fit; returns whether they did.
+    let check = |checker: &mut Checker,
+                 y: Vec<f32>,
+                 w: Vec<f32>,
+                 stride: usize,
+                 padding: usize,
+                 out_len: usize,
+                 tolerance: f64| {
+        let Some(expected) = library_conv_transpose_1d(&y, &w, stride, padding, out_len) else {
+            return false;
+        };
+        check_against_conv_transpose2d(&y, &w, stride, padding, out_len, &expected);
+        checker.check_close(
+            || format!("conv_transpose_1d(&{y:?}, &{w:?}, {stride}, {padding}, {out_len})"),
+            expected,
+            || conv_transpose_1d(&y, &w, stride, padding, out_len),
+            tolerance,
+        );
+        true
+    };
+    let kernel = vec![1.0, 2.0, 3.0];
+    let examples = [
+        (vec![1.0, 1.0], kernel.clone(), 1, 0, 4),
+        (vec![1.0, 10.0, 100.0], kernel.clone(), 2, 1, 5),
+        (vec![2.0], kernel.clone(), 1, 0, 3),
+        (vec![1.0, 2.0, 3.0, 4.0], vec![5.0], 1, 1, 2),
+        (vec![1.0, 2.0, 3.0], kernel, 1, 2, 1),
+    ];
+    for (y, w, stride, padding, out_len) in examples {
+        assert!(
+            check(&mut checker, y, w, stride, padding, out_len, 0.0),
+            "checker bug: a worked example does not fit"
+        );
+    }
+
+    // Every combination of small sizes, strides and paddings that fits, with small
+    // integers: exact. The kernel's values are distinct (1, 2, ...).
+    let mut rng = Rng::new(64);
+    for out_len in 1..=12 {
+        for width in 1..=6 {
+            for stride in 1..=4 {
+                for padding in 0..=3 {
+                    let Ok(outputs) = conv_output_size(out_len, width, padding, stride) else {
+                        continue;
+                    };
+                    let y = (0..outputs)
+                        .map(|_| rng.between(0, 8) as f32 - 4.0)
+                        .collect();
+                    let w = (1..=width).map(|u| u as f32).collect();
+                    assert!(check(&mut checker, y, w, stride, padding, out_len, 0.0));
+                }
+            }
+        }
+    }
+    // Random floats on longer signals.
+    for _ in 0..1000 {
+        let (width, stride, padding) = (rng.size(1, 8), rng.size(1, 4), rng.size(0, 4));
+        let outputs = rng.size(1, 40);
+        // The padded signal spans one kernel plus a whole number of strides.
+        let padded = (outputs - 1) * stride + width;
+        if padded <= 2 * padding {
+            continue;
+        }
+        let out_len = padded - 2 * padding;
+        let y = (0..outputs).map(|_| rng.float(-1.0, 1.0) as f32).collect();
+        let w = (0..width).map(|_| rng.float(-1.0, 1.0) as f32).collect();
+        assert!(check(&mut checker, y, w, stride, padding, out_len, 1e-5));
     }
     checker.finish();
 }

@@ -4,8 +4,8 @@
 mod common;
 
 use cnn_book::loss::argmax_rows;
-use cnn_book::train::confusion_matrix;
-use cnn_book_exercises::ch09_lenet::{per_class_accuracy, top_k_accuracy};
+use cnn_book::train;
+use cnn_book_exercises::ch09_lenet::{confusion_matrix, per_class_accuracy, top_k_accuracy};
 use common::{array_code, nested_code, random_array, Checker, Rng};
 use ndarray::{array, Array2};
 
@@ -55,6 +55,29 @@ fn random_predictions(rng: &mut Rng, count: usize, classes: usize) -> (Vec<usize
     (predictions, labels)
 }
 
+/// The random inputs of the confusion-matrix checkers, as `(predictions, labels,
+/// classes)`: 1 to 12 classes with 0 to 100 examples (ten draws each, one without
+/// examples), then 50 larger sets, like Fashion-MNIST's 10 000 images in 10 classes.
+fn random_sets(seed: u64) -> Vec<(Vec<usize>, Vec<usize>, usize)> {
+    let mut rng = Rng::new(seed);
+    let mut sets = Vec::new();
+    for classes in 1..=12 {
+        for count in [0, 1, 2, 3, 5, 10, 30, 100] {
+            for _ in 0..if count == 0 { 1 } else { 10 } {
+                let (predictions, labels) = random_predictions(&mut rng, count, classes);
+                sets.push((predictions, labels, classes));
+            }
+        }
+    }
+    for _ in 0..50 {
+        let classes = rng.size(2, 20);
+        let count = rng.size(500, 10_000);
+        let (predictions, labels) = random_predictions(&mut rng, count, classes);
+        sets.push((predictions, labels, classes));
+    }
+    sets
+}
+
 #[test]
 fn exercise_9_1_per_class_accuracy() {
     let mut checker = Checker::new(
@@ -68,7 +91,7 @@ fn exercise_9_1_per_class_accuracy() {
          order.",
     );
     let check = |checker: &mut Checker, predictions: &[usize], labels: &[usize], classes: usize| {
-        let confusion = confusion_matrix(predictions, labels, classes)
+        let confusion = train::confusion_matrix(predictions, labels, classes)
             .expect("the checker's classes are below `classes`");
         checker.check_close(
             || {
@@ -97,7 +120,7 @@ fn exercise_9_1_per_class_accuracy() {
     let labels: Vec<usize> = pairs.iter().map(|&(label, _)| label).collect();
     let predictions: Vec<usize> = pairs.iter().map(|&(_, prediction)| prediction).collect();
     assert_eq!(
-        confusion_matrix(&predictions, &labels, 3),
+        train::confusion_matrix(&predictions, &labels, 3),
         Ok(array![[3, 1, 0], [0, 0, 0], [2, 0, 2]]),
         "checker bug: the worked example's matrix"
     );
@@ -109,21 +132,7 @@ fn exercise_9_1_per_class_accuracy() {
     check(&mut checker, &[0, 1, 2, 0], &[0, 1, 2, 0], 3);
     check(&mut checker, &[1, 2, 0, 1], &[0, 1, 2, 0], 3);
 
-    let mut rng = Rng::new(91);
-    for classes in 1..=12 {
-        for count in [0, 1, 2, 3, 5, 10, 30, 100] {
-            // No examples: one input is enough, every draw would be the same.
-            for _ in 0..if count == 0 { 1 } else { 10 } {
-                let (predictions, labels) = random_predictions(&mut rng, count, classes);
-                check(&mut checker, &predictions, &labels, classes);
-            }
-        }
-    }
-    // Larger test sets, like Fashion-MNIST's 10 000 images in 10 classes.
-    for _ in 0..50 {
-        let classes = rng.size(2, 20);
-        let count = rng.size(500, 10_000);
-        let (predictions, labels) = random_predictions(&mut rng, count, classes);
+    for (predictions, labels, classes) in random_sets(91) {
         check(&mut checker, &predictions, &labels, classes);
     }
     checker.finish();
@@ -233,6 +242,52 @@ fn exercise_9_2_top_k_accuracy() {
         let k = rng.size(0, classes + 2);
         let expected = brute_force_top_k(&scores, &labels, k);
         check(&mut checker, &scores, &labels, k, expected);
+    }
+    checker.finish();
+}
+
+/// A matrix of counts, compared with `==` and shown in a failure message as Rust code
+/// (`array![[1, 0], [0, 2]]`).
+#[derive(PartialEq)]
+struct Counts(Array2<usize>);
+
+impl std::fmt::Debug for Counts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&nested_code(&self.0, "usize", |count| count.to_string()))
+    }
+}
+
+#[test]
+fn exercise_9_3_confusion_matrix() {
+    let mut checker = Checker::new(
+        "9.3",
+        "confusion_matrix",
+        FILE,
+        "start from a classes x classes matrix of zeros and add 1 at [labels[n], \
+         predictions[n]] for every example n: the row is the true class, the column the \
+         prediction (not the other way round). The matrix is classes x classes even when \
+         some classes never occur, or when there are no examples at all.",
+    );
+    let check = |checker: &mut Checker, predictions: &[usize], labels: &[usize], classes: usize| {
+        let expected = train::confusion_matrix(predictions, labels, classes)
+            .expect("the checker's classes are below `classes`");
+        checker.check(
+            || format!("confusion_matrix(&{predictions:?}, &{labels:?}, {classes})"),
+            Counts(expected),
+            || Counts(confusion_matrix(predictions, labels, classes)),
+        );
+    };
+    // The worked example; no classes; classes but no examples; one example; all right;
+    // all wrong.
+    check(&mut checker, &[0, 1, 1, 2], &[0, 1, 2, 2], 3);
+    check(&mut checker, &[], &[], 0);
+    check(&mut checker, &[], &[], 4);
+    check(&mut checker, &[1], &[0], 2);
+    check(&mut checker, &[0, 1, 2, 0], &[0, 1, 2, 0], 3);
+    check(&mut checker, &[1, 2, 0, 1], &[0, 1, 2, 0], 3);
+
+    for (predictions, labels, classes) in random_sets(93) {
+        check(&mut checker, &predictions, &labels, classes);
     }
     checker.finish();
 }

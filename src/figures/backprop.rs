@@ -22,8 +22,26 @@ fn below(err: f64) -> String {
     if err == 0.0 {
         return "0 (exact)".into();
     }
+    if err >= 1.0 {
+        // |a - n| / (|a| + |n|) is at most 1: a zero, or the signs disagree.
+        return "1 (the maximum)".into();
+    }
     let k = err.log10().floor() as i32 + 1;
     format!("$< 10^{{{k}}}$")
+}
+
+/// A small CNN on 8 x 8 inputs, the same weights on every call: conv, tanh, average
+/// pooling when `kinks` is false; conv, ReLU, max pooling when it is true.
+fn small_cnn(kinks: bool) -> Sequential {
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED + 1);
+    let net = Sequential::new().add(Conv2d::new(1, 4, 3, Init::Xavier, &mut rng).padding(1));
+    let net = if kinks {
+        net.add(Relu::new()).add(MaxPool2d::new(2, 2))
+    } else {
+        net.add(Tanh::new()).add(AvgPool2d::new(2, 2))
+    };
+    net.add(Flatten::new())
+        .add(Linear::new(4 * 4 * 4, 10, Init::Xavier, &mut rng))
 }
 
 pub fn generate(w: &mut Writer) -> GenResult {
@@ -60,13 +78,13 @@ pub fn generate(w: &mut Writer) -> GenResult {
         (Box::new(Sigmoid::new()), vec![4, 10], 1e-2),
         (Box::new(Tanh::new()), vec![4, 10], 1e-2),
     ];
-    let net = Sequential::new()
-        .add(Conv2d::new(1, 4, 3, Init::Xavier, &mut rng).padding(1))
-        .add(Tanh::new())
-        .add(AvgPool2d::new(2, 2))
-        .add(Flatten::new())
-        .add(Linear::new(4 * 4 * 4, 10, Init::Xavier, &mut rng));
-    cases.push((Box::new(net), vec![2, 1, 8, 8], 1e-3));
+    // Two small networks, each checked with two steps: a smooth one (tanh, average
+    // pooling) and one with kinks (ReLU, max pooling), as in the notebook.
+    for kinks in [false, true] {
+        for eps in [1e-2, 1e-3] {
+            cases.push((Box::new(small_cnn(kinks)), vec![2, 1, 8, 8], eps));
+        }
+    }
     let mut rows = Vec::new();
     for (mut layer, shape, eps) in cases {
         let x = input(&shape, &mut rng);
@@ -83,14 +101,28 @@ pub fn generate(w: &mut Writer) -> GenResult {
                 };
                 format!("{n} [{algo}]")
             }
-            n if n.starts_with("Sequential") => {
+            n if n.starts_with("Sequential") && n.contains("Tanh") => {
                 "a small CNN: conv, tanh, average pool, flatten, linear".to_string()
+            }
+            n if n.starts_with("Sequential") => {
+                "a small CNN: conv, ReLU, max pool, flatten, linear".to_string()
             }
             n => n,
         };
+        if name.starts_with("a small CNN") {
+            let kind = if name.contains("ReLU") {
+                "kinked"
+            } else {
+                "smooth"
+            };
+            let step = if eps > 5e-3 { "coarse" } else { "fine" };
+            let err = report.max_relative_error;
+            w.number(&format!("{kind}_{step}"), below(err), err);
+        }
         rows.push(vec![
             name,
             format!("{shape:?}"),
+            format!("$10^{{{}}}$", eps.log10().round() as i32),
             report.checked.to_string(),
             below(report.max_relative_error),
         ]);
@@ -99,6 +131,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
         &[
             "layer",
             "input shape",
+            "step $\\varepsilon$",
             "entries checked",
             "largest relative error",
         ],

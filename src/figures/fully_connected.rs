@@ -94,5 +94,5 @@ pub fn generate(w: &mut Writer) -> GenResult {
         "sides 8..256; 100 hidden units or 100 5x5 filters",
     )?;
     w.count("conv_first_layer_colour", conv(3));
-    Ok(())
+    super::shuffled_pixels::generate(w)
 }

@@ -246,7 +246,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
         &image_grid(&mistakes, 6, 4)?.0,
         "the first 24 misclassified test images",
     )?;
-    Ok(())
+    super::lenet_seeds::generate(w)
 }
 
 fn short(class: usize) -> &'static str {

@@ -22,12 +22,15 @@ mod convolution;
 mod fast_convolution;
 mod fully_connected;
 mod lenet;
+pub mod lenet_seeds;
 pub mod local_connectivity;
 pub mod local_response_norm;
 pub mod normalization;
 mod parameter_sharing;
 mod pooling;
 pub mod resnet;
+pub mod shift_invariance;
+pub mod shuffled_pixels;
 pub mod visualization;
 
 use crate::error::Error;
@@ -68,8 +71,8 @@ pub const CHAPTERS: &[Chapter] = &[
         generate: fully_connected::generate,
         needs_full_data: false,
         runs: &[],
-        inputs: &[],
-        retrain: None,
+        inputs: &["book/generated/01-fully-connected/results.json"],
+        retrain: Some(shuffled_pixels::retrain),
     },
     Chapter {
         slug: "02-local-connectivity",
@@ -116,8 +119,8 @@ pub const CHAPTERS: &[Chapter] = &[
         generate: pooling::generate,
         needs_full_data: false,
         runs: &[],
-        inputs: &[],
-        retrain: None,
+        inputs: &["book/generated/07-pooling/results.json"],
+        retrain: Some(shift_invariance::retrain),
     },
     Chapter {
         slug: "08-backprop",
@@ -134,9 +137,10 @@ pub const CHAPTERS: &[Chapter] = &[
         runs: &["lenet", "lenet-classic"],
         inputs: &[
             "book/generated/09-lenet/results.json",
+            "book/generated/09-lenet/seeds.json",
             "weights/lenet.safetensors",
         ],
-        retrain: None,
+        retrain: Some(lenet_seeds::retrain),
     },
     Chapter {
         slug: "10-normalization",
@@ -399,6 +403,30 @@ pub(crate) fn full_data() -> crate::Result<FullData> {
         test_y: labels(&test),
         normalisation: crate::records::Normalisation { mean, std },
     })
+}
+
+/// One training run of a chapter's experiment: `config`'s SGD with momentum and step
+/// schedule on `train`, with `test` (and `validation`, if given) evaluated after every
+/// epoch and a progress bar. Returns the epochs' statistics and the last test accuracy.
+pub(crate) fn experiment_run(
+    model: &mut dyn crate::layer::Layer,
+    train: crate::train::Examples,
+    test: crate::train::Examples,
+    validation: Option<crate::train::Examples>,
+    config: &crate::train::TrainConfig,
+) -> crate::Result<(Vec<crate::train::EpochStats>, f32)> {
+    let mut training = config.training();
+    training.test = Some(test);
+    training.validation = validation;
+    training.show_progress = true;
+    let history = crate::train::train(model, &mut config.optimizer()?, train, &training, |_| {})?;
+    let accuracy = history.last().and_then(|e| e.test_accuracy).unwrap_or(0.0);
+    Ok((history, accuracy))
+}
+
+/// A fraction as a percentage with two decimals: 0.90345 -> "90.35%".
+pub(crate) fn percent(fraction: f32) -> String {
+    format!("{:.2}%", 100.0 * fraction)
 }
 
 /// Writes a chapter's `results` as pretty JSON to `relative` below `book`.

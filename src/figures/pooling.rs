@@ -116,5 +116,5 @@ pub fn generate(w: &mut Writer) -> GenResult {
         format!("{}x{}", strided.nrows(), strided.ncols()),
         strided.len(),
     );
-    Ok(())
+    super::shift_invariance::generate(w)
 }

@@ -69,7 +69,7 @@ impl Checker {
     }
 
     /// Like [`Checker::check`], for floating-point answers (numbers, vectors, arrays of any
-    /// dimension, `Option`s and triples of them): the answer is right when it has the
+    /// dimension, `Option`s, pairs and triples of them): the answer is right when it has the
     /// expected shape and every entry is
     /// within `tolerance` of the expected one, relative to the larger of 1 and the
     /// entries' magnitudes. Rounding differences from another summation order pass; a
@@ -330,6 +330,25 @@ impl Floats for Vec<f64> {
     }
 }
 
+impl Floats for Vec<f32> {
+    fn difference(expected: &Self, actual: &Self, tolerance: f64) -> Option<String> {
+        let some = |v: &[f32]| v.iter().map(|&x| Some(x as f64)).collect::<Vec<_>>();
+        entries_difference(
+            (&[expected.len()], &some(expected)),
+            (&[actual.len()], &some(actual)),
+            tolerance,
+            |x| format!("{:?}", x.expect("a number") as f32),
+        )
+    }
+    fn show(&self) -> String {
+        if self.len() <= SHOWN_ENTRIES {
+            format!("{self:?}")
+        } else {
+            format!("{:?} ... ({} values)", &self[..10], self.len())
+        }
+    }
+}
+
 /// A list of numbers some of which may be missing (`None`), like per-class accuracies.
 impl Floats for Vec<Option<f64>> {
     fn difference(expected: &Self, actual: &Self, tolerance: f64) -> Option<String> {
@@ -384,6 +403,25 @@ impl<T: Floats> Floats for Option<T> {
             Some(value) => format!("Some({})", value.show()),
             None => "None".to_string(),
         }
+    }
+}
+
+/// Two answers at once, like a matrix and what it computes: every part that differs is
+/// named by its position in the pair, `.0` or `.1`.
+impl<A: Floats, B: Floats> Floats for (A, B) {
+    fn difference(expected: &Self, actual: &Self, tolerance: f64) -> Option<String> {
+        let notes: Vec<String> = [
+            A::difference(&expected.0, &actual.0, tolerance),
+            B::difference(&expected.1, &actual.1, tolerance),
+        ]
+        .into_iter()
+        .enumerate()
+        .filter_map(|(part, note)| note.map(|note| format!(".{part}: {note}")))
+        .collect();
+        (!notes.is_empty()).then(|| notes.join("; "))
+    }
+    fn show(&self) -> String {
+        format!("({}, {})", self.0.show(), self.1.show())
     }
 }
 
