@@ -13,20 +13,27 @@ fn outputs(size: usize, field: usize, padding: usize, stride: usize) -> Option<u
     (travel % stride == 0).then_some(travel / stride + 1)
 }
 
-/// Exercise 6.1: the (outputs x length) matrix of the convolution, or None.
+/// Exercise 6.1: the (outputs x length) matrix of the dilated convolution, or None.
 pub fn conv_matrix_1d(
     length: usize,
     kernel: &[f32],
     stride: usize,
     padding: usize,
+    dilation: usize,
 ) -> Option<Array2<f32>> {
-    let rows = outputs(length, kernel.len(), padding, stride)?;
+    if kernel.is_empty() || dilation == 0 {
+        return None;
+    }
+    // The dilated kernel reaches from its first tap to its last, (k - 1) gaps of
+    // `dilation` plus one: that span is the window whose positions chapter 2 counts.
+    let span = (kernel.len() - 1) * dilation + 1;
+    let rows = outputs(length, span, padding, stride)?;
     let mut matrix = Array2::zeros((rows, length));
     for o in 0..rows {
         for (u, &weight) in kernel.iter().enumerate() {
-            // Tap u of output o reads padded position o*stride + u, which is real input
-            // o*stride + u - padding if that lies in 0..length.
-            let position = (o * stride + u).checked_sub(padding);
+            // Tap u of output o reads padded position o*stride + u*dilation, which is real
+            // input o*stride + u*dilation - padding if that lies in 0..length.
+            let position = (o * stride + u * dilation).checked_sub(padding);
             if let Some(n) = position.filter(|&n| n < length) {
                 matrix[[o, n]] = weight;
             }

@@ -22,17 +22,32 @@ pub fn global_avg_pool_backward(
     Array4::from_shape_fn(shape, |(n, c, _, _)| grad[[n, c]] * share)
 }
 
-/// Exercise 7.3: each pooled value back at its switch, zeros elsewhere.
-pub fn max_unpool(
-    pooled: &Array4<f32>,
-    switches: &Array4<(u32, u32)>,
+/// Exercise 7.3: share each window's gradient among its real inputs.
+pub fn avg_pool_backward_excluding_padding(
+    grad: &Array4<f32>,
     shape: (usize, usize, usize, usize),
+    field: usize,
+    stride: usize,
+    padding: usize,
 ) -> Array4<f32> {
-    let mut out = Array4::zeros(shape);
-    for ((n, c, i, j), &value) in pooled.indexed_iter() {
-        let (row, column) = switches[[n, c, i, j]];
-        // `+=`, not `=`: with overlapping windows one input can win several of them.
-        out[[n, c, row as usize, column as usize]] += value;
+    let (_, _, h, w) = shape;
+    // The real inputs that window `index` covers along an axis of `size` values: padded
+    // positions index*stride .. index*stride + field, less the padding on either side.
+    let real = |index: usize, size: usize| {
+        let start = (index * stride).saturating_sub(padding);
+        let end = (index * stride + field).saturating_sub(padding).min(size);
+        start..end
+    };
+    let mut dx = Array4::zeros(shape);
+    for ((n, c, i, j), &g) in grad.indexed_iter() {
+        let (rows, columns) = (real(i, h), real(j, w));
+        // The window averaged rows.len() * columns.len() values: each gets that share.
+        let share = g / (rows.len() * columns.len()) as f32;
+        for r in rows {
+            for q in columns.clone() {
+                dx[[n, c, r, q]] += share;
+            }
+        }
     }
-    out
+    dx
 }

@@ -92,25 +92,48 @@ pub fn conv_flops(
         .try_fold(2 * passes, |acc, &x| acc.checked_mul(x as u64))
 }
 
-/// Exercise 16.4: one tile of Winograd's F(2 x 2, 3 x 3).
-pub fn winograd_tile(d: &Array2<f32>, g: &Array2<f32>) -> Option<Array2<f32>> {
-    if d.dim() != (4, 4) || g.dim() != (3, 3) {
-        return None;
-    }
+/// F(2 x 2, 3 x 3)'s `B^T`, `G` and `A^T` (chapter 16, step 5).
+fn winograd_matrices() -> (Array2<f32>, Array2<f32>, Array2<f32>) {
     let bt = array![
         [1.0, 0.0, -1.0, 0.0],
         [0.0, 1.0, 1.0, 0.0],
         [0.0, -1.0, 1.0, 0.0],
         [0.0, 1.0, 0.0, -1.0]
     ];
-    let gm = array![
+    let g = array![
         [1.0, 0.0, 0.0],
         [0.5, 0.5, 0.5],
         [0.5, -0.5, 0.5],
         [0.0, 0.0, 1.0]
     ];
     let at = array![[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]];
-    let u = gm.dot(g).dot(&gm.t());
-    let v = bt.dot(d).dot(&bt.t());
+    (bt, g, at)
+}
+
+pub fn winograd_filter(g: &Array2<f32>) -> Option<Array2<f32>> {
+    if g.dim() != (3, 3) {
+        return None;
+    }
+    let (_, gm, _) = winograd_matrices();
+    Some(gm.dot(g).dot(&gm.t()))
+}
+
+pub fn winograd_input(d: &Array2<f32>) -> Option<Array2<f32>> {
+    if d.dim() != (4, 4) {
+        return None;
+    }
+    let (bt, _, _) = winograd_matrices();
+    Some(bt.dot(d).dot(&bt.t()))
+}
+
+pub fn winograd_output(u: &Array2<f32>, v: &Array2<f32>) -> Option<Array2<f32>> {
+    if u.dim() != (4, 4) || v.dim() != (4, 4) {
+        return None;
+    }
+    let (_, _, at) = winograd_matrices();
     Some(at.dot(&(u * v)).dot(&at.t()))
+}
+
+pub fn winograd_tile(d: &Array2<f32>, g: &Array2<f32>) -> Option<Array2<f32>> {
+    winograd_output(&winograd_filter(g)?, &winograd_input(d)?)
 }

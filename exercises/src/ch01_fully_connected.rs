@@ -6,9 +6,9 @@
 //! cargo test -p cnn-book-exercises --test ch01_fully_connected
 //! ```
 //!
-//! A dense layer from `n_in` inputs to `n_out` outputs has `n_in * n_out` weights and
-//! `n_out` biases. Fed a raw image, `n_in` is the number of pixel values
-//! (`width * height * channels`).
+//! A dense layer's parameters are its weights and its biases, which the chapter counts
+//! (section *An image as a vector*). Fed a raw image, it has one input per pixel value
+//! (`width * height * channels` of them).
 
 // The stubs do not use their arguments yet; this keeps the compiler quiet until they do.
 #![allow(unused_variables)]
@@ -20,19 +20,15 @@ use ndarray::Array2;
 ///
 /// A dense layer takes a square `s x s` image with `channels` values per pixel
 /// (`s * s * channels` inputs) to `hidden` units. Return the largest side `s` for which
-/// the layer, weights and biases together, has at most `budget` parameters:
-///
-/// ```text
-/// s * s * channels * hidden + hidden <= budget
-/// ```
+/// the layer, weights and biases together, has at most `budget` parameters.
 ///
 /// - Return 0 if even `s = 1` is over budget (for instance when `budget < hidden`).
 /// - A budget met exactly is within budget.
 /// - You may assume `channels >= 1` and `hidden >= 1` (otherwise no side would be too
 ///   large), and `channels * hidden <= 10^6`.
 /// - Budgets go all the way up to `u64::MAX`, so sides reach `2^32 - 1`: counting up one
-///   side at a time is too slow, and on the way `s * s * channels * hidden` can overflow
-///   `u64` (a panic in debug builds).
+///   side at a time is too slow, and on the way the parameter count of a large side can
+///   overflow `u64` (a panic in debug builds).
 ///
 /// Worked examples:
 ///

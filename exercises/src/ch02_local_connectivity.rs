@@ -15,14 +15,9 @@
 
 /// Exercise 2.1: the output-size formula backwards.
 ///
-/// The chapter's formula gives the number of outputs `W'` of a window with field `F`,
-/// padding `P` and stride `S` on an input of width `W`:
-///
-/// ```text
-/// W' = (W - F + 2P) / S + 1
-/// ```
-///
-/// but only when the window works: `F >= 1`, `S >= 1`, `W >= 1`, the window fits in the
+/// The chapter's output-size formula (section *The output size*) gives the number of
+/// outputs `W'` of a window with field `F`, padding `P` and stride `S` on an input of width
+/// `W`, but only when the window works: `F >= 1`, `S >= 1`, `W >= 1`, the window fits in the
 /// padded input (`F <= W + 2P`) and the division is exact (no input left over after the
 /// last window). Here you go the other way: given `W' = output`, `F = field`,
 /// `P = padding` and `S = stride`, return `Some(W)` for the input width `W` with which the
@@ -36,8 +31,8 @@
 ///
 /// Worked examples:
 ///
-/// - `input_size_for(3, 3, 1, 2) == Some(5)`: `(3 - 1)*2 + 3 - 2*1 = 5`, and indeed an
-///   input of 5, padded to 7, gives windows at padded positions 0, 2 and 4.
+/// - `input_size_for(3, 3, 1, 2) == Some(5)`: an input of 5, padded to 7, gives windows at
+///   padded positions 0, 2 and 4, and the last one ends on the last position.
 /// - `input_size_for(55, 11, 0, 4) == Some(227)`: AlexNet's first layer.
 /// - `input_size_for(3, 3, 2, 1) == Some(1)`: one input padded to 5 gives 3 windows.
 /// - `input_size_for(2, 3, 2, 1) == None`: even a single input, padded to 5, already gives
@@ -99,11 +94,10 @@ pub fn seen_by(
 ///
 /// - `layers_to_cover(7, 3, 1) == Some(3)`: at stride 1 the fields are 3, 5, 7 wide after
 ///   one, two, three layers.
-/// - `layers_to_cover(7, 3, 2) == Some(2)`: one layer sees 3 positions; two layers see
-///   `3 + 2*2 = 7`, since the second layer's 3 inputs are 2 positions apart in the input.
-/// - `layers_to_cover(8, 3, 2) == Some(3)`: the third layer takes the field from 7 to
-///   `7 + 2*4 = 15`.
-/// - `layers_to_cover(100, 3, 1) == Some(50)`: `n` layers see `1 + 2n` positions.
+/// - `layers_to_cover(7, 3, 2) == Some(2)`: one layer sees 3 positions, two layers see 7
+///   (the chapter's figure of a strided stack shows why).
+/// - `layers_to_cover(8, 3, 2) == Some(3)`: two layers see only 7 positions, three see 15.
+/// - `layers_to_cover(100, 3, 1) == Some(50)`: 49 layers see 99 positions, one short.
 /// - `layers_to_cover(1, 1, 5) == Some(0)`, `layers_to_cover(2, 1, 5) == None`.
 ///
 /// The checker uses only targets for which the fields you compute fit comfortably in a

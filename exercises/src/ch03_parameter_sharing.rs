@@ -8,8 +8,8 @@
 //!
 //! A layer with [`ConvGeometry`] `{ field: F, stride: S, padding: P, filters: K }` on a
 //! `W x H x D` input [`Volume`] slides `F x F` windows, spanning the full depth `D`, over
-//! width and height, giving a `W' x H' x K` output. Every output neuron has `F * F * D`
-//! weights and one bias.
+//! width and height, giving a `W' x H' x K` output. How many weights and biases its
+//! neurons have, shared or not, is the chapter's subject (section *Stationarity*).
 //!
 //! Along each of width and height, as in chapter 2, an input of `W` values gives
 //! `W' = (W - F + 2P)/S + 1` outputs, but only when the window *works* along it: `F >= 1`,
@@ -36,8 +36,8 @@ use cnn_book::{ConvGeometry, Volume};
 ///   height.
 ///
 /// Worked example: on a `4x4x1` input, 2 filters of `3x3` at stride 1 without padding
-/// give a `2x2x2` output. Each neuron has `3*3*1 + 1 = 10` parameters, so the locally
-/// connected layer has `8 * 10 = 80`, the convolutional one `2 * 10 = 20`, and
+/// give a `2x2x2` output. The locally connected layer has 80 parameters, the
+/// convolutional one 20, and
 ///
 /// ```text
 /// sharing_ratio(
@@ -86,10 +86,10 @@ pub fn nearest_tiling_width(width: usize, field: usize, padding: usize, stride: 
 ///
 /// Worked example: on a `5x5x1` input,
 ///
-/// - `ConvGeometry { field: 3, stride: 1, padding: 0, filters: 2 }` has
-///   `2 * (3*3*1 + 1) = 20` parameters and outputs `3x3x2`;
-/// - then `ConvGeometry { field: 3, stride: 1, padding: 0, filters: 4 }` has
-///   `4 * (3*3*2 + 1) = 76` parameters and outputs `1x1x4`;
+/// - `ConvGeometry { field: 3, stride: 1, padding: 0, filters: 2 }` has 20 parameters
+///   and outputs `3x3x2`;
+/// - then `ConvGeometry { field: 3, stride: 1, padding: 0, filters: 4 }` has 76
+///   parameters and outputs `1x1x4`;
 ///
 /// so the total is `Some(96)`. A third layer with `field: 2` would not fit the `1x1x4`
 /// volume, and the answer would be `None`.

@@ -59,26 +59,18 @@ pub fn correlate_valid(x: &[f64], kernel: &[f64]) -> Vec<f64> {
 /// The exponential moving average `s(t) = alpha x(t) + (1 - alpha) s(t - 1)`, started at
 /// `s(-1) = 0`, is the causal filter with kernel `g(tau) = alpha (1 - alpha)^tau`. At time
 /// `t` only the kernel's first `t + 1` weights have met a value of `x`, and they sum to
-///
-/// ```text
-/// alpha (1 + (1 - alpha) + ... + (1 - alpha)^t) = 1 - (1 - alpha)^(t + 1)
-/// ```
-///
-/// rather than 1, so the first averages are pulled towards the zero it started from. The
-/// Adam optimizer removes that bias by dividing by the sum. Return, for every `t` from 0
-/// to `x.len() - 1`,
-///
-/// ```text
-/// s(t) / (1 - (1 - alpha)^(t + 1))
-/// ```
+/// less than 1, so the first averages are pulled towards the zero it started from. The
+/// Adam optimizer removes that bias by dividing by that sum. Return, for every `t` from 0
+/// to `x.len() - 1`, `s(t)` divided by the sum of the kernel's first `t + 1` weights.
 ///
 /// You may assume `0 < alpha <= 1`. An empty `x` gives an empty result.
 ///
 /// Worked examples:
 ///
 /// - `ema_bias_corrected(&[2.0, 4.0], 0.5)` is `[2.0, 3.333...]`: `s(0) = 0.5*2 = 1`,
-///   divided by `1 - 0.5 = 0.5` gives 2; `s(1) = 0.5*4 + 0.5*1 = 2.5`, divided by
-///   `1 - 0.25 = 0.75` gives `10/3`. (The uncorrected averages are `[1.0, 2.5]`.)
+///   divided by the first weight, 0.5, gives 2; `s(1) = 0.5*4 + 0.5*1 = 2.5`, divided by
+///   the first two, `0.5 + 0.25 = 0.75`, gives `10/3`. (The uncorrected averages are
+///   `[1.0, 2.5]`.)
 /// - `ema_bias_corrected(&[3.0, 3.0, 3.0], 0.5) == vec![3.0, 3.0, 3.0]`: the averages
 ///   1.5, 2.25, 2.625 divided by 0.5, 0.75, 0.875. On a constant signal the corrected
 ///   average is that constant from the start, and at `t = 0` it is always `x(0)`.

@@ -73,16 +73,10 @@ pub fn conv2d_one_channel(
 /// A dilated convolution spreads the kernel's taps `dilation` pixels apart, so that a
 /// `3 x 3` kernel with dilation 2 covers a `5 x 5` area with the same nine weights. With
 /// stride 1 and no padding, kernel tap `(u, v)` of output `(i, j)` reads
-/// `image[i + u*dilation][j + v*dilation]`:
-///
-/// ```text
-/// y[i][j] = sum over u < KH, v < KW of image[i + u*dilation][j + v*dilation] * kernel[u][v]
-/// ```
-///
-/// The dilated kernel spans `(KH - 1)*dilation + 1` rows and `(KW - 1)*dilation + 1`
-/// columns, and the output has one entry for every position where that span fits inside
-/// the image: `H - (KH - 1)*dilation` rows and `W - (KW - 1)*dilation` columns. Dilation 1
-/// is the ordinary convolution.
+/// `image[i + u*dilation][j + v*dilation]`, and the output is the sum of the taps'
+/// products, as in exercise 5.1. There is one output for every position where the whole
+/// dilated kernel fits inside the image (how many that makes along each axis is yours to
+/// work out). Dilation 1 is the ordinary convolution.
 ///
 /// Return `None` when `dilation == 0`, when the kernel has no taps (a dimension of 0), or
 /// when the dilated kernel does not fit in the image (which includes an empty image).

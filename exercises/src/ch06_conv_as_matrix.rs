@@ -18,39 +18,46 @@
 
 use ndarray::Array2;
 
-/// Exercise 6.1: the matrix of a 1D convolution.
+/// Exercise 6.1: the matrix of a dilated 1D convolution.
 ///
-/// A signal `x` of `length` values, padded with `padding` zeros on each side, is
-/// cross-correlated with `kernel` (`k` values) at stride `stride`: output `o` is
+/// A signal `x` of `length` values is padded with `padding` zeros on each side and
+/// cross-correlated at stride `stride` with a *dilated* kernel, as in exercise 5.2: the
+/// `k` taps of `kernel` are spread `dilation` positions apart, so that tap `u` reads the
+/// padded signal `u * dilation` positions after the start of its window (dilation 1 is the
+/// ordinary convolution). The first window starts at the left edge of the padding, and
+/// each next one `stride` positions further right, as long as the whole dilated kernel
+/// still lies inside the padded signal.
 ///
-/// ```text
-/// y[o] = sum over u < k of kernel[u] * x[o*stride + u - padding]
-/// ```
+/// Return the matrix `C` of shape `(outputs, length)` with `C x = y` for every `x`: one
+/// row per output, one column per real input, each tap's weight in the column of the
+/// input it reads. Taps that land in the padding multiply zeros: they have no column.
 ///
-/// where `x` at a position outside `0..length` is a padding zero. There are
-/// `(length - k + 2*padding)/stride + 1` outputs. Return the matrix `C` of shape
-/// `(outputs, length)` with `C x = y` for every `x`: row `o` holds `kernel[u]` in column
-/// `o*stride + u - padding` for each tap `u` that lands on a real input, and zeros
-/// everywhere else. Taps that land in the padding multiply zeros: they have no column.
-///
-/// Return `None` when the window does not work: `length`, `k` or `stride` is 0, the kernel
-/// is longer than the padded signal (`k > length + 2*padding`), or
-/// `length - k + 2*padding` is not a multiple of `stride`.
+/// Return `None` when the window does not work, with the dilated kernel in the role of
+/// chapter 2's field: `length`, `k`, `stride` or `dilation` is 0, the dilated kernel is
+/// longer than the padded signal, or the windows do not tile the padded signal exactly (no
+/// window ends on its last position).
 ///
 /// Worked examples, with the kernel `[1.0, 2.0, 3.0]`:
 ///
-/// - `conv_matrix_1d(4, &[1.0, 2.0, 3.0], 1, 0)` is
-///   `Some(array![[1.0, 2.0, 3.0, 0.0], [0.0, 1.0, 2.0, 3.0]])`: the kernel, shifted one
-///   column per row.
-/// - `conv_matrix_1d(4, &[1.0, 2.0, 3.0], 1, 1)` is `Some` of the `4 x 4` matrix
-///   `[[2, 3, 0, 0], [1, 2, 3, 0], [0, 1, 2, 3], [0, 0, 1, 2]]`: the first and last rows
-///   lose the tap that lands in the padding.
-/// - `conv_matrix_1d(5, &[1.0, 2.0, 3.0], 2, 1)` is `Some` of the `3 x 5` matrix
+/// - `conv_matrix_1d(4, &[1.0, 2.0, 3.0], 1, 0, 1)` is
+///   `Some(array![[1.0, 2.0, 3.0, 0.0], [0.0, 1.0, 2.0, 3.0]])`: the ordinary convolution,
+///   the kernel shifted one column per row.
+/// - `conv_matrix_1d(5, &[1.0, 2.0, 3.0], 1, 0, 2)` is
+///   `Some(array![[1.0, 0.0, 2.0, 0.0, 3.0]])`: with dilation 2 the three taps cover all
+///   five inputs, so there is one window.
+/// - `conv_matrix_1d(6, &[1.0, 2.0, 3.0], 1, 1, 2)` is `Some` of the `4 x 6` matrix
+///   `[[0, 2, 0, 3, 0, 0], [1, 0, 2, 0, 3, 0], [0, 1, 0, 2, 0, 3], [0, 0, 1, 0, 2, 0]]`:
+///   the first row's first tap and the last row's last tap land in the padding.
+/// - `conv_matrix_1d(5, &[1.0, 2.0, 3.0], 2, 1, 1)` is `Some` of the `3 x 5` matrix
 ///   `[[2, 3, 0, 0, 0], [0, 1, 2, 3, 0], [0, 0, 0, 1, 2]]`: at stride 2 each row moves two
 ///   columns.
-/// - `conv_matrix_1d(4, &[1.0, 2.0, 3.0], 2, 1)` is `None`: `(4 - 3 + 2)/2` is not a whole
-///   number. So are `conv_matrix_1d(2, &[1.0, 2.0, 3.0], 1, 0)` (the kernel is longer than
-///   the signal) and `conv_matrix_1d(0, &[1.0], 1, 0)`.
+/// - `conv_matrix_1d(8, &[1.0, 2.0], 2, 0, 3)` is `Some` of the `3 x 8` matrix
+///   `[[1, 0, 0, 2, 0, 0, 0, 0], [0, 0, 1, 0, 0, 2, 0, 0], [0, 0, 0, 0, 1, 0, 0, 2]]`, but
+///   `conv_matrix_1d(7, &[1.0, 2.0], 2, 0, 3)` is `None`: its last window would end one
+///   position short of the end.
+/// - `conv_matrix_1d(4, &[1.0, 2.0, 3.0], 1, 0, 2)` is `None` (the dilated kernel is longer
+///   than the signal), and so are `conv_matrix_1d(4, &[1.0, 2.0, 3.0], 1, 0, 0)` and
+///   `conv_matrix_1d(0, &[1.0], 1, 0, 1)`.
 ///
 /// The entries are copies of the kernel's values, so the checker compares them exactly.
 pub fn conv_matrix_1d(
@@ -58,8 +65,9 @@ pub fn conv_matrix_1d(
     kernel: &[f32],
     stride: usize,
     padding: usize,
+    dilation: usize,
 ) -> Option<Array2<f32>> {
-    todo!("Exercise 6.1: the (outputs x length) matrix of the convolution, or None")
+    todo!("Exercise 6.1: the (outputs x length) matrix of the dilated convolution, or None")
 }
 
 /// Exercise 6.2: im2col for one channel.
@@ -108,12 +116,13 @@ pub fn im2col_one_channel(image: &Array2<f32>, field: usize, stride: usize) -> O
 
 /// Exercise 6.3: multiplying by `C^T` without building `C`.
 ///
-/// Take the convolution of exercise 6.1: a signal of `out_len` values, padded with
-/// `padding` zeros on each side, cross-correlated with the kernel `w` at stride `stride`,
-/// and its matrix `C` of shape `(outputs, out_len)`. Its transpose `C^T` takes a vector
-/// of the convolution's output size back to its input size: it is the backward pass of the
-/// convolution and, with learned weights, the chapter's transposed convolution. Given `y`,
-/// one value per output of the convolution, return `C^T y`: `out_len` values.
+/// Take the convolution of exercise 6.1 with dilation 1 (an ordinary kernel): a signal of
+/// `out_len` values, padded with `padding` zeros on each side, cross-correlated with the
+/// kernel `w` at stride `stride`, and its matrix `C` of shape `(outputs, out_len)`. Its
+/// transpose `C^T` takes a vector of the convolution's output size back to its input size:
+/// it is the backward pass of the convolution and, with learned weights, the chapter's
+/// transposed convolution. Given `y`, one value per output of the convolution, return
+/// `C^T y`: `out_len` values.
 ///
 /// Do it without building `C`: the matrix has `outputs * out_len` entries, nearly all of
 /// them zero, while each entry of `C^T y` needs only a few of them.
@@ -123,7 +132,8 @@ pub fn im2col_one_channel(image: &Array2<f32>, field: usize, stride: usize) -> O
 /// is a multiple of `stride`, and `y.len()` is the number of outputs,
 /// `(out_len - w.len() + 2*padding)/stride + 1`.
 ///
-/// Worked examples, with the kernel `[1.0, 2.0, 3.0]` and the matrices of exercise 6.1:
+/// Worked examples, with the kernel `[1.0, 2.0, 3.0]` and exercise 6.1's matrices (dilation
+/// 1):
 ///
 /// - `conv_transpose_1d(&[1.0, 1.0], &[1.0, 2.0, 3.0], 1, 0, 4) == vec![1.0, 3.0, 5.0, 3.0]`:
 ///   `C = [[1, 2, 3, 0], [0, 1, 2, 3]]`, and `C^T [1, 1]` adds up the rows of `C`.

@@ -51,14 +51,8 @@ pub fn global_avg_pool(x: &Array4<f32>) -> Array2<f32> {
 ///
 /// Given `grad[n][c]`, the gradient of the loss with respect to output `y[n][c]` of
 /// [`global_avg_pool`], return the gradient with respect to its input, of shape
-/// `shape = (N, C, H, W)`. Every input of map `(n, c)` counts `1 / (H*W)` in the mean, so
-/// each receives the same share of the output's gradient:
-///
-/// ```text
-/// dx[n][c][r][q] = grad[n][c] / (H * W)
-/// ```
-///
-/// `grad` has shape `(N, C)`; `H` and `W` are at least 1, and `N` or `C` may be 0.
+/// `shape = (N, C, H, W)`, by the chain rule through the forward pass. `grad` has shape
+/// `(N, C)`; `H` and `W` are at least 1, and `N` or `C` may be 0.
 ///
 /// Worked examples:
 ///
@@ -75,47 +69,51 @@ pub fn global_avg_pool_backward(
     grad: &Array2<f32>,
     shape: (usize, usize, usize, usize),
 ) -> Array4<f32> {
-    todo!("Exercise 7.2: spread each map's gradient evenly over its H*W inputs")
+    todo!("Exercise 7.2: the (N, C, H, W) input gradient of global average pooling")
 }
 
-/// Exercise 7.3: DeconvNet's max unpooling.
+/// Exercise 7.3: the backward pass of average pooling that ignores the padding.
 ///
-/// Max pooling keeps, for every output `(n, c, i, j)`, the largest input of its window,
-/// and its *switch* records where that input was: `switches[[n, c, i, j]]` is its
-/// `(row, column)` in the input map, as a `(u32, u32)` (convert with `as usize`). To map
-/// pooled activations back to the input's resolution, Zeiler and Fergus' DeconvNet
-/// *unpools*: start from zeros of the input's `shape = (N, C, H, W)` and put each pooled
-/// value back where its switch points,
+/// Average pooling with `field x field` windows, moving by `stride` along both axes, on
+/// maps padded with `padding` rows and columns on every side. The windows sit as in
+/// chapter 2: the first at the top-left corner of the padded map, each next one `stride`
+/// further down or right. Each output is the mean of the *real* inputs of its window: the
+/// padding is neither added nor counted, so a window that hangs over the border averages
+/// fewer values (the second of the chapter's two choices, PyTorch's
+/// `count_include_pad=False`).
 ///
-/// ```text
-/// out[n][c][row][column] += pooled[n][c][i][j]   where (row, column) = switches[n][c][i][j]
-/// ```
+/// Given `grad[n][c][i][j]`, the gradient of the loss with respect to output `(i, j)` of
+/// map `(n, c)`, return the gradient with respect to the input, of shape
+/// `shape = (N, C, H, W)`. Chapter 7 derives the backward pass of an average whose window
+/// always holds `F * F` values; here work it out for this one.
 ///
-/// Every other position stays 0. When windows overlap (stride smaller than the field),
-/// one input can win several windows: the values sent to the same position add up. (This
-/// is also the backward pass of max pooling, with the output gradient in place of
-/// `pooled`.) `pooled` and `switches` have the same shape `(N, C, H', W')`, and every
-/// switch lies inside the `H x W` map.
+/// You may assume that the shapes fit: `field`, `stride`, `H` and `W` are at least 1, the
+/// padding is at most half the window (`2 * padding <= field`, so every window holds at
+/// least one real input), the windows tile the padded maps exactly along both axes, and
+/// `grad` has shape `(N, C, H', W')` for the `H' x W'` windows. `N` or `C` may be 0.
 ///
 /// Worked examples:
 ///
-/// - Max pooling `[[1, 3, 2, 0], [4, 2, 1, 5], [0, 1, 3, 3], [2, 6, 1, 0]]` (one image,
-///   one channel) with `2 x 2` windows and stride 2 gives `pooled = [[4, 5], [6, 3]]` and
-///   `switches = [[(1, 0), (1, 3)], [(3, 1), (2, 2)]]` (the tie between the two 3s goes to
-///   the first one in reading order). Unpooling them to shape `(1, 1, 4, 4)` gives
-///   `[[0, 0, 0, 0], [4, 0, 0, 5], [0, 0, 3, 0], [0, 6, 0, 0]]`: each maximum back in its
-///   place, zeros elsewhere.
-/// - Max pooling `[[0, 9, 0], [1, 2, 3]]` with `2 x 2` windows and stride 1 gives
-///   `pooled = [[9, 9]]` and `switches = [[(0, 1), (0, 1)]]`: the 9 wins both windows.
-///   Unpooling to shape `(1, 1, 2, 3)` gives `[[0, 18, 0], [0, 0, 0]]`.
+/// - `2 x 2` windows, stride 2, padding 1 on a `2 x 2` map: the padded map is `4 x 4` and
+///   holds four windows, each with one real input, its corner. So with
+///   `g = array![[[[1.0, 2.0], [3.0, 4.0]]]]`,
+///   `avg_pool_backward_excluding_padding(&g, (1, 1, 2, 2), 2, 2, 1)` is `g` itself: each
+///   input receives its window's whole gradient. (Counting the padding, each would
+///   receive a quarter.)
+/// - `3 x 3` windows, stride 1, padding 1 on a `1 x 3` map (shape `(1, 1, 1, 3)`): three
+///   windows, over the real inputs `{0, 1}`, `{0, 1, 2}` and `{1, 2}`. With
+///   `grad = array![[[[6.0, 6.0, 6.0]]]]` the answer is `array![[[[5.0, 8.0, 5.0]]]]`: the
+///   middle input belongs to all three windows, the others to two.
 ///
-/// As Rust: `max_unpool(&array![[[[9.0, 9.0]]]], &array![[[[(0, 1), (0, 1)]]]], (1, 1, 2, 3))`
-/// is `array![[[[0.0, 18.0, 0.0], [0.0, 0.0, 0.0]]]]`. The answers are copies or sums of
-/// the pooled values: the checker allows only for the rounding of sums in another order.
-pub fn max_unpool(
-    pooled: &Array4<f32>,
-    switches: &Array4<(u32, u32)>,
+/// The input gradients of a map add up to the gradients of its outputs: the padding takes
+/// none. The checker allows for rounding: answers within about `1e-4` of the expected ones
+/// are right.
+pub fn avg_pool_backward_excluding_padding(
+    grad: &Array4<f32>,
     shape: (usize, usize, usize, usize),
+    field: usize,
+    stride: usize,
+    padding: usize,
 ) -> Array4<f32> {
-    todo!("Exercise 7.3: each pooled value back at its switch, zeros elsewhere")
+    todo!("Exercise 7.3: share each window's gradient among its real inputs")
 }

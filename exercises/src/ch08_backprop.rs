@@ -46,16 +46,11 @@ pub fn leaky_relu(x: &Array2<f32>, slope: f32) -> Array2<f32> {
 /// Exercise 8.2: the backward pass of the leaky ReLU.
 ///
 /// Given the input `x` of the forward pass and `grad = dL/dy` (same shape), return
-/// `dL/dx`, element-wise by the chain rule: the derivative of the leaky ReLU is 1 where
-/// `x > 0` and `slope` where `x < 0`, so
-///
-/// ```text
-/// dx = grad       where x > 0
-/// dx = slope*grad where x <= 0
-/// ```
+/// `dL/dx`, element-wise, by the chain rule through the leaky ReLU of exercise 8.1.
 ///
 /// At `x = 0` exactly the function has a kink and no derivative; like the library's ReLU
-/// (which passes nothing back at 0), take the left side: `slope * grad`.
+/// (which passes nothing back at 0), use the derivative of the left side, that of the
+/// negative inputs, there.
 ///
 /// Worked examples, with `x = array![[-2.0, 0.0, 3.0], [0.5, -1.0, -4.0]]` and
 /// `grad = array![[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]`:
@@ -68,7 +63,7 @@ pub fn leaky_relu(x: &Array2<f32>, slope: f32) -> Array2<f32> {
 /// The checker allows only for rounding: answers within about `1e-6` of the expected ones
 /// are right.
 pub fn leaky_relu_backward(x: &Array2<f32>, grad: &Array2<f32>, slope: f32) -> Array2<f32> {
-    todo!("Exercise 8.2: grad where x > 0, slope * grad elsewhere")
+    todo!("Exercise 8.2: dL/dx of the leaky ReLU")
 }
 
 /// Exercise 8.3: the backward pass of a fully connected layer.
@@ -81,14 +76,11 @@ pub fn leaky_relu_backward(x: &Array2<f32>, grad: &Array2<f32>, slope: f32) -> A
 /// y[n][k] = sum over i < D_in of x[n][i] * w[k][i]  +  b[k]
 /// ```
 ///
-/// Given `grad = dL/dy` of shape `(N, D_out)`, return `(dL/dx, dL/dw, dL/db)`:
-///
-/// - `dL/dx = grad w`, shape `(N, D_in)`: input `i` of example `n` reaches every output
-///   `k` through the weight `w[k][i]`;
-/// - `dL/dw = grad^T x`, shape `(D_out, D_in)`: weight `w[k][i]` is used once per
-///   example, so its gradient sums `grad[n][k] * x[n][i]` over the batch;
-/// - `dL/db`, `D_out` values: the column sums of `grad` (the bias is also used once per
-///   example).
+/// Given `grad = dL/dy` of shape `(N, D_out)`, return `(dL/dx, dL/dw, dL/db)`, of shapes
+/// `(N, D_in)`, `(D_out, D_in)` (that of `w`) and `D_out`: the gradients of the loss
+/// summed over the whole batch (not averaged), in matrix form. Chapter 8 derives them for
+/// one example (section *Fully connected networks*); every weight and every bias is used
+/// once per example of the batch.
 ///
 /// The bias does not change any of the three, so it is not an argument. Any of `N`,
 /// `D_in`, `D_out` may be 0 (an empty batch has zero gradients).
@@ -96,13 +88,12 @@ pub fn leaky_relu_backward(x: &Array2<f32>, grad: &Array2<f32>, slope: f32) -> A
 /// Worked examples:
 ///
 /// - `x = array![[1.0, 2.0]]`, `w = array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]`,
-///   `grad = array![[1.0, 2.0, 3.0]]`: `dL/dx = array![[4.0, 5.0]]` (`1*1 + 2*0 + 3*1`
-///   and `1*0 + 2*1 + 3*1`), `dL/dw = array![[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]]` (row `k`
-///   is `grad[0][k]` times `x`), `dL/db = array![1.0, 2.0, 3.0]`.
+///   `grad = array![[1.0, 2.0, 3.0]]`: `dL/dx = array![[4.0, 5.0]]`,
+///   `dL/dw = array![[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]]`, `dL/db = array![1.0, 2.0, 3.0]`.
 /// - `x = array![[1.0, 2.0], [3.0, 4.0]]`, `w = array![[1.0, -1.0]]`,
 ///   `grad = array![[1.0], [2.0]]`: `dL/dx = array![[1.0, -1.0], [2.0, -2.0]]`,
-///   `dL/dw = array![[7.0, 10.0]]` (`1*[1, 2] + 2*[3, 4]`: summed over the batch), and
-///   `dL/db = array![3.0]`.
+///   `dL/dw = array![[7.0, 10.0]]` and `dL/db = array![3.0]`: two examples, so the
+///   parameters' gradients have a contribution from each.
 ///
 /// The checker compares each of the three exactly when every value is a small integer,
 /// and within about `1e-4` for random floats.
@@ -119,28 +110,20 @@ pub fn linear_backward(
 /// One channel, one filter, stride 1, no padding: the input `x` is `H x W`, the filter
 /// `field x field`, and output `(i, j)` is `y[i][j] = sum over u, v < field of
 /// x[i + u][j + v] * kernel[u][v]`, for `H - field + 1` rows and `W - field + 1` columns.
-/// Given `grad = dL/dy` of that shape, return `dL/dkernel` (`field x field`). Weight
-/// `kernel[u][v]` is shared: it is used at every output position, and every use adds its
-/// input times the error of that output,
-///
-/// ```text
-/// dkernel[u][v] = sum over i, j of grad[i][j] * x[i + u][j + v]
-/// ```
-///
-/// This is the correlation of the input with the error map: slide `grad` over `x` like a
-/// kernel. The checker passes `1 <= field <= min(H, W)` and a `grad` of the right shape.
+/// Given `grad = dL/dy` of that shape, return `dL/dkernel` (`field x field`). Chapter 8
+/// derives it (section *Convolutional networks*, with a worked example): mind that each
+/// weight is shared by every output position. The checker passes
+/// `1 <= field <= min(H, W)` and a `grad` of the right shape.
 ///
 /// Worked example (the course's question: a `4 x 4` input and a `3 x 3` field give a
 /// `2 x 2` output, so each of the 9 weights touches 4 inputs): with
 /// `x[r][c] = 4r + c`, `Array2::from_shape_fn((4, 4), |(r, c)| (4 * r + c) as f32)`, and
 ///
 /// - `grad = Array2::ones((2, 2))`, `conv_weight_gradient(&x, &grad, 3)` is
-///   `array![[10.0, 14.0, 18.0], [26.0, 30.0, 34.0], [42.0, 46.0, 50.0]]`: weight `(u, v)`
-///   adds up the `2 x 2` block of `x` whose corner is `(u, v)`, e.g. `0 + 1 + 4 + 5 = 10`;
+///   `array![[10.0, 14.0, 18.0], [26.0, 30.0, 34.0], [42.0, 46.0, 50.0]]`;
 /// - `grad = array![[1.0, 2.0], [3.0, 4.0]]` gives
-///   `array![[34.0, 44.0, 54.0], [74.0, 84.0, 94.0], [114.0, 124.0, 134.0]]`: weight
-///   `(0, 0)` saw `x[0][0]` at output `(0, 0)`, `x[0][1]` at `(0, 1)`, `x[1][0]` at
-///   `(1, 0)` and `x[1][1]` at `(1, 1)`, so `1*0 + 2*1 + 3*4 + 4*5 = 34`.
+///   `array![[34.0, 44.0, 54.0], [74.0, 84.0, 94.0], [114.0, 124.0, 134.0]]`, the nine
+///   numbers of the chapter's worked example.
 ///
 /// The checker compares exactly when every value is a small integer, and within about
 /// `1e-4` for random floats.

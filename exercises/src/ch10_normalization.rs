@@ -16,15 +16,11 @@ use ndarray::Array2;
 
 /// Exercise 10.1: batch normalization of features, training mode.
 ///
-/// For each feature (column) `d`, over the `N` examples of the batch:
-///
-/// ```text
-/// mu[d]  = (1/N) sum_n x[n][d]
-/// var[d] = (1/N) sum_n (x[n][d] - mu[d])^2          (biased: divide by N)
-/// y[n][d] = gamma[d] (x[n][d] - mu[d]) / sqrt(var[d] + eps) + beta[d]
-/// ```
-///
-/// `gamma` and `beta` have one value per feature; `N` is at least 2.
+/// Normalise each feature (column) `d` as chapter 10's batch norm does in training mode:
+/// with the mean and the variance of that column over the `N` examples of the batch (the
+/// biased variance, which divides by `N`), `eps` added to the variance, then scaled by
+/// `gamma[d]` and shifted by `beta[d]`. `gamma` and `beta` have one value per feature; `N`
+/// is at least 2.
 ///
 /// Worked example: `x = [[1, 10], [3, 10]]` (two examples, two features), `gamma = [1, 2]`,
 /// `beta = [0, 5]`, `eps = 1e-5`. Feature 0 has mean 2 and variance 1, so its outputs are

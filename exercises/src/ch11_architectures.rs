@@ -46,13 +46,14 @@ pub fn inception_params(c_in: usize, widths: Widths) -> usize {
 
 /// Exercise 11.3: the multiply-accumulates of the same module.
 ///
-/// The module keeps the image's size (every convolution is padded to do so): on an input of
-/// `c_in x side x side`, a convolution from `a` to `b` channels with `f x f` filters does
-/// `side * side * b * a * f * f` multiply-accumulates. Biases, ReLUs and pooling are not
-/// counted (the convention of published counts). Return the total of the module.
+/// The module keeps the image's size (every convolution is padded to do so), on an input
+/// of `c_in x side x side`. Count one multiply-accumulate for every product of a weight
+/// with an input value (padding zeros included) that the module's convolutions compute;
+/// biases, ReLUs and pooling are not counted (the convention of published counts). Return
+/// the total of the module.
 ///
-/// Worked example: `c_in = 4`, `side = 2`, widths `[1, 2, 3, 1, 2, 1]`: `4 * (4 + 8 + 54 + 4
-/// + 50 + 4) = 496`.
+/// Worked example: `c_in = 4`, `side = 2`, widths `[1, 2, 3, 1, 2, 1]`: 496 in all, 124 at
+/// each of the 4 positions.
 pub fn inception_multiply_adds(c_in: usize, side: usize, widths: Widths) -> u64 {
     todo!("Exercise 11.3: the same convolutions, each at every position")
 }

@@ -24,12 +24,13 @@
 ///
 /// Worked example: `weights = [0.5, 0.5]`. Plain: `y2 = 0.25 x`, the derivative is `0.25`.
 /// Residual: `y1 = 1.5 x`, `y2 = 2.25 x`, the derivative is `2.25`. With twenty weights of
-/// `0.1`, the plain chain passes `1e-20` of the gradient, the residual one `1.1^20 = 6.7`.
+/// `0.1`, the plain chain passes about `1e-20` of the gradient, the residual one about
+/// `6.73`.
 ///
 /// The checker allows for rounding: answers within about `1e-5` of the expected ones,
 /// relative to their size, are right.
 pub fn input_gradient(weights: &[f32], residual: bool) -> f32 {
-    todo!("Exercise 12.1: multiply the derivative of each layer")
+    todo!("Exercise 12.1: dy_L/dx by the chain rule")
 }
 
 /// Exercise 12.2: the parameters of a basic block.

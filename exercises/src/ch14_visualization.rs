@@ -43,9 +43,10 @@ pub fn finite_difference_saliency(
 /// Return the rows and the columns of a `height x width` image that unit `(row, col)` of
 /// the last layer's output can see, as half-open ranges, clipped to the image.
 ///
-/// Chapter 2's recurrence gives the field of one output: start with size 1, jump 1,
-/// start 0; for each layer, `size += (field - 1) * jump`, `start -= padding * jump`,
-/// `jump *= stride`. Output `i` then sees `start + i * jump .. start + i * jump + size`.
+/// Chapter 2 derives the receptive field of one output of such a stack (section
+/// *Receptive fields through a stack*): how wide it is, where output 0's field starts,
+/// and how far apart the fields of neighbouring outputs are. Positions before 0 or past
+/// the image are padding: they are clipped off.
 ///
 /// Worked example: LeNet's `[(5, 2, 1), (2, 0, 2), (5, 0, 1)]` (first convolution,
 /// pooling, second convolution) on a `28 x 28` image: unit `(5, 2)` sees rows `8..22` and
@@ -58,7 +59,7 @@ pub fn receptive_patch(
     height: usize,
     width: usize,
 ) -> (Range<usize>, Range<usize>) {
-    todo!("Exercise 14.2: the recurrence, then clip")
+    todo!("Exercise 14.2: the unit's receptive field, clipped to the image")
 }
 
 /// Exercise 14.3: what a ReLU sends back, under each of the three rules.

@@ -48,8 +48,8 @@ pub fn lrn(x: &Array4<f32>, size: usize, k: f32, alpha: f32, beta: f32) -> Array
 ///
 /// Worked examples (`k = 1`, `alpha = 1`, `beta = 1`):
 ///
-/// - `size = 1`: the sum holds the channel alone, `b = a / (1 + a^2)`, whose derivative
-///   `(1 - a^2) / (1 + a^2)^2` is 0 at `a = 1`: a gradient of 5 there gives 0.
+/// - `size = 1`: the sum holds the channel alone, `b = a / (1 + a^2)`, which is flat at
+///   its peak `a = 1` (exercise 15.3): a gradient of 5 there gives 0.
 /// - `size = 3`, channels `[1, 2]` at one position, `grad = [1, 0]`: both channels' windows
 ///   hold both, so `b0 = a0 / (1 + a0^2 + a1^2)` and `b1 = a1 / (1 + a0^2 + a1^2)`. The
 ///   answer is `[1/9, -1/9]`: raising `a1` does not change `b1`'s gradient here (it is 0),

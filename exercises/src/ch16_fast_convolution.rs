@@ -49,12 +49,10 @@ pub fn blocked_matmul(a: &Array2<f32>, b: &Array2<f32>, block: usize) -> Option<
 /// Exercise 16.2: the patch matrix of a "same" convolution, by shifted rows.
 ///
 /// For an odd `field` `F` and padding `P = (F - 1) / 2`, stride 1, the output of a
-/// convolution on an `H x W` image is again `H x W`. Its patch matrix (chapter 6) has
-/// `F * F` rows and `H * W` columns:
-///
-/// ```text
-/// patches[u*F + v][i*W + j] = image[i + u - P][j + v - P]   (0 outside the image)
-/// ```
+/// convolution on an `H x W` image is again `H x W`. Its patch matrix, laid out as in
+/// chapter 6, has `F * F` rows, one per kernel tap `(u, v)` in reading order, and `H * W`
+/// columns, one per output `(i, j)` in reading order; each entry is the pixel that the tap
+/// reads for that output, or 0 where it reads the padding.
 ///
 /// As chapter 16 shows, row `(u, v)` is the image shifted by `u - P` rows and `v - P`
 /// columns: build it with one long copy of the image (row by row, flattened) and then set
@@ -112,28 +110,64 @@ pub fn conv_flops(
     todo!("Exercise 16.3: FLOPs of forward + backward, or None")
 }
 
-/// Exercise 16.4: one tile of Winograd's F(2 x 2, 3 x 3).
+/// Exercise 16.4, step 1 of 3: Winograd's filter transform.
 ///
-/// Return the 2 x 2 correlation of the 4 x 4 patch `d` with the 3 x 3 filter `g`,
-/// `Y[i][j] = sum over u, v of d[i + u][j + v] * g[u][v]`, computed as the chapter's step 5
-/// computes it: `Y = A^T [ (G g G^T) * (B^T d B) ] A` with `*` the element-by-element
-/// product, 16 multiplications between transformed numbers instead of 36, and
+/// Chapter 16's step 5 computes a 2 x 2 tile of a 3 x 3 correlation with Winograd's
+/// F(2 x 2, 3 x 3) in three steps: the filter `g` and the 4 x 4 input patch `d` are each
+/// transformed into a 4 x 4 matrix, `U` from `g` and `V` from `d`; the two are multiplied
+/// entry by entry (the 16 multiplications that replace 36); and the output transform
+/// turns the product into the 2 x 2 tile. Each step is an exercise of its own, checked on
+/// its own, so that a mistake is found in the step that makes it.
+///
+/// Here: return `U`, the transformed 3 x 3 filter `g`, with the chapter's matrices, or
+/// `None` unless `g` is 3 x 3.
+///
+/// Worked example: the filter that only keeps the centre (`g[1][1] = 1`, all else 0)
+/// becomes
 ///
 /// ```text
-/// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
-/// G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
-/// A^T = [1 1 1 0; 0 1 -1 -1]
+/// [[0,  0,     0,    0],
+///  [0,  0.25, -0.25, 0],
+///  [0, -0.25,  0.25, 0],
+///  [0,  0,     0,    0]]
 /// ```
+pub fn winograd_filter(g: &Array2<f32>) -> Option<Array2<f32>> {
+    todo!("Exercise 16.4, step 1: the filter transform U of g, or None")
+}
+
+/// Exercise 16.4, step 2 of 3: Winograd's input transform.
 ///
-/// Return `None` unless `d` is 4 x 4 and `g` is 3 x 3. The result may differ from the
-/// direct sums in the last bits.
+/// Return `V`, the transformed 4 x 4 input patch `d` of chapter 16's F(2 x 2, 3 x 3) (see
+/// step 1), or `None` unless `d` is 4 x 4.
 ///
 /// Worked examples:
 ///
-/// - With `g` all zeros except `g[1][1] = 1`, `Y` is the centre of `d`:
-///   `[[d[1][1], d[1][2]], [d[2][1], d[2][2]]]`.
-/// - With `d[i][j] = i + j` (0 to 6) and `g` all ones, every window sums nine numbers
-///   whose average is the centre's: `Y = [[18, 27], [27, 36]]`.
+/// - A patch with a single 1 at `d[0][0]` is its own transform.
+/// - A patch with a single 1 at `d[1][1]` becomes
+///   `[[0, 0, 0, 0], [0, 1, -1, 1], [0, -1, 1, -1], [0, 1, -1, 1]]`.
+pub fn winograd_input(d: &Array2<f32>) -> Option<Array2<f32>> {
+    todo!("Exercise 16.4, step 2: the input transform V of d, or None")
+}
+
+/// Exercise 16.4, step 3 of 3: the product and Winograd's output transform.
+///
+/// Given the transformed filter `u` (step 1) and the transformed patch `v` (step 2),
+/// return the 2 x 2 tile of the correlation: multiply `u` and `v` entry by entry, then
+/// apply chapter 16's output transform. Return `None` unless both are 4 x 4.
+///
+/// Worked example: with `u` and `v` all ones, the tile is `[[9, -3], [-3, 1]]`.
+///
+/// Together, the three steps compute the correlation: [`winograd_tile`] (given, not an
+/// exercise) chains them, and its result may differ from the direct sums in the last bits.
+pub fn winograd_output(u: &Array2<f32>, v: &Array2<f32>) -> Option<Array2<f32>> {
+    todo!("Exercise 16.4, step 3: the 2 x 2 tile from U and V, or None")
+}
+
+/// The 2 x 2 correlation of the 4 x 4 patch `d` with the 3 x 3 filter `g` through the three
+/// steps of exercise 16.4 (not an exercise itself: it works once they do).
+///
+/// - With `g` all zeros except `g[1][1] = 1`, the tile is the centre of `d`.
+/// - With `d[i][j] = i + j` and `g` all ones, it is `[[18, 27], [27, 36]]`.
 pub fn winograd_tile(d: &Array2<f32>, g: &Array2<f32>) -> Option<Array2<f32>> {
-    todo!("Exercise 16.4: A^T [(G g G^T) * (B^T d B)] A, or None")
+    winograd_output(&winograd_filter(g)?, &winograd_input(d)?)
 }

@@ -28,7 +28,8 @@ fn exercise_1_1_largest_side_within_budget() {
         "1.1",
         "largest_side_within_budget",
         FILE,
-        "the layer has s*s*channels*hidden + hidden parameters. Solve for s and round down; \
+        "write the layer's parameter count for a side s (chapter 1 counts it), solve the \
+         inequality for s and round down; \
          a budget met exactly still fits, and a budget below `hidden` (the biases alone) \
          gives 0. f64 has 53 bits of mantissa, so the square root of a large u64 can be off \
          by one: check the neighbours in integers (with checked_mul, as (s + 1)^2 may \

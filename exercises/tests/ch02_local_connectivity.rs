@@ -40,10 +40,10 @@ fn exercise_2_1_input_size_for() {
         "2.1",
         "input_size_for",
         FILE,
-        "rule out output = 0, F = 0 and S = 0 first. Then solve W' = (W - F + 2P)/S + 1 for W: \
-         the padded input W + 2P is one window plus W' - 1 strides. Compute that before \
-         subtracting 2P (usize cannot go negative), and remember that W = 0 is not a width \
-         either.",
+        "rule out output = 0, F = 0 and S = 0 first. Then solve the chapter's output-size \
+         formula for W, and check your answer by putting it back into the formula. usize \
+         cannot go negative: subtract the padding last, and only from something large \
+         enough. W = 0 is not a width either.",
     );
     let mut cases = vec![
         (3, 3, 1, 2),
@@ -175,11 +175,18 @@ fn exercise_2_3_layers_to_cover() {
         "2.3",
         "layers_to_cover",
         FILE,
-        "one layer sees F positions. Each further layer on top widens the field by (F - 1) \
-         times the distance between its inputs in the original input, the product of the \
-         strides below it. Add layers while the field is still smaller than the target. A \
-         target of 0 or 1 needs no layer (whatever F and S are); otherwise F <= 1 or S = 0 \
-         never gets there.",
+        "one layer sees F positions. Work out from the chapter's stack figures how much \
+         each further layer on top widens the field, and why the strides below it matter \
+         (chapter 2 derives it). Add layers while the field is still smaller than the \
+         target. A target of 0 or 1 needs no layer (whatever F and S are); otherwise \
+         F <= 1 or S = 0 never gets there.",
+    )
+    .on_timeout(
+        "The checker's large targets (up to 10^15) are reached in a few dozen layers when \
+         the strides multiply up as they should. A loop that widens the field by the same \
+         amount at every layer, because the distance between a layer's inputs does not grow \
+         with each stride below it, needs billions of passes there; so does a loop whose \
+         field stops growing.",
     );
     let mut cases = vec![
         (7, 3, 1),

@@ -34,7 +34,7 @@ fn exercise_3_1_sharing_ratio() {
         "sharing_ratio",
         FILE,
         "a locally connected neuron and a convolutional filter have the same number of \
-         parameters, F*F*D + 1. How many sets of them does each layer have? Return None \
+         parameters. How many sets of them does each layer have? Return None \
          exactly when there are no filters, the input has no depth, or the window does not \
          work along the width or the height (F, S and W at least 1, F <= W + 2P, and \
          W - F + 2P a multiple of S).",
@@ -167,10 +167,10 @@ fn exercise_3_3_conv_stack_params() {
         "3.3",
         "conv_stack_params",
         FILE,
-        "each layer has filters * (F*F*D + 1) parameters, where D is its input's depth: the \
-         stack's input depth for the first layer, the previous layer's filters after that. \
-         Track the width and height too ((W - F + 2P)/S + 1 along each), and return None as \
-         soon as a layer does not fit; an empty stack is Some(0).",
+        "count each layer's weights and biases as the chapter does, with D its input's \
+         depth: the stack's input depth for the first layer, the previous layer's filters \
+         after that. Track the width and height too (chapter 2's output size along each), \
+         and return None as soon as a layer does not fit; an empty stack is Some(0).",
     );
     let worked = [geometry(3, 1, 0, 2), geometry(3, 1, 0, 4)];
     let mut cases: Vec<(Volume, Vec<ConvGeometry>)> = vec![

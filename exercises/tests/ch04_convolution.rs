@@ -136,8 +136,10 @@ fn exercise_4_2_ema_bias_corrected() {
         "ema_bias_corrected",
         FILE,
         "run the recursion s(t) = alpha x(t) + (1 - alpha) s(t - 1) from s(-1) = 0 and divide \
-         each s(t) by 1 - (1 - alpha)^(t + 1), with t counted from 0 (so the first value is \
-         divided by alpha, and the result starts at x(0)). Divide the output only: the \
+         each s(t) by the sum of the kernel's weights that have met a value of x so far, \
+         with t counted from 0 (at t = 0 that is the first weight alone, so the result \
+         starts at x(0)); keep the sum up to date from step to step, or find it in closed \
+         form (a geometric series). Divide the output only: the \
          recursion itself must carry on with the uncorrected s(t - 1). A constant signal must \
          come out unchanged.",
     );

@@ -152,10 +152,10 @@ fn exercise_5_2_conv2d_dilated() {
         "conv2d_dilated",
         FILE,
         "tap (u, v) of output (i, j) reads image[i + u*d][j + v*d] (d = dilation), not \
-         image[i + u][j + v]. The dilated kernel spans (KH - 1)*d + 1 rows and \
-         (KW - 1)*d + 1 columns, so the output has H - (KH - 1)*d rows and \
-         W - (KW - 1)*d columns, when those are at least 1. Return None for d = 0, an empty \
-         kernel, or a span larger than the image.",
+         image[i + u][j + v]. Work out how many rows and columns the dilated kernel spans, \
+         from its first tap to its last (draw a 3 x 3 kernel with dilation 2): the output \
+         has one entry per position where that span fits in the image. Return None for \
+         d = 0, an empty kernel, or a span larger than the image.",
     );
     let check = |checker: &mut Checker,
                  image: Array2<f32>,

@@ -21,7 +21,7 @@ fn as_row(kernel: &[f32]) -> ArrayView2<'_, f32> {
     ArrayView2::from_shape((1, kernel.len()), kernel).expect("a slice is one row")
 }
 
-/// The library's answer to exercise 6.1.
+/// The library's answer to exercise 6.1 with dilation 1, the ordinary convolution.
 ///
 /// `conv_matrix(1, length, kernel as a 1 x k row, Conv2dConfig::new(stride, padding))` is
 /// *not* the 1D matrix when `padding > 0`: the config pads the height as well. The image
@@ -103,51 +103,139 @@ fn check_height_one_padding(
     }
 }
 
+/// A dilated kernel written out as an ordinary one: `dilation - 1` zeros between
+/// neighbouring taps. Convolving with it is the dilated convolution (the zeros add
+/// nothing), so its matrix is the answer to exercise 6.1 (for `dilation >= 1`).
+fn spread(kernel: &[f32], dilation: usize) -> Vec<f32> {
+    let mut spread = Vec::new();
+    for (u, &weight) in kernel.iter().enumerate() {
+        if u > 0 {
+            spread.extend(std::iter::repeat_n(0.0, dilation - 1));
+        }
+        spread.push(weight);
+    }
+    spread
+}
+
+/// The library's answer to exercise 6.1: no window for a dilation of 0, otherwise the
+/// matrix of the ordinary kernel with the zeros spread in.
+fn library_dilated_conv_matrix_1d(
+    length: usize,
+    kernel: &[f32],
+    stride: usize,
+    padding: usize,
+    dilation: usize,
+) -> Option<Array2<f32>> {
+    if dilation == 0 {
+        return None;
+    }
+    library_conv_matrix_1d(length, &spread(kernel, dilation), stride, padding)
+}
+
+/// Checker self-test, independent of the library: `expected` times a random signal is the
+/// dilated correlation written from its definition (tap `u` of output `o` reads padded
+/// position `o*stride + u*dilation`), summed in `f64`.
+fn check_dilated_definition(
+    rng: &mut Rng,
+    length: usize,
+    kernel: &[f32],
+    (stride, padding, dilation): (usize, usize, usize),
+    expected: &Array2<f32>,
+) {
+    let x: Vec<f64> = (0..length).map(|_| rng.float(-1.0, 1.0)).collect();
+    let padded = |position: usize| {
+        position
+            .checked_sub(padding)
+            .filter(|&n| n < length)
+            .map_or(0.0, |n| x[n])
+    };
+    for o in 0..expected.nrows() {
+        let want: f64 = kernel
+            .iter()
+            .enumerate()
+            .map(|(u, &w)| w as f64 * padded(o * stride + u * dilation))
+            .sum();
+        let product: f64 = (0..length).map(|n| expected[[o, n]] as f64 * x[n]).sum();
+        assert!(
+            (product - want).abs() <= 1e-9 * want.abs().max(1.0),
+            "checker bug: C x = {product} but the dilated correlation is {want} at output {o}"
+        );
+    }
+    // The last window ends on the padded signal's last position.
+    if let Some(last) = expected.nrows().checked_sub(1) {
+        assert_eq!(
+            last * stride + (kernel.len() - 1) * dilation + 1,
+            length + 2 * padding,
+            "checker bug: the windows do not tile the padded signal"
+        );
+    }
+}
+
 #[test]
 fn exercise_6_1_conv_matrix_1d() {
     let mut checker = Checker::new(
         "6.1",
         "conv_matrix_1d",
         FILE,
-        "row o of C is output o: tap u reads padded position o*S + u, which is real input \
-         n = o*S + u - P when 0 <= n < length (compute o*S + u first and check it is at least \
-         P before subtracting). Put kernel[u] in column n; taps in the padding get no column. \
-         There are (length - k + 2P)/S + 1 rows; return None when that does not work \
-         (length, k or S is 0, k > length + 2P, or the division is not exact).",
+        "first work out how far the dilated kernel reaches, from its first tap to its last, \
+         and count the windows of that length that fit in the padded signal; return None \
+         when they do not tile it exactly (or when the signal, the kernel, the stride or \
+         the dilation is empty or 0). Then place each tap of each row in the column of the \
+         real input it reads: taps in the padding get no column (check that a position is \
+         at least the padding before subtracting it), and the gaps between taps stay zero. \
+         With dilation 1 you must get the ordinary convolution's matrix.",
     );
     let mut rng = Rng::new(61);
-    let mut check =
-        |checker: &mut Checker, length: usize, kernel: Vec<f32>, stride: usize, padding: usize| {
-            let expected = library_conv_matrix_1d(length, &kernel, stride, padding);
-            if let Some(matrix) = &expected {
-                check_height_one_padding(&mut rng, length, &kernel, stride, padding, matrix);
-            }
-            checker.check_close(
-                || format!("conv_matrix_1d({length}, &{kernel:?}, {stride}, {padding})"),
-                expected,
-                || conv_matrix_1d(length, &kernel, stride, padding),
-                0.0,
-            );
-        };
-    check(&mut checker, 4, vec![1.0, 2.0, 3.0], 1, 0);
-    check(&mut checker, 4, vec![1.0, 2.0, 3.0], 1, 1);
-    check(&mut checker, 5, vec![1.0, 2.0, 3.0], 2, 1);
-    check(&mut checker, 4, vec![1.0, 2.0, 3.0], 2, 1);
-    check(&mut checker, 2, vec![1.0, 2.0, 3.0], 1, 0);
-    check(&mut checker, 0, vec![1.0], 1, 0);
-    check(&mut checker, 0, vec![1.0], 1, 1);
-    check(&mut checker, 3, vec![], 1, 1);
-    check(&mut checker, 3, vec![1.0, 2.0], 0, 1);
-    check(&mut checker, 1, vec![1.0, 2.0, 3.0, 4.0, 5.0], 1, 2);
+    let mut check = |checker: &mut Checker,
+                     length: usize,
+                     kernel: Vec<f32>,
+                     (stride, padding, dilation): (usize, usize, usize)| {
+        let expected = library_dilated_conv_matrix_1d(length, &kernel, stride, padding, dilation);
+        if let Some(matrix) = &expected {
+            let ordinary = spread(&kernel, dilation);
+            check_height_one_padding(&mut rng, length, &ordinary, stride, padding, matrix);
+            let geometry = (stride, padding, dilation);
+            check_dilated_definition(&mut rng, length, &kernel, geometry, matrix);
+        }
+        checker.check_close(
+            || format!("conv_matrix_1d({length}, &{kernel:?}, {stride}, {padding}, {dilation})"),
+            expected,
+            || conv_matrix_1d(length, &kernel, stride, padding, dilation),
+            0.0,
+        );
+    };
+    let kernel = vec![1.0, 2.0, 3.0];
+    check(&mut checker, 4, kernel.clone(), (1, 0, 1));
+    check(&mut checker, 5, kernel.clone(), (1, 0, 2));
+    check(&mut checker, 6, kernel.clone(), (1, 1, 2));
+    check(&mut checker, 5, kernel.clone(), (2, 1, 1));
+    check(&mut checker, 8, vec![1.0, 2.0], (2, 0, 3));
+    check(&mut checker, 7, vec![1.0, 2.0], (2, 0, 3));
+    check(&mut checker, 4, kernel.clone(), (1, 0, 2));
+    check(&mut checker, 4, kernel.clone(), (1, 0, 0));
+    check(&mut checker, 4, kernel.clone(), (2, 1, 1));
+    check(&mut checker, 0, vec![1.0], (1, 0, 1));
+    check(&mut checker, 0, vec![1.0], (1, 1, 1));
+    check(&mut checker, 3, vec![], (1, 1, 1));
+    check(&mut checker, 3, vec![1.0, 2.0], (0, 1, 1));
+    check(&mut checker, 1, vec![1.0, 2.0, 3.0, 4.0, 5.0], (1, 2, 1));
+    check(&mut checker, 1, vec![1.0, 2.0], (1, 2, 3));
 
     // Every combination of small values, zeros included. The kernels' values are distinct
     // (1, 2, ...): a tap in the wrong column cannot go unnoticed.
     for length in 0..=12 {
-        for width in 0..=6 {
-            for stride in 0..=4 {
+        for width in 0..=5 {
+            let kernel: Vec<f32> = (1..=width).map(|u| u as f32).collect();
+            for stride in 0..=3 {
                 for padding in 0..=3 {
-                    let kernel = (1..=width).map(|u| u as f32).collect();
-                    check(&mut checker, length, kernel, stride, padding);
+                    for dilation in 0..=3 {
+                        check(
+                            &mut checker,
+                            length,
+                            kernel.clone(),
+                            (stride, padding, dilation),
+                        );
+                    }
                 }
             }
         }
@@ -155,16 +243,18 @@ fn exercise_6_1_conv_matrix_1d() {
     // Random float kernels on longer signals, mostly ones the window tiles.
     let mut values = Rng::new(62);
     for _ in 0..500 {
-        let (width, stride, padding) = (values.size(1, 8), values.size(1, 4), values.size(0, 4));
-        // The padded signal spans one kernel plus a whole number of strides.
-        let padded = (values.size(1, 12) - 1) * stride + width;
+        let (width, stride, padding) = (values.size(1, 6), values.size(1, 4), values.size(0, 4));
+        let dilation = values.size(1, 4);
+        let span = (width - 1) * dilation + 1;
+        // The padded signal spans the dilated kernel plus a whole number of strides.
+        let padded = (values.size(1, 12) - 1) * stride + span;
         let length = if padded <= 2 * padding || values.chance(1, 5) {
             values.size(1, 40)
         } else {
             padded - 2 * padding
         };
         let kernel = (0..width).map(|_| values.float(-1.0, 1.0) as f32).collect();
-        check(&mut checker, length, kernel, stride, padding);
+        check(&mut checker, length, kernel, (stride, padding, dilation));
     }
     checker.finish();
 }

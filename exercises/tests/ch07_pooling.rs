@@ -2,11 +2,11 @@
 
 mod common;
 
-use cnn_book::pool::{
-    avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward, PoolConfig,
+use cnn_book::pool::{avg_pool2d, avg_pool2d_backward, PoolConfig};
+use cnn_book_exercises::ch07_pooling::{
+    avg_pool_backward_excluding_padding, global_avg_pool, global_avg_pool_backward,
 };
-use cnn_book_exercises::ch07_pooling::{global_avg_pool, global_avg_pool_backward, max_unpool};
-use common::{array_code, nested_code, random_array, random_array4, Checker, Rng};
+use common::{array_code, random_array, random_array4, Checker, Rng};
 use ndarray::{array, Array2, Array4};
 
 const FILE: &str = "exercises/src/ch07_pooling.rs";
@@ -167,9 +167,10 @@ fn exercise_7_2_global_avg_pool_backward() {
         "7.2",
         "global_avg_pool_backward",
         FILE,
-        "each of the H*W inputs of map (n, c) counts 1/(H*W) in its mean, so each gets \
-         grad[n][c] / (H*W): the same value everywhere in the map, and the map's input \
-         gradients add up to grad[n][c]. Return an array of the given shape (N, C, H, W).",
+        "by the chain rule: how much does a small change of one input move the mean of its \
+         map, and so y[n][c]? Every input of a map plays the same role. Check that the \
+         map's input gradients add up to grad[n][c], and return an array of the given shape \
+         (N, C, H, W).",
     );
     let check = |checker: &mut Checker,
                  grad: Array2<f32>,
@@ -239,108 +240,163 @@ fn exercise_7_2_global_avg_pool_backward() {
     checker.finish();
 }
 
-/// Window sizes and strides for exercise 7.3: the usual `2 x 2` stride 2, AlexNet's
-/// overlapping `3 x 3` stride 2, stride 1 (heavily overlapping), and windows with gaps
-/// between them (stride larger than the field).
-const POOLS: [(usize, usize); 9] = [
-    (1, 1),
-    (1, 2),
-    (2, 1),
-    (2, 2),
-    (2, 3),
-    (3, 1),
-    (3, 2),
-    (3, 3),
-    (4, 2),
-];
+/// The mean of the real inputs of every window (the padding neither added nor counted),
+/// written from the definition in `f64`: the checker's own forward pass for exercise 7.3,
+/// against which it tests the library's.
+fn real_average_f64(x: &Array4<f32>, field: usize, stride: usize, padding: usize) -> Array4<f64> {
+    let (n, c, h, w) = x.dim();
+    let windows = |size: usize| (size + 2 * padding - field) / stride + 1;
+    Array4::from_shape_fn((n, c, windows(h), windows(w)), |(n, c, i, j)| {
+        let (mut sum, mut count) = (0.0, 0);
+        for u in 0..field {
+            for v in 0..field {
+                let (r, q) = (i * stride + u, j * stride + v);
+                if r >= padding && q >= padding && r - padding < h && q - padding < w {
+                    sum += x[[n, c, r - padding, q - padding]] as f64;
+                    count += 1;
+                }
+            }
+        }
+        assert!(count > 0, "checker bug: a window holds no real input");
+        sum / count as f64
+    })
+}
+
+/// The expected answer to exercise 7.3: the library's average-pooling backward pass with
+/// the padding excluded (zeros for an empty batch or no channels, which the library
+/// refuses). Checker self-test: the library's forward pass is the mean of the real inputs
+/// (`real_average_f64`), and its backward pass is the adjoint of that forward pass,
+/// `sum(forward(x) * grad) == sum(x * backward(grad))` for a random `x`.
+fn expected_avg_pool_backward_excluding_padding(
+    rng: &mut Rng,
+    grad: &Array4<f32>,
+    shape: (usize, usize, usize, usize),
+    field: usize,
+    stride: usize,
+    padding: usize,
+) -> Array4<f32> {
+    let (n, c, _, _) = shape;
+    if n == 0 || c == 0 {
+        return Array4::zeros(shape);
+    }
+    let config = PoolConfig::new(field, stride)
+        .with_padding(padding)
+        .excluding_padding();
+    let dx = avg_pool2d_backward(grad.view(), shape, config)
+        .expect("checker bug: the library refuses the shapes");
+    let x = random_array4(rng, shape, false);
+    let y = avg_pool2d(x.view(), config).expect("checker bug: the forward pass fails");
+    let own = real_average_f64(&x, field, stride, padding);
+    for (a, b) in y.iter().zip(&own) {
+        assert!(
+            (*a as f64 - b).abs() <= 1e-5 * b.abs().max(1.0),
+            "checker bug: the library's mean {a} is not the mean of the real inputs {b}"
+        );
+    }
+    let forward: f64 = own.iter().zip(grad).map(|(y, g)| y * *g as f64).sum();
+    let backward: f64 = x.iter().zip(&dx).map(|(x, d)| *x as f64 * *d as f64).sum();
+    assert!(
+        (forward - backward).abs() <= 1e-4 * forward.abs().max(1.0),
+        "checker bug: the backward pass is not the adjoint ({forward} vs {backward})"
+    );
+    dx
+}
 
 #[test]
-fn exercise_7_3_max_unpool() {
+fn exercise_7_3_avg_pool_backward_excluding_padding() {
     let mut checker = Checker::new(
         "7.3",
-        "max_unpool",
+        "avg_pool_backward_excluding_padding",
         FILE,
-        "start from Array4::zeros(shape) and, for every pooled position (n, c, i, j), add \
-         pooled[n][c][i][j] at (n, c, row, column) where (row, column) = \
-         switches[n][c][i][j] (as usize). The switches are positions in the input map, not \
-         offsets inside the window. Use +=, not =: when windows overlap, one input can win \
-         several of them, and their values add up.",
+        "each window shares its gradient equally among the real inputs it covers: count how \
+         many of its rows and how many of its columns fall inside the map, not in the \
+         padding, and give each of those inputs its share (padding takes nothing and does \
+         not count). An input inside several windows adds up their shares. Check that the \
+         input gradients of each map add up to the gradients of its outputs.",
     );
-    let check = |checker: &mut Checker,
-                 values: Array4<f32>,
-                 switches: Array4<(u32, u32)>,
-                 shape: (usize, usize, usize, usize),
-                 tolerance: f64| {
-        let expected = max_pool2d_backward(values.view(), switches.view(), shape)
-            .expect("the switches of max_pool2d fit the input");
+    let mut rng = Rng::new(73);
+    let mut check = |checker: &mut Checker,
+                     grad: Array4<f32>,
+                     shape: (usize, usize, usize, usize),
+                     (field, stride, padding): (usize, usize, usize)| {
+        let expected = expected_avg_pool_backward_excluding_padding(
+            &mut rng, &grad, shape, field, stride, padding,
+        );
         checker.check_close(
             || {
                 format!(
-                    "max_unpool(&{}, &{}, {shape:?})",
-                    array_code(&values),
-                    nested_code(&switches, "(u32, u32)", |(r, q)| format!("({r}, {q})"))
+                    "avg_pool_backward_excluding_padding(&{}, {shape:?}, {field}, {stride}, \
+                     {padding})",
+                    array_code(&grad)
                 )
             },
             expected,
-            || max_unpool(&values, &switches, shape),
-            tolerance,
+            || avg_pool_backward_excluding_padding(&grad, shape, field, stride, padding),
+            FLOAT_TOLERANCE,
         );
     };
-    // The worked examples: pool, then unpool the maxima.
-    let examples: [(Array4<f32>, PoolConfig); 2] = [
-        (
-            array![[[
-                [1.0, 3.0, 2.0, 0.0],
-                [4.0, 2.0, 1.0, 5.0],
-                [0.0, 1.0, 3.0, 3.0],
-                [2.0, 6.0, 1.0, 0.0]
-            ]]],
-            PoolConfig::new(2, 2),
-        ),
-        (
-            array![[[[0.0, 9.0, 0.0], [1.0, 2.0, 3.0]]]],
-            PoolConfig::new(2, 1),
-        ),
-    ];
-    for (x, config) in examples {
-        let (pooled, switches) = max_pool2d(x.view(), config).expect("the examples tile");
-        check(&mut checker, pooled, switches, x.dim(), 0.0);
-    }
+    // The worked examples.
+    check(
+        &mut checker,
+        array![[[[1.0, 2.0], [3.0, 4.0]]]],
+        (1, 1, 2, 2),
+        (2, 2, 1),
+    );
+    check(
+        &mut checker,
+        array![[[[6.0, 6.0, 6.0]]]],
+        (1, 1, 1, 3),
+        (3, 1, 1),
+    );
 
-    let mut rng = Rng::new(73);
-    for round in 0..2000 {
-        let (field, stride) = POOLS[round % POOLS.len()];
-        let (out_h, out_w) = (rng.size(1, 4), rng.size(1, 4));
-        let shape = (
-            rng.size(1, 2),
-            rng.size(1, 3),
-            (out_h - 1) * stride + field,
-            (out_w - 1) * stride + field,
-        );
-        // Small integers make ties, which the first maximum in reading order wins.
-        let integers = rng.chance(1, 2);
-        let x = random_array4(&mut rng, shape, integers);
-        let (pooled, switches) =
-            max_pool2d(x.view(), PoolConfig::new(field, stride)).expect("the sizes tile");
-        // Unpool either the maxima themselves (a DeconvNet reconstruction) or other values
-        // of the same shape (a gradient, or a deeper layer's reconstruction).
-        let values = if rng.chance(1, 2) {
-            pooled
-        } else {
-            random_array4(&mut rng, pooled.dim(), integers)
-        };
-        // Integers add up exactly; floats sent to one position may add in another order.
-        let tolerance = if integers { 0.0 } else { 1e-6 };
-        check(&mut checker, values, switches, shape, tolerance);
+    // Every small window, stride and padding (at most half the window), on every map size
+    // they tile with up to four windows along each axis, empty batches and channels
+    // included.
+    let mut values = Rng::new(74);
+    for field in 1..=4usize {
+        for stride in 1..=3 {
+            for padding in 0..=field / 2 {
+                let sizes: Vec<(usize, usize)> = (1..=4)
+                    .filter_map(|windows| {
+                        ((windows - 1) * stride + field)
+                            .checked_sub(2 * padding)
+                            .filter(|&size| size >= 1)
+                            .map(|size| (windows, size))
+                    })
+                    .collect();
+                for &(out_h, h) in &sizes {
+                    for &(out_w, w) in &sizes {
+                        let (n, c) = (values.size(0, 2), values.size(0, 2));
+                        let integers = values.chance(1, 2);
+                        let grad = random_array4(&mut values, (n, c, out_h, out_w), integers);
+                        check(&mut checker, grad, (n, c, h, w), (field, stride, padding));
+                    }
+                }
+            }
+        }
     }
-    // Global max pooling: one window as large as the map.
-    for _ in 0..100 {
-        let side = rng.size(1, 6);
-        let shape = (rng.size(1, 3), rng.size(1, 3), side, side);
-        let x = random_array4(&mut rng, shape, false);
-        let (pooled, switches) =
-            max_pool2d(x.view(), PoolConfig::new(side, 1)).expect("one window fits");
-        check(&mut checker, pooled, switches, shape, 0.0);
+    // Larger random batches and windows, LeNet- and ResNet-like ones included.
+    for round in 0..600 {
+        let (field, stride, padding) = match round % 4 {
+            0 => (2, 2, 1),
+            1 => (3, 2, 1),
+            _ => {
+                let field = values.size(1, 6);
+                (field, values.size(1, 4), values.size(0, field / 2))
+            }
+        };
+        let mut side = || loop {
+            let windows = values.size(1, 8);
+            if let Some(size) = ((windows - 1) * stride + field).checked_sub(2 * padding) {
+                if size >= 1 {
+                    return (windows, size);
+                }
+            }
+        };
+        let ((out_h, h), (out_w, w)) = (side(), side());
+        let (n, c) = (values.size(1, 3), values.size(1, 4));
+        let grad = random_array4(&mut values, (n, c, out_h, out_w), false);
+        check(&mut checker, grad, (n, c, h, w), (field, stride, padding));
     }
     checker.finish();
 }

@@ -130,9 +130,10 @@ fn exercise_8_2_leaky_relu_backward() {
         "8.2",
         "leaky_relu_backward",
         FILE,
-        "element by element: dx = grad where the forward input x > 0, and slope * grad \
-         where x <= 0 (at x = 0 exactly, take slope * grad, like the ReLU, which passes \
-         nothing back at 0). Decide with the input x, not with grad.",
+        "element by element: differentiate the leaky ReLU on the side of 0 where the \
+         forward input x lies, and scale grad by that slope. Decide with the input x, not \
+         with grad, and at x = 0 exactly use the negative side (like the ReLU, which \
+         passes nothing back at 0).",
     );
     let mut rng = Rng::new(82);
     for (index, (x, slope)) in leaky_relu_inputs().into_iter().enumerate() {
@@ -236,10 +237,11 @@ fn exercise_8_3_linear_backward() {
         "8.3",
         "linear_backward",
         FILE,
-        "the tuple is (dL/dx, dL/dw, dL/db), named .0, .1, .2 above. dL/dx = grad w, shape \
-         (N, D_in); dL/dw = grad^T x, shape (D_out, D_in) like w (not x^T grad, which is \
-         its transpose); dL/db[k] = the sum over the batch of grad[n][k] (a sum, not a mean: \
-         the bias is used once per example).",
+        "the tuple is (dL/dx, dL/dw, dL/db), named .0, .1, .2 above, of shapes (N, D_in), \
+         (D_out, D_in) like w (not its transpose) and D_out. Write the chain rule for one \
+         example and one entry first (which outputs does x[n][i] reach, through which \
+         weights?), then collect the sums as matrix products. The parameters' gradients \
+         add up every example's contribution: a sum over the batch, not a mean.",
     );
     let mut library = LibraryLinear::new();
     let check = |checker: &mut Checker,
@@ -333,10 +335,10 @@ fn exercise_8_4_conv_weight_gradient() {
         "8.4",
         "conv_weight_gradient",
         FILE,
-        "dkernel[u][v] = the sum over every output position (i, j) of grad[i][j] * \
-         x[i + u][j + v]: slide grad over x like a kernel, without flipping either. The \
-         answer is field x field; grad is (H - field + 1) x (W - field + 1), and x may be \
-         wider than it is tall.",
+        "weight (u, v) is used at every output position, each time on another input: \
+         collect one contribution from every use, as the chapter's worked example does \
+         for its centre weight (nothing is flipped). The answer is field x field; grad is \
+         (H - field + 1) x (W - field + 1), and x may be wider than it is tall.",
     );
     let check =
         |checker: &mut Checker, x: Array2<f32>, grad: Array2<f32>, field: usize, tolerance: f64| {

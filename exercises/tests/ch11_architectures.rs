@@ -127,9 +127,9 @@ fn exercise_11_3_inception_multiply_adds() {
         "11.3",
         "inception_multiply_adds",
         FILE,
-        "the same six convolutions as in 11.2, each computed at side * side positions; one \
-         output value of a convolution from a to b channels costs a * f * f \
-         multiply-accumulates",
+        "the same six convolutions as in 11.2, each computed at every position of the \
+         side x side map; count the products of a weight with an input that one output \
+         value needs, then how many output values each convolution gives",
     );
     let mut cases: Vec<(usize, usize, InceptionWidths)> = vec![
         (

@@ -45,8 +45,9 @@ fn exercise_12_1_input_gradient() {
         "12.1",
         "input_gradient",
         FILE,
-        "by the chain rule the derivative is the product of every layer's own derivative: \
-         w for a plain layer, 1 + w for a residual one (the shortcut contributes the 1)",
+        "apply the chain rule one layer at a time: differentiate each layer's output with \
+         respect to its input (in a residual layer both the body and the shortcut depend \
+         on it), then combine the layers' derivatives; an empty chain gives 1",
     );
     let mut cases: Vec<(Vec<f32>, bool)> = vec![
         (vec![], false),

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::cell::RefCell;
-
 use cnn_book::layer::{Implementation, Layer, Mode, Tensor};
 use cnn_book::layers::{Relu, ReluRule};
 use cnn_book::model::set_implementation;
@@ -65,14 +63,17 @@ fn exercise_14_1_finite_difference_saliency() {
     let image = random_array(&mut rng, 28, 28, false);
     let class = seed as usize * 3;
     let expected = saliency(&mut net, &image.clone().insert_axis(Axis(0)), class).unwrap();
-    let net = RefCell::new(net);
+    let net = std::sync::Mutex::new(net);
     let score = |i: &Array2<f32>| {
         let x = i
             .clone()
             .insert_axis(Axis(0))
             .insert_axis(Axis(0))
             .into_dyn();
-        net.borrow_mut().forward(&x, Mode::Eval).unwrap()[[0, class]]
+        net.lock()
+            .expect("the network is not poisoned")
+            .forward(&x, Mode::Eval)
+            .unwrap()[[0, class]]
     };
     checker.check_close(
         || format!("finite_difference_saliency(<score of class {class} of lenet_classic({seed})>, <a random 28 x 28 image>, 1e-2)"),
@@ -89,8 +90,10 @@ fn exercise_14_2_receptive_patch() {
         "14.2",
         "receptive_patch",
         FILE,
-        "grow the size by (field - 1) * jump and move the start left by padding * jump \
-         before multiplying the jump by the stride; then clip both ends to the image",
+        "follow chapter 2's recurrence through the layers, first layer first, and mind \
+         its order: a layer's field and padding are measured with the jump of the layers \
+         below it, before its own stride changes the jump. The field may start before 0 \
+         and end past the image: clip both ends to the image",
     );
     let lenet = vec![(5, 2, 1), (2, 0, 2), (5, 0, 1)];
     let mut cases = vec![

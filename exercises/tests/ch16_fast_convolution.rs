@@ -8,7 +8,7 @@ use cnn_book::conv::conv2d_naive;
 use cnn_book::conv::{Conv2dConfig, ConvDims};
 use cnn_book::im2col::im2col;
 use cnn_book_exercises::ch16_fast_convolution::{
-    blocked_matmul, conv_flops, im2col_same, winograd_tile,
+    blocked_matmul, conv_flops, im2col_same, winograd_filter, winograd_input, winograd_output,
 };
 use common::{array_code, random_array, Checker, Rng};
 use ndarray::{array, Array2, Array4, Axis};
@@ -234,62 +234,235 @@ fn exercise_16_3_conv_flops() {
     checker.finish();
 }
 
-/// The 2 x 2 correlation of a 4 x 4 patch with a 3 x 3 filter by the library's naive
-/// loops (chapter 5), or `None` for other shapes.
-fn expected_winograd_tile(d: &Array2<f32>, g: &Array2<f32>) -> Option<Array2<f32>> {
-    if d.dim() != (4, 4) || g.dim() != (3, 3) {
-        return None;
-    }
+/// The library's direct correlation of a 4 x 4 patch with a 3 x 3 filter: the 2 x 2 tile.
+fn direct_tile(d: &Array2<f32>, g: &Array2<f32>) -> Array2<f32> {
     let x = d.clone().into_shape_with_order((1, 1, 4, 4)).unwrap();
     let w = g.clone().into_shape_with_order((1, 1, 3, 3)).unwrap();
-    let config = Conv2dConfig::new(1, 0);
-    let y: Array4<f32> = conv2d_naive(x.view(), w.view(), None, config).unwrap();
-    Some(y.into_shape_with_order((2, 2)).unwrap())
+    let y: Array4<f32> = conv2d_naive(x.view(), w.view(), None, Conv2dConfig::new(1, 0)).unwrap();
+    y.into_shape_with_order((2, 2)).unwrap()
+}
+
+/// F(2 x 2, 3 x 3)'s B^T, G and A^T, as chapter 16 prints them; checked below against the
+/// library's direct correlation before any answer is judged.
+fn winograd_matrices() -> (Array2<f32>, Array2<f32>, Array2<f32>) {
+    let bt = array![
+        [1.0, 0.0, -1.0, 0.0],
+        [0.0, 1.0, 1.0, 0.0],
+        [0.0, -1.0, 1.0, 0.0],
+        [0.0, 1.0, 0.0, -1.0]
+    ];
+    let g = array![
+        [1.0, 0.0, 0.0],
+        [0.5, 0.5, 0.5],
+        [0.5, -0.5, 0.5],
+        [0.0, 0.0, 1.0]
+    ];
+    let at = array![[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]];
+    (bt, g, at)
+}
+
+fn filter_transform(g: &Array2<f32>) -> Array2<f32> {
+    let (_, gm, _) = winograd_matrices();
+    gm.dot(g).dot(&gm.t())
+}
+
+fn input_transform(d: &Array2<f32>) -> Array2<f32> {
+    let (bt, _, _) = winograd_matrices();
+    bt.dot(d).dot(&bt.t())
+}
+
+fn output_transform(u: &Array2<f32>, v: &Array2<f32>) -> Array2<f32> {
+    let (_, _, at) = winograd_matrices();
+    at.dot(&(u * v)).dot(&at.t())
+}
+
+/// Random patches and filters for the three steps: integers (exact) and reals.
+fn winograd_cases(seed: u64) -> Vec<(Array2<f32>, Array2<f32>)> {
+    let mut rng = Rng::new(seed);
+    let mut cases: Vec<(Array2<f32>, Array2<f32>)> = Vec::new();
+    for round in 0..500 {
+        let integers = round % 2 == 0;
+        cases.push((
+            random_array(&mut rng, 4, 4, integers),
+            random_array(&mut rng, 3, 3, integers),
+        ));
+    }
+    // The checker's own three steps must reproduce the direct sums.
+    for (d, g) in &cases {
+        let tile = output_transform(&filter_transform(g), &input_transform(d));
+        let direct = direct_tile(d, g);
+        let err = (&tile - &direct)
+            .mapv(f32::abs)
+            .fold(0.0f32, |m, &e| m.max(e));
+        assert!(
+            err <= 1e-3 * direct.mapv(f32::abs).fold(1.0f32, |m, &e| m.max(e)),
+            "checker bug"
+        );
+    }
+    cases
+}
+
+/// Is `got` `want` within the checkers' tolerance? (For recognising mistakes.)
+fn same(got: &Option<Array2<f32>>, want: &Array2<f32>) -> bool {
+    got.as_ref().is_some_and(|g| {
+        g.dim() == want.dim()
+            && g.iter()
+                .zip(want)
+                .all(|(a, b)| (a - b).abs() <= 1e-4 * b.abs().max(1.0))
+    })
 }
 
 #[test]
-fn exercise_16_4_winograd_tile() {
+fn exercise_16_4_winograd_filter() {
     let mut checker = Checker::new(
-        "16.4",
-        "winograd_tile",
+        "16.4, step 1 of 3 (the filter transform)",
+        "winograd_filter",
         FILE,
-        "Compute V = B^T d B (4 x 4) and U = G g G^T (4 x 4), multiply them entry by entry, \
-         and return A^T (U * V) A (2 x 2). Check your matrices against the two worked \
-         examples; return None unless d is 4 x 4 and g is 3 x 3.",
+        "U is 4 x 4: the filter transform of chapter 16's step 5 applied on both sides of \
+         g, so that each row and each column of g is transformed the way the 1D version \
+         transforms a 3-tap filter. Check it against the worked example, then try a filter \
+         with a single 1 elsewhere; return None unless g is 3 x 3.",
     );
-    let check = |checker: &mut Checker, d: &Array2<f32>, g: &Array2<f32>| {
-        checker.check_close(
-            || format!("winograd_tile(&{}, &{})", array_code(d), array_code(g)),
-            expected_winograd_tile(d, g),
-            || winograd_tile(d, g),
-            FLOAT_TOLERANCE,
-        );
-    };
-    // The worked examples, checked by hand: the centre of d, and window sums of i + j.
-    let ramp = Array2::from_shape_fn((4, 4), |(i, j)| (i + j) as f32);
     let mut centre = Array2::zeros((3, 3));
     centre[[1, 1]] = 1.0;
     assert_eq!(
-        expected_winograd_tile(&ramp, &centre),
-        Some(array![[2.0, 3.0], [3.0, 4.0]])
+        filter_transform(&centre),
+        array![
+            [0.0, 0.0, 0.0, 0.0],
+            [0.0, 0.25, -0.25, 0.0],
+            [0.0, -0.25, 0.25, 0.0],
+            [0.0, 0.0, 0.0, 0.0]
+        ],
+        "checker bug: the worked example"
     );
+    let mut filters = vec![centre];
+    filters.extend(winograd_cases(164).into_iter().map(|(_, g)| g));
+    for g in &filters {
+        checker.check_close(
+            || format!("winograd_filter(&{})", array_code(g)),
+            Some(filter_transform(g)),
+            || winograd_filter(g),
+            FLOAT_TOLERANCE,
+        );
+    }
+    for shape in [(3, 4), (4, 4), (2, 3), (0, 0)] {
+        let g = Array2::zeros(shape);
+        checker.check_close(
+            || format!("winograd_filter(&{})", array_code(&g)),
+            None,
+            || winograd_filter(&g),
+            0.0,
+        );
+    }
+    checker.finish();
+}
+
+#[test]
+fn exercise_16_4_winograd_input() {
+    let mut checker = Checker::new(
+        "16.4, step 2 of 3 (the input transform)",
+        "winograd_input",
+        FILE,
+        "V is 4 x 4: the input transform of chapter 16's step 5 applied on both sides of \
+         d, rows and columns alike. Check it on the two worked examples, a patch with one 1; \
+         return None unless d is 4 x 4.",
+    );
+    let unit = |r: usize, c: usize| {
+        let mut d = Array2::zeros((4, 4));
+        d[[r, c]] = 1.0;
+        d
+    };
+    assert_eq!(input_transform(&unit(0, 0)), unit(0, 0), "checker bug");
     assert_eq!(
-        expected_winograd_tile(&ramp, &Array2::ones((3, 3))),
-        Some(array![[18.0, 27.0], [27.0, 36.0]])
+        input_transform(&unit(1, 1)),
+        array![
+            [0.0, 0.0, 0.0, 0.0],
+            [0.0, 1.0, -1.0, 1.0],
+            [0.0, -1.0, 1.0, -1.0],
+            [0.0, 1.0, -1.0, 1.0]
+        ],
+        "checker bug: the worked example"
     );
-    check(&mut checker, &ramp, &centre);
-    check(&mut checker, &ramp, &Array2::ones((3, 3)));
-    // Wrong shapes.
-    check(&mut checker, &Array2::zeros((3, 4)), &Array2::ones((3, 3)));
-    check(&mut checker, &ramp, &Array2::ones((2, 3)));
-    check(&mut checker, &Array2::zeros((0, 0)), &Array2::zeros((0, 0)));
-    // Random patches and filters, integers (exact) and reals.
-    let mut rng = Rng::new(164);
-    for round in 0..500 {
-        let integers = round % 2 == 0;
-        let d = random_array(&mut rng, 4, 4, integers);
-        let g = random_array(&mut rng, 3, 3, integers);
-        check(&mut checker, &d, &g);
+    let mut patches: Vec<Array2<f32>> = (0..16).map(|k| unit(k / 4, k % 4)).collect();
+    patches.extend(winograd_cases(164).into_iter().map(|(d, _)| d));
+    let (bt, _, _) = winograd_matrices();
+    for d in &patches {
+        checker.check_close_explained(
+            || format!("winograd_input(&{})", array_code(d)),
+            Some(input_transform(d)),
+            || winograd_input(d),
+            FLOAT_TOLERANCE,
+            |got| {
+                let swapped = bt.t().dot(d).dot(&bt);
+                let one_side = bt.dot(d);
+                if same(got, &swapped) {
+                    Some("Your V is B d B^T: the two transposes are swapped".into())
+                } else if same(got, &one_side) || same(got, &d.dot(&bt.t())) {
+                    Some("Your V transforms only one side of d (its columns or its rows)".into())
+                } else {
+                    None
+                }
+            },
+        );
+    }
+    for shape in [(3, 3), (4, 3), (5, 5), (0, 0)] {
+        let d = Array2::zeros(shape);
+        checker.check_close(
+            || format!("winograd_input(&{})", array_code(&d)),
+            None,
+            || winograd_input(&d),
+            0.0,
+        );
+    }
+    checker.finish();
+}
+
+#[test]
+fn exercise_16_4_winograd_output() {
+    let mut checker = Checker::new(
+        "16.4, step 3 of 3 (the product and the output transform)",
+        "winograd_output",
+        FILE,
+        "Multiply U and V entry by entry (16 products), then apply chapter 16's output \
+         transform on both sides to get 2 x 2. With U and V all ones the worked example \
+         gives [[9, -3], [-3, 1]]; return None unless both are 4 x 4.",
+    );
+    let ones = Array2::<f32>::ones((4, 4));
+    assert_eq!(
+        output_transform(&ones, &ones),
+        array![[9.0, -3.0], [-3.0, 1.0]],
+        "checker bug: the worked example"
+    );
+    // The transforms of real patches and filters: then the answer is the correlation.
+    let mut pairs = vec![(ones.clone(), ones.clone())];
+    for (d, g) in winograd_cases(165) {
+        pairs.push((filter_transform(&g), input_transform(&d)));
+    }
+    let (_, _, at) = winograd_matrices();
+    for (u, v) in &pairs {
+        checker.check_close_explained(
+            || format!("winograd_output(&{}, &{})", array_code(u), array_code(v)),
+            Some(output_transform(u, v)),
+            || winograd_output(u, v),
+            FLOAT_TOLERANCE,
+            |got| {
+                let matrix_product = at.dot(&u.dot(v)).dot(&at.t());
+                same(got, &matrix_product).then(|| {
+                    "Your tile uses the matrix product U V; the step multiplies U and V entry \
+                     by entry"
+                        .to_string()
+                })
+            },
+        );
+    }
+    for (a, b) in [((4, 4), (3, 3)), ((3, 3), (4, 4)), ((2, 2), (2, 2))] {
+        let (u, v) = (Array2::zeros(a), Array2::zeros(b));
+        checker.check_close(
+            || format!("winograd_output(&{}, &{})", array_code(&u), array_code(&v)),
+            None,
+            || winograd_output(&u, &v),
+            0.0,
+        );
     }
     checker.finish();
 }

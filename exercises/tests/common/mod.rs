@@ -5,13 +5,121 @@
 // Every checker file compiles its own copy; not all of them use every helper.
 #![allow(dead_code)]
 
+use std::cell::{Cell, RefCell};
 use std::fmt::Debug;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::io::Write;
+use std::panic::{catch_unwind, panic_any, AssertUnwindSafe};
+use std::sync::mpsc;
+use std::sync::Once;
+use std::time::Duration;
 
 use ndarray::{Array, Array2, Array4, Dimension};
 
 /// How many mismatches a failure message lists before it only counts the rest.
 const SHOWN: usize = 5;
+
+/// Seconds one call of a student's function may take before the checker stops it: far
+/// more than any correct answer needs (the slowest take well under a second), so that
+/// only a loop that does not end, or one that is very far from done, runs into it.
+/// `CHECKER_TIME_LIMIT=<seconds>` sets another (`0`: none).
+pub const TIME_LIMIT_SECONDS: u64 = 20;
+
+/// What a call that runs into the time limit is usually doing, unless the exercise says
+/// better ([`Checker::on_timeout`]).
+const LOOP_HINT: &str = "A call this slow is almost always a loop that does not end: check \
+     that every pass of each loop moves towards its exit (a counter that grows, a range \
+     that shrinks) for this input too, and that the exit condition can become true.";
+
+/// The time limit of one call: `CHECKER_TIME_LIMIT` seconds if it is set to a number
+/// (`0` for none, to step through a call in a debugger), [`TIME_LIMIT_SECONDS`] otherwise.
+fn time_limit() -> Option<Duration> {
+    let seconds = std::env::var("CHECKER_TIME_LIMIT")
+        .ok()
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(TIME_LIMIT_SECONDS as f64);
+    (seconds > 0.0).then(|| Duration::from_secs_f64(seconds))
+}
+
+/// A checker's report, raised as a panic to fail the test: the panic hook prints just
+/// its text, with no "panicked at" line and no backtrace, whatever `RUST_BACKTRACE` says.
+pub struct Report(pub String);
+
+thread_local! {
+    /// Set while a student's function runs on this thread: its panics are recorded here
+    /// (message and place) instead of printed, and reported with the input.
+    static STUDENT: Cell<bool> = const { Cell::new(false) };
+    static STUDENT_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+static HOOK: Once = Once::new();
+
+/// Replaces the panic hook once per test binary: a [`Report`] prints its text alone; a
+/// panic in a student's function is kept for the report (with a backtrace only if
+/// `CHECKER_BACKTRACE=1` asks for it); any other panic (a bug of the checker) gets the
+/// usual message.
+fn install_panic_hook() {
+    HOOK.call_once(|| {
+        let usual = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Some(Report(text)) = info.payload().downcast_ref::<Report>() {
+                eprintln!("{text}");
+            } else if STUDENT.with(Cell::get) {
+                let mut message = panic_message(info.payload());
+                if let Some(place) = info.location() {
+                    message.push_str(&format!(" (at {}:{})", place.file(), place.line()));
+                }
+                if std::env::var("CHECKER_BACKTRACE").is_ok_and(|v| v == "1") {
+                    message.push_str(&format!("\n{}", std::backtrace::Backtrace::force_capture()));
+                }
+                STUDENT_PANIC.with(|p| *p.borrow_mut() = Some(message));
+            } else {
+                usual(info);
+            }
+        }));
+    });
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_string())
+}
+
+/// Runs `student` on a thread of its own with the time limit. Returns its answer, or its
+/// panic's message (with the place); past the limit, `timed_out` is called (it reports
+/// and ends the process: a thread cannot be stopped, and a test must not hang).
+fn run_student<T: Send>(
+    student: impl FnOnce() -> T + Send,
+    timed_out: impl FnOnce(Duration) -> std::convert::Infallible,
+) -> Result<T, String> {
+    install_panic_hook();
+    let limit = time_limit();
+    std::thread::scope(|scope| {
+        let (sender, receiver) = mpsc::channel();
+        scope.spawn(move || {
+            STUDENT.with(|s| s.set(true));
+            let result = catch_unwind(AssertUnwindSafe(student)).map_err(|payload| {
+                STUDENT_PANIC
+                    .with(|p| p.borrow_mut().take())
+                    .unwrap_or_else(|| panic_message(payload.as_ref()))
+            });
+            STUDENT.with(|s| s.set(false));
+            let _ = sender.send(result);
+        });
+        let Some(limit) = limit else {
+            return receiver
+                .recv()
+                .expect("the student's thread sends its result before it ends");
+        };
+        match receiver.recv_timeout(limit) {
+            Ok(result) => result,
+            Err(_) => match timed_out(limit) {},
+        }
+    })
+}
 
 /// Compares one exercise's function with the expected values, input by input.
 pub struct Checker {
@@ -23,6 +131,8 @@ pub struct Checker {
     file: &'static str,
     /// What to look at when an answer is wrong.
     hint: &'static str,
+    /// What a call that runs into the time limit is usually doing.
+    timeout_hint: &'static str,
     checked: usize,
     wrong: usize,
     first_wrong: Vec<String>,
@@ -40,9 +150,43 @@ impl Checker {
             function,
             file,
             hint,
+            timeout_hint: LOOP_HINT,
             checked: 0,
             wrong: 0,
             first_wrong: Vec::new(),
+        }
+    }
+
+    /// What to suggest when a call runs into the time limit, for this exercise.
+    pub fn on_timeout(mut self, hint: &'static str) -> Self {
+        self.timeout_hint = hint;
+        self
+    }
+
+    /// Runs the student's function under the time limit; a panic or an expired limit is
+    /// reported with the input (`call`) at once.
+    fn run<T: Send>(&self, call: impl FnOnce() -> String, student: impl FnOnce() -> T + Send) -> T {
+        let mut call = Some(call);
+        let mut describe = || call.take().map_or_else(String::new, |c| c());
+        match run_student(student, |limit| {
+            let text = format!(
+                "\n\nExercise {}: `{}` was still running after {} s on\n  {}\n{}\n\
+                 (The checker stopped this test run there: a call cannot be interrupted. \
+                 Edit {}; CHECKER_TIME_LIMIT=<seconds> sets another limit.)\n",
+                self.number,
+                self.function,
+                limit.as_secs_f64(),
+                describe(),
+                self.timeout_hint,
+                self.file
+            );
+            // Straight to the terminal: the test harness's capture would be lost on exit.
+            let _ = std::io::stderr().write_all(text.as_bytes());
+            let _ = std::io::stderr().flush();
+            std::process::exit(124)
+        }) {
+            Ok(answer) => answer,
+            Err(message) => self.panicked(&describe(), &message),
         }
     }
 
@@ -50,17 +194,16 @@ impl Checker {
     /// (e.g. `"input_size_for(3, 3, 1, 2)"`) and records whether it returned `expected`.
     ///
     /// A panic inside the student's function stops the check at once, naming the input.
-    pub fn check<T: PartialEq + Debug>(
+    pub fn check<T: PartialEq + Debug + Send>(
         &mut self,
         call: impl FnOnce() -> String,
         expected: T,
-        student: impl FnOnce() -> T,
+        student: impl FnOnce() -> T + Send,
     ) {
         self.checked += 1;
-        let actual = match catch_unwind(AssertUnwindSafe(student)) {
-            Ok(actual) => actual,
-            Err(payload) => self.panicked(&call(), payload),
-        };
+        let mut call = Some(call);
+        let actual = self.run(|| call.take().map_or_else(String::new, |c| c()), student);
+        let call = || call.take().map_or_else(String::new, |c| c());
         if actual != expected {
             self.record(call, || {
                 (format!("{expected:?}"), format!("{actual:?}"), None)
@@ -74,19 +217,42 @@ impl Checker {
     /// within `tolerance` of the expected one, relative to the larger of 1 and the
     /// entries' magnitudes. Rounding differences from another summation order pass; a
     /// wrong entry does not. A tolerance of 0 asks for exact equality.
-    pub fn check_close<T: Floats>(
+    pub fn check_close<T: Floats + Send>(
         &mut self,
         call: impl FnOnce() -> String,
         expected: T,
-        student: impl FnOnce() -> T,
+        student: impl FnOnce() -> T + Send,
         tolerance: f64,
     ) {
         self.checked += 1;
-        let actual = match catch_unwind(AssertUnwindSafe(student)) {
-            Ok(actual) => actual,
-            Err(payload) => self.panicked(&call(), payload),
-        };
+        let mut call = Some(call);
+        let actual = self.run(|| call.take().map_or_else(String::new, |c| c()), student);
+        let call = || call.take().map_or_else(String::new, |c| c());
         if let Some(note) = T::difference(&expected, &actual, tolerance) {
+            self.record(call, || (expected.show(), actual.show(), Some(note)));
+        }
+    }
+
+    /// Like [`Checker::check_close`], and a wrong answer is also shown to `explain`, which
+    /// may recognise a common mistake in it (a transposed matrix, a step left out) and
+    /// say so in the report.
+    pub fn check_close_explained<T: Floats + Send>(
+        &mut self,
+        call: impl FnOnce() -> String,
+        expected: T,
+        student: impl FnOnce() -> T + Send,
+        tolerance: f64,
+        explain: impl FnOnce(&T) -> Option<String>,
+    ) {
+        self.checked += 1;
+        let mut call = Some(call);
+        let actual = self.run(|| call.take().map_or_else(String::new, |c| c()), student);
+        let call = || call.take().map_or_else(String::new, |c| c());
+        if let Some(note) = T::difference(&expected, &actual, tolerance) {
+            let note = match explain(&actual) {
+                Some(mistake) => format!("{note}. {mistake}"),
+                None => note,
+            };
             self.record(call, || (expected.show(), actual.show(), Some(note)));
         }
     }
@@ -113,18 +279,13 @@ impl Checker {
         }
     }
 
-    fn panicked(&self, call: &str, payload: Box<dyn std::any::Any + Send>) -> ! {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "(no message)".to_string());
+    fn panicked(&self, call: &str, message: &str) -> ! {
         if message.starts_with("not yet implemented") {
-            panic!(
+            panic_any(Report(format!(
                 "\n\nExercise {} is not done yet: `{}` still calls todo!().\n\
                  Replace the todo!() in {} with your code, then run this test again.\n",
                 self.number, self.function, self.file
-            );
+            )));
         }
         let note = if message.contains("subtract with overflow") {
             "\n(usize and u64 cannot go below zero: make sure b <= a before computing a - b.)"
@@ -134,10 +295,15 @@ impl Checker {
         } else {
             ""
         };
-        panic!(
-            "\n\nExercise {}: `{}` panicked on\n  {}\nwith: {}{}\nHint: {}\n(Edit {}.)\n",
-            self.number, self.function, call, message, note, self.hint, self.file
-        );
+        let backtrace = if message.contains("\n") {
+            ""
+        } else {
+            "\n(CHECKER_BACKTRACE=1 adds a backtrace.)"
+        };
+        panic_any(Report(format!(
+            "\n\nExercise {}: `{}` panicked on\n  {}\nwith: {}{}\nHint: {}\n(Edit {}.){}\n",
+            self.number, self.function, call, message, note, self.hint, self.file, backtrace
+        )));
     }
 
     /// Fails the test if any answer was wrong, listing the first few.
@@ -148,7 +314,8 @@ impl Checker {
             self.number
         );
         if self.wrong > 0 {
-            panic!(
+            install_panic_hook();
+            panic_any(Report(format!(
                 "\n\nExercise {}: `{}` gave {} wrong answer(s) out of {} inputs. {}:\n{}\n\n\
                  Hint: {}\n(Edit {}.)\n",
                 self.number,
@@ -163,7 +330,7 @@ impl Checker {
                 self.first_wrong.join("\n"),
                 self.hint,
                 self.file
-            );
+            )));
         }
     }
 }
