@@ -850,7 +850,7 @@ pub(crate) fn wide_sums_len(positions: usize, block: usize) -> usize {
 /// position of `positions`, on `isa`: `sums[(p, filter)]` = sum over taps `k` of
 /// `data[offsets[k] + positions[p]]` times `packed[(k, filter)]` (`packed` holds the
 /// block's weights, taps x `block`); with `add`, added to the sums already there. The
-/// positions go 6 (AVX-512, 64 filters), 12 (AVX-512, 32 filters) or 4 to a tile; the taps in blocks whose weights fit in the
+/// positions go 4 to a tile (6 with AVX-512 and 32 filters); the taps in blocks whose weights fit in the
 /// first-level cache, each block over every position, so that the weights are read from
 /// that cache, not streamed from the next one once per tile.
 ///
@@ -869,8 +869,8 @@ pub(crate) fn wide_sums(
     assert!(sums.len() >= wide_sums_len(positions.len(), block));
     let data = (data, packed, offsets);
     with_simd!(isa, s => match (isa == Isa::Avx512, block) {
-        (true, WIDE) => wide_sums_tiles::<_, WIDE, 4, 6>(s, data, positions, sums, add),
-        (true, 32) => wide_sums_tiles::<_, 32, 2, 12>(s, data, positions, sums, add),
+        (true, WIDE) => wide_sums_tiles::<_, WIDE, 4, 4>(s, data, positions, sums, add),
+        (true, 32) => wide_sums_tiles::<_, 32, 2, 6>(s, data, positions, sums, add),
         (false, WIDE) => wide_sums_tiles::<_, WIDE, 1, 4>(s, data, positions, sums, add),
         (false, 32) => wide_sums_tiles::<_, 32, 1, 4>(s, data, positions, sums, add),
         (false, LANES) => wide_sums_tiles::<_, LANES, 1, 4>(s, data, positions, sums, add),
@@ -1049,13 +1049,19 @@ pub(crate) fn wide_grad_block(g: &Direct) -> Option<usize> {
 }
 
 /// The wide weight-gradient tile of `g` on `isa`: vectors of 16 filters by taps. With
-/// AVX-512 24 vector registers of sums (4 x 6, 2 x 12, 1 x 24 for blocks of 64, 32, 16
-/// filters), with AVX2 and elsewhere 4 (1 vector by 4 taps: 8 registers of sums, 2 of
-/// gradients and 4 of broadcast inputs).
+/// AVX-512 16 vector registers of sums for blocks of 64 or 32 filters (4 x 4, 2 x 8: with
+/// the gradients and the broadcast inputs of one step, 24 or 26 of the 32 registers; 4 x 6
+/// and 2 x 12 needed 34 and 38, and spilled) and 24 for blocks of 16 (1 x 24, measured
+/// faster than 1 x 16), with AVX2 and elsewhere 4 (1 vector by 4 taps: 8 registers of
+/// sums, 2 of gradients and 4 of broadcast inputs).
 fn wide_grad_tile_shape(g: &Direct, isa: Isa) -> (usize, usize) {
     let block = wide_grad_block(g).expect("a wide layer");
     let nv = if isa == Isa::Avx512 { block / LANES } else { 1 };
-    let registers = if isa == Isa::Avx512 { 24 } else { 4 };
+    let registers = match (isa, nv) {
+        (Isa::Avx512, 1) => 24,
+        (Isa::Avx512, _) => 16,
+        _ => 4,
+    };
     (nv, registers / nv)
 }
 
@@ -1123,8 +1129,8 @@ pub(crate) fn weight_grad_wide(
     let data = (padded, dy_t, pixels, blocks);
     let shape = wide_grad_tile_shape(g, isa);
     with_simd!(isa, s => match shape {
-        (4, 6) => weight_grad_wide_tiles::<_, 4, 6>(s, g, data, dw_t),
-        (2, 12) => weight_grad_wide_tiles::<_, 2, 12>(s, g, data, dw_t),
+        (4, 4) => weight_grad_wide_tiles::<_, 4, 4>(s, g, data, dw_t),
+        (2, 8) => weight_grad_wide_tiles::<_, 2, 8>(s, g, data, dw_t),
         (1, 24) => weight_grad_wide_tiles::<_, 1, 24>(s, g, data, dw_t),
         (1, 4) => weight_grad_wide_tiles::<_, 1, 4>(s, g, data, dw_t),
         _ => unreachable!("wide_grad_tile_shape gives one of these"),
@@ -1239,6 +1245,8 @@ mod tests {
             ((1, 4, 33), (0, 3)),
             ((2, 3, 16), (0, 0)),
             ((1, 2, 14), (1, 2)),
+            // Data that starts inside the second vector of a row and ends in the third.
+            ((1, 2, 20), (1, 18)),
         ];
         for ((c, h, w), (ph, pw)) in cases {
             let g = Direct::new((c, h, w), (ph, pw), (3, 3), 1);

@@ -470,10 +470,11 @@ mod x86 {
             assert!(pad + w <= wp);
             let o = out.as_mut_ptr();
             for c0 in (0..wp).step_by(LANES) {
+                // The lanes l with lo <= c0 + l < hi, by shifts: a loop over the lanes here
+                // took a third of a small layer's forward pass.
                 let lanes_in = |lo: usize, hi: usize| -> __mmask16 {
-                    (0..LANES)
-                        .filter(|l| (lo..hi).contains(&(c0 + l)))
-                        .fold(0, |m, l| m | (1 << l))
+                    let below = |n: usize| (1u32 << n.saturating_sub(c0).min(LANES)) - 1;
+                    (below(hi) & !below(lo)) as __mmask16
                 };
                 let (exist, data) = (lanes_in(0, wp), lanes_in(pad, pad + w));
                 let first = c0.max(pad).min(pad + w) - pad;
