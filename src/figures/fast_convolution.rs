@@ -609,6 +609,8 @@ pub fn generate(w: &mut Writer) -> GenResult {
     w.number("avx2_torch", avx2.torch.clone(), avx2.torch.clone());
     let missed = misses(&avx2);
     w.number("avx2_misses", missed.clone(), missed);
+    let missed = misses(&comparison);
+    w.number("avx512_misses", missed.clone(), missed);
     for (key, c) in [("avx512", &comparison), ("avx2", &avx2)] {
         for (pass, limit, name) in [("fwd+bwd", 0.9, "both"), ("forward", 1.0, "forward")] {
             let (good, all) = conv_rows_within(c, pass, limit);
