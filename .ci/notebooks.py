@@ -169,6 +169,15 @@ def rendered(executed):
             parts.append(fence(stream, "text"))
     if not title_done:
         sys.exit(f"{executed}: the first markdown cell should start with a '# ' title")
+    # Where the chapter's exercises are, so that a reader of the page finds them.
+    checker = "ch" + slug.replace("-", "_")
+    if not (ROOT / "book" / f"{slug}.md").is_file() or not (
+            ROOT / "exercises" / "tests" / f"{checker}.rs").is_file():
+        sys.exit(f"{executed}: no chapter book/{slug}.md or checker exercises/tests/{checker}.rs")
+    parts.append("## Exercises\n")
+    parts.append(f"The exercises of this notebook's chapter are at the end of "
+                 f"[the chapter](../{slug}.md#exercises); check the programming ones with\n")
+    parts.append(fence(f"cargo test -p cnn-book-exercises --test {checker}", "text"))
     return "\n".join(parts), images
 
 
