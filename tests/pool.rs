@@ -407,3 +407,49 @@ fn adaptive_average_pooling_uses_pytorchs_windows() {
         .output_shape(&[1, 1, 5, 5])
         .is_err());
 }
+
+/// The fast path's blocks of eight side-by-side windows (2 x 2 and 3 x 3, stride = field,
+/// widths giving full blocks, a remainder, or both) against the reference loops, bit for
+/// bit, on values with many ties and some NaNs (a NaN wins its window and stays; among
+/// ties the first in row-major order wins). The expected switches of a hand-made window
+/// with a NaN after a larger number and a tie are checked first.
+#[test]
+fn fast_max_pooling_blocks_equal_the_loops_with_ties_and_nans() {
+    let x = image(vec![
+        vec![1.0, 5.0, 0.0, 0.0],
+        vec![f32::NAN, 5.0, 2.0, 2.0],
+    ]);
+    let (y, s) = fast::pool::max_pool2d(x.view(), pool(2, 2)).unwrap();
+    assert!(y[[0, 0, 0, 0]].is_nan());
+    assert_eq!(
+        s[[0, 0, 0, 0]],
+        (1, 0),
+        "the NaN at row 1, column 0 wins over the 5s"
+    );
+    assert_eq!(
+        (y[[0, 0, 0, 1]], s[[0, 0, 0, 1]]),
+        (2.0, (1, 2)),
+        "the first 2 wins"
+    );
+
+    let mut rng = common::rng(7);
+    for (field, width) in [(2, 16), (2, 28), (2, 14), (2, 35), (3, 24), (3, 28), (3, 9)] {
+        let shape = (2, 3, 2 * field + 1, width);
+        let x = Array4::from_shape_fn(shape, |_| match rng.random_range(0..40) {
+            0 => f32::NAN,
+            v => (v % 5) as f32 - 2.0,
+        });
+        // Floor rounding: the odd sizes drop their last row or columns.
+        let config = pool(field, field).with_rounding(Rounding::Floor);
+        let (y, switches) = max_pool2d(x.view(), config).unwrap();
+        let (yf, sf) = fast::pool::max_pool2d(x.view(), config).unwrap();
+        let bits = |a: &Array4<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&y),
+            bits(&yf),
+            "{field}x{field} pooling of width {width}"
+        );
+        assert_eq!(switches, sf, "{field}x{field} pooling of width {width}");
+        assert!(y.iter().any(|v| v.is_nan()), "the case has NaN windows");
+    }
+}
