@@ -75,22 +75,31 @@ fn tiles(g: &Direct) -> (usize, usize) {
     (g.out_h() / 2, g.out_w() / 2)
 }
 
-/// Slots per row of tiles in the transformed inputs. With AVX-512 8 for every 7 tiles, so
-/// that each vector of 7 tiles is stored as 8 aligned lanes (the eighth slot is never
-/// read); elsewhere one per tile.
+/// Whether the input transform takes a row of at most 7 tiles in one half vector: with
+/// AVX-512 ([`Avx512::winograd_row`]), for rows of up to 7 tiles. Longer rows go 16 tiles
+/// at a time on every instruction set ([`transform_input_vectors`]): with AVX-512, half
+/// vectors took 40% longer on rows of 14 tiles (the 32-channel layer of 28 x 28), 16
+/// lanes 12% longer on rows of 7 (the 64-channel layer of 14 x 14), most of them unused.
+fn short_rows(g: &Direct, isa: Isa) -> bool {
+    isa == Isa::Avx512 && tiles(g).1 <= ROW_TILES
+}
+
+/// Slots per row of tiles in the transformed inputs. For [`short_rows`] 8 for every 7
+/// tiles, so that each vector of 7 tiles is stored as 8 aligned lanes (the eighth slot is
+/// never read); elsewhere one per tile.
 fn row_slots(g: &Direct, isa: Isa) -> usize {
-    if isa == Isa::Avx512 {
+    if short_rows(g, isa) {
         tiles(g).1.div_ceil(ROW_TILES) * 8
     } else {
         tiles(g).1
     }
 }
 
-/// Slots of one channel of one `V_xi`: the rows of tiles, and (elsewhere than with
-/// AVX-512) room for the last row's vector of 16 tiles.
+/// Slots of one channel of one `V_xi`: the rows of tiles, and (but for [`short_rows`])
+/// room for the last row's vector of 16 tiles.
 fn channel_slots(g: &Direct, isa: Isa) -> usize {
     let rows = tiles(g).0 * row_slots(g, isa);
-    if isa == Isa::Avx512 {
+    if short_rows(g, isa) {
         rows
     } else {
         rows + LANES
@@ -101,10 +110,10 @@ fn channel_slots(g: &Direct, isa: Isa) -> usize {
 fn slots(g: &Direct, isa: Isa) -> Vec<usize> {
     let (th, tw) = tiles(g);
     let rs = row_slots(g, isa);
-    let avx512 = isa == Isa::Avx512;
+    let short = short_rows(g, isa);
     (0..th)
         .flat_map(|ti| {
-            (0..tw).map(move |tj| match avx512 {
+            (0..tw).map(move |tj| match short {
                 true => ti * rs + tj / ROW_TILES * 8 + tj % ROW_TILES,
                 false => ti * rs + tj,
             })
@@ -236,7 +245,7 @@ fn transform_input<'a>(
     let v = direct::aligned(buffer);
     assert!(v.len() >= len);
     #[cfg(target_arch = "x86_64")]
-    if isa == Isa::Avx512 {
+    if short_rows(g, isa) {
         let t = Avx512::new().expect("AVX-512 asked for on a CPU without it");
         t.run(
             #[inline(always)]
@@ -282,14 +291,15 @@ fn transform_input_avx512(t: Avx512, g: &Direct, padded: &[f32], v: &mut [f32]) 
     }
 }
 
-/// 16 tiles of a row at once, as vectors: the padded rows' even and odd columns are
-/// copied apart, so that column `2 t + j` of tiles `t0..t0 + 16` is one load (of the even
-/// or odd columns, from tile `t0` or `t0 + 1`); then the same additions and subtractions
-/// as the AVX-512 version, in the same order (B^T on the rows of the patch, then on its
+/// 16 tiles of a row at once, as vectors: column `2 t + j` of the tiles `t` from `t0` is
+/// lane `t - t0` of the even (`j = 0, 2`) or odd (`j = 1, 3`) columns of a padded row,
+/// read from column `2 t0` (`j = 0, 1`) or `2 t0 + 2` (`j = 2, 3`), each pair of vectors
+/// by one [`Simd::deinterleave`] of 32 floats; then the same additions and subtractions
+/// on every instruction set, in the same order (B^T on the rows of the patch, then on its
 /// columns), so the same bits. Entry `xi` of the row's tiles goes to its 16 slots from
-/// `ti tw + t0` of channel `c` of `V_xi`: the lanes past the row's last tile spill into
-/// slots that a later store (the next row's, or the room at the end) overwrites or that
-/// are never read.
+/// `ti tw + t0` of channel `c` of `V_xi`: the lanes past the row's last tile (read from
+/// the next row, or zeros past the data) spill into slots that a later store (the next
+/// row's, or the room at the end) overwrites or that are never read.
 #[inline(always)]
 fn transform_input_vectors<S: Simd>(s: S, isa: Isa, g: &Direct, padded: &[f32], v: &mut [f32]) {
     let (_, wp) = g.padded();
@@ -297,44 +307,50 @@ fn transform_input_vectors<S: Simd>(s: S, isa: Isa, g: &Direct, padded: &[f32], 
     let plane = g.padded().0 * wp;
     let c_count = g.src_c;
     let width = channel_slots(g, isa);
-    // Padded rows have Wp = 2 tw + 2 columns: tw + 1 even and tw + 1 odd ones, read up to
-    // tile t0 + 1 + 16.
-    let len = tw.next_multiple_of(LANES) + LANES + 1;
-    let mut even = vec![vec![0.0f32; len]; 4];
-    let mut odd = even.clone();
-    let vector =
-        |x: &[f32], at: usize| -> [f32; LANES] { x[at..at + LANES].try_into().expect("16 floats") };
     for c in 0..c_count {
         for ti in 0..th {
-            // Padded row r sits in buffer r % 4: the last two rows of a row of tiles are
-            // the first two of the next, copied once.
-            let first = if ti == 0 { 0 } else { 2 };
-            for r in 2 * ti + first..2 * ti + 4 {
-                let row = &padded[c * plane + r * wp..][..wp];
-                let (e, o) = (&mut even[r % 4], &mut odd[r % 4]);
-                for ((e, o), pair) in e.iter_mut().zip(o.iter_mut()).zip(row.chunks_exact(2)) {
-                    (*e, *o) = (pair[0], pair[1]);
-                }
-            }
             for t0 in (0..tw).step_by(LANES) {
-                // Row i of B^T d from two rows of the patch, column j (2 t + j for the 16
-                // tiles t from t0) by column, then B on its columns. No closure wraps the
-                // vector operations: a closure is compiled without the instruction set, and
-                // its loads would become calls.
-                for (i, (ra, rb)) in [(0, 2), (1, 2), (2, 1), (1, 3)].into_iter().enumerate() {
-                    let (ra, rb) = ((2 * ti + ra) % 4, (2 * ti + rb) % 4);
-                    let mut t = [s.zero(); 4];
-                    for (j, tj) in t.iter_mut().enumerate() {
-                        let (a, b) = match j % 2 {
-                            0 => (&even[ra], &even[rb]),
-                            _ => (&odd[ra], &odd[rb]),
-                        };
-                        let (x, y) = (
-                            s.load(&vector(a, t0 + j / 2)),
-                            s.load(&vector(b, t0 + j / 2)),
-                        );
-                        *tj = if i == 1 { s.add(x, y) } else { s.sub(x, y) };
-                    }
+                // Columns 2 t + j, j = 0..4, of the patch's four rows, for the 16 tiles.
+                // No closure wraps the vector operations: a closure is compiled without the
+                // instruction set, and its loads would become calls.
+                let mut d = [[s.zero(); 4]; 4];
+                for (r, d) in d.iter_mut().enumerate() {
+                    let row = c * plane + (2 * ti + r) * wp + 2 * t0;
+                    (d[0], d[1]) = column_pairs(s, padded, row);
+                    (d[2], d[3]) = column_pairs(s, padded, row + 2);
+                }
+                let [d0, d1, d2, d3] = d;
+                // The rows of B^T d (row 0 - row 2, 1 + 2, 2 - 1, 1 - 3), column by column,
+                // then B on the columns of each; entry xi = 4 i + j of V_xi.
+                let base = c * width + ti * tw + t0;
+                let stride = c_count * width;
+                let rows = [
+                    [
+                        s.sub(d0[0], d2[0]),
+                        s.sub(d0[1], d2[1]),
+                        s.sub(d0[2], d2[2]),
+                        s.sub(d0[3], d2[3]),
+                    ],
+                    [
+                        s.add(d1[0], d2[0]),
+                        s.add(d1[1], d2[1]),
+                        s.add(d1[2], d2[2]),
+                        s.add(d1[3], d2[3]),
+                    ],
+                    [
+                        s.sub(d2[0], d1[0]),
+                        s.sub(d2[1], d1[1]),
+                        s.sub(d2[2], d1[2]),
+                        s.sub(d2[3], d1[3]),
+                    ],
+                    [
+                        s.sub(d1[0], d3[0]),
+                        s.sub(d1[1], d3[1]),
+                        s.sub(d1[2], d3[2]),
+                        s.sub(d1[3], d3[3]),
+                    ],
+                ];
+                for (i, t) in rows.into_iter().enumerate() {
                     let u = [
                         s.sub(t[0], t[2]),
                         s.add(t[1], t[2]),
@@ -342,11 +358,25 @@ fn transform_input_vectors<S: Simd>(s: S, isa: Isa, g: &Direct, padded: &[f32], 
                         s.sub(t[1], t[3]),
                     ];
                     for (j, value) in u.into_iter().enumerate() {
-                        let at = ((4 * i + j) * c_count + c) * width + ti * tw + t0;
+                        let at = base + (4 * i + j) * stride;
                         s.store(value, (&mut v[at..at + LANES]).try_into().expect("16"));
                     }
                 }
             }
+        }
+    }
+}
+
+/// The even and odd entries of the 32 floats of `padded` from `at`, zeros past its end.
+#[inline(always)]
+fn column_pairs<S: Simd>(s: S, padded: &[f32], at: usize) -> (S::V, S::V) {
+    match padded.get(at..at + 2 * LANES) {
+        Some(pairs) => s.deinterleave(pairs.try_into().expect("32 floats")),
+        None => {
+            let mut pairs = [0.0; 2 * LANES];
+            let rest = &padded[at.min(padded.len())..];
+            pairs[..rest.len()].copy_from_slice(rest);
+            s.deinterleave(&pairs)
         }
     }
 }
