@@ -274,6 +274,20 @@ def ratio(ours, theirs):
     return ours / theirs if theirs else float("nan")
 
 
+def source_commit():
+    """The commit the crate is built from, and the source files that differ from it (the
+    code measured), or None outside a git checkout."""
+    def git(*a):
+        out = subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True)
+        return out.stdout.strip() if out.returncode == 0 else None
+    commit = git("rev-parse", "--short=12", "HEAD")
+    if commit is None:
+        return None
+    changed = git("status", "--porcelain", "--", "src", "benches", "Cargo.toml", "Cargo.lock")
+    files = sorted(line[3:] for line in (changed or "").splitlines())
+    return {"commit": commit, "uncommitted": files}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--save", action="store_true")
@@ -282,6 +296,7 @@ def main():
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--skip-epochs", action="store_true")
     args = parser.parse_args()
+    source = source_commit()
 
     # Everything that has no PyTorch counterpart, once, and the rows' descriptions.
     rust = run_rust(args, "--skip", "epoch")
@@ -340,6 +355,7 @@ def main():
         print("wrote", bench)
         report = {
             "machine": rust.get("machine", {}),
+            "source": source,
             "torch": torch.__version__,
             "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "python": platform.python_version(),

