@@ -783,14 +783,14 @@ fn wide_tile<S: Simd, const B: usize, const NV: usize, const P: usize>(
             }
         }
     }
-    for (xs, w) in inputs.points(pix, reach).zip(packed.chunks_exact(B)) {
+    for (xs, w) in inputs.lazy_points(pix, reach).zip(packed.chunks_exact(B)) {
         let w = &w[v0 * LANES..(v0 + NV) * LANES];
         let mut wv = [s.zero(); NV];
         for (v, x) in wv.iter_mut().zip(w.as_chunks::<LANES>().0) {
             *v = s.load(x);
         }
-        for (acc_p, &x) in acc.iter_mut().zip(&xs) {
-            let xv = s.splat(x);
+        for (p, acc_p) in acc.iter_mut().enumerate() {
+            let xv = s.splat(xs.get(p));
             for (a, &wv) in acc_p.iter_mut().zip(&wv) {
                 *a = s.mul_add(xv, wv, *a);
             }
@@ -850,7 +850,7 @@ pub(crate) fn wide_sums_len(positions: usize, block: usize) -> usize {
 /// position of `positions`, on `isa`: `sums[(p, filter)]` = sum over taps `k` of
 /// `data[offsets[k] + positions[p]]` times `packed[(k, filter)]` (`packed` holds the
 /// block's weights, taps x `block`); with `add`, added to the sums already there. The
-/// positions go 4 to a tile (6 with AVX-512 and 32 filters); the taps in blocks whose weights fit in the
+/// positions go 4 to a tile (6 with AVX-512); the taps in blocks whose weights fit in the
 /// first-level cache, each block over every position, so that the weights are read from
 /// that cache, not streamed from the next one once per tile.
 ///
@@ -869,7 +869,7 @@ pub(crate) fn wide_sums(
     assert!(sums.len() >= wide_sums_len(positions.len(), block));
     let data = (data, packed, offsets);
     with_simd!(isa, s => match (isa == Isa::Avx512, block) {
-        (true, WIDE) => wide_sums_tiles::<_, WIDE, 4, 4>(s, data, positions, sums, add),
+        (true, WIDE) => wide_sums_tiles::<_, WIDE, 4, 6>(s, data, positions, sums, add),
         (true, 32) => wide_sums_tiles::<_, 32, 2, 6>(s, data, positions, sums, add),
         (false, WIDE) => wide_sums_tiles::<_, WIDE, 1, 4>(s, data, positions, sums, add),
         (false, 32) => wide_sums_tiles::<_, 32, 1, 4>(s, data, positions, sums, add),

@@ -603,25 +603,26 @@ mod x86 {
         /// The Winograd input transform of one row of up to 7 tiles (see
         /// [`crate::fast::winograd`]): `rows` are 4 padded rows from the tiles' first
         /// column, `columns` of them read (`2 n + 2` for `n` tiles); entry `(i, j)` of
-        /// `B^T d B` of tile `l` goes to `out[at[4 i + j] + l]`, for the 8 lanes `l < 8`
-        /// (lanes past the `n` tiles get unused values).
+        /// `B^T d B` of tile `l` goes to `out[at + (4 i + j) stride + l]`, for the 8 lanes
+        /// `l < 8` (lanes past the `n` tiles get unused values).
         ///
         /// # Panics
-        /// If a row is shorter than `min(columns, 16)` or an `at` lies past `out.len() - 8`.
+        /// If a row is shorter than `min(columns, 16)` or the last place lies past
+        /// `out.len() - 8`.
         #[inline(always)]
         pub fn winograd_row(
             self,
             rows: [&[f32]; 4],
             columns: usize,
             out: &mut [f32],
-            at: &[usize; 16],
+            (at, stride): (usize, usize),
         ) {
             let columns = columns.min(LANES);
             assert!(rows.iter().all(|r| r.len() >= columns));
-            assert!(at.iter().all(|&a| a + 8 <= out.len()));
+            assert!(at + 15 * stride + 8 <= out.len());
             // SAFETY: the token proves AVX-512F; each load reads `columns` floats of a row
             // (checked above), masked-off lanes are not read; each store writes 8 floats
-            // at `at[xi]`, inside `out` (checked above).
+            // at `at + xi stride` for xi < 16, inside `out` (checked above).
             unsafe {
                 let pick = |s: i32| {
                     let at = |l: i32| (2 * l + s).min(15);
@@ -663,7 +664,7 @@ mod x86 {
                         _mm512_sub_ps(e1, e3),
                     ];
                     for (j, &value) in u.iter().enumerate() {
-                        _mm512_mask_storeu_ps(o.add(at[4 * i + j]), 0xff, value);
+                        _mm512_mask_storeu_ps(o.add(at + (4 * i + j) * stride), 0xff, value);
                     }
                 }
             }
@@ -929,6 +930,55 @@ impl<'a> Strip<'a> {
             }
             x
         })
+    }
+
+    /// [`Strip::points`] read one at a time: for each tap, in the order of the offsets, a
+    /// [`Points`] that reads point `p` when asked, so that a tile can load each input just
+    /// before its multiply-adds (with all of a tap's inputs loaded first, a tile of 4
+    /// vectors by 6 positions needed more registers than there are).
+    ///
+    /// # Panics
+    /// If a place of `at` is not below `width`.
+    pub fn lazy_points<const P: usize>(
+        self,
+        at: &[usize; P],
+        width: usize,
+    ) -> impl Iterator<Item = Points<'a, P>> + 'a {
+        assert!(at.iter().all(|&a| a < width));
+        let at = *at;
+        let Strip {
+            data,
+            base,
+            offsets,
+        } = self;
+        offsets.items.iter().map(move |&off| Points {
+            data,
+            start: base + off,
+            at,
+        })
+    }
+}
+
+/// The points of one tap of a [`Strip`] ([`Strip::lazy_points`]): `get(p)` reads
+/// `data[base + offset + at[p]]`, when asked.
+#[derive(Clone, Copy)]
+pub struct Points<'a, const P: usize> {
+    data: &'a [f32],
+    start: usize,
+    at: [usize; P],
+}
+
+impl<const P: usize> Points<'_, P> {
+    /// Point `p` of this tap.
+    ///
+    /// # Panics
+    /// If `p >= P`.
+    #[inline(always)]
+    pub fn get(&self, p: usize) -> f32 {
+        let a = self.at[p];
+        // SAFETY: start + a = base + off + a < base + bound + width <= data.len(), checked
+        // in `Strip::new` and in `lazy_points` (every `a < width`).
+        unsafe { *self.data.get_unchecked(self.start + a) }
     }
 }
 

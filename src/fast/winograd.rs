@@ -258,12 +258,13 @@ fn transform_input<'a>(
     v
 }
 
-/// The place of entry `xi` of the first tile of a row of 7: `((xi C + c) width + ti rs +
-/// t0 / 7 * 8`.
-fn row_places(g: &Direct, c: usize, ti: usize, t0: usize) -> [usize; XI] {
+/// The place of entry `xi = 0` of the first tile of a row of 7, `(c width + ti rs + t0 /
+/// 7 * 8`, and the distance from one `xi` to the next, `C width`.
+#[inline(always)]
+fn row_place(g: &Direct, c: usize, ti: usize, t0: usize) -> (usize, usize) {
     let (rs, c_count) = (row_slots(g, Isa::Avx512), g.src_c);
     let width = channel_slots(g, Isa::Avx512);
-    std::array::from_fn(|xi| (xi * c_count + c) * width + ti * rs + t0 / ROW_TILES * 8)
+    (c * width + ti * rs + t0 / ROW_TILES * 8, c_count * width)
 }
 
 /// With AVX-512: 7 tiles of a row at once, B^T on the rows of their patches as vectors,
@@ -285,7 +286,7 @@ fn transform_input_avx512(t: Avx512, g: &Direct, padded: &[f32], v: &mut [f32]) 
                     let at = c * plane + (2 * ti + r) * wp + 2 * t0;
                     &padded[at..at + columns.min(LANES)]
                 });
-                t.winograd_row(rows, columns, v, &row_places(g, c, ti, t0));
+                t.winograd_row(rows, columns, v, row_place(g, c, ti, t0));
             }
         }
     }
