@@ -16,6 +16,7 @@ pub const BENCH: &str = "book/generated/16-fast-convolution/bench.json";
 pub const COMPARISON: &str = "book/generated/16-fast-convolution/comparison.json";
 /// The same comparison on a CPU with AVX2 + FMA and no AVX-512
 /// (`benches/pytorch_compare.py --save --save-as avx2`).
+pub const BENCH_AVX2: &str = "book/generated/16-fast-convolution/bench-avx2.json";
 pub const COMPARISON_AVX2: &str = "book/generated/16-fast-convolution/comparison-avx2.json";
 
 #[derive(Debug, Deserialize)]
@@ -137,7 +138,17 @@ struct Comparison {
     torch: String,
     #[serde(default)]
     torch_cpu_capability: Option<String>,
+    /// The commit measured, and source files that differed from it (runs before the
+    /// comparison recorded it have none).
+    #[serde(default)]
+    source: Option<Source>,
     rows: Vec<CompareRow>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Source {
+    commit: String,
+    uncommitted: Vec<String>,
 }
 
 impl Comparison {
@@ -183,10 +194,19 @@ impl Comparison {
             Some(c) => format!("its {c} kernels"),
             None => "its default kernels for this CPU".to_string(),
         };
+        let source = match &self.source {
+            Some(s) if s.uncommitted.is_empty() => format!(" at commit {}", s.commit),
+            Some(s) => format!(
+                " at commit {} with changes to {}",
+                s.commit,
+                s.uncommitted.join(", ")
+            ),
+            None => String::new(),
+        };
         table.push_str(&format!(
             "\nratio = cnn-book time / PyTorch time (below 1: cnn-book is faster). Medians, \
              measured in one run of `benches/pytorch_compare.py` on {} ({} cores), {}, with \
-             the {isa} kernels; PyTorch {} with {torch_isa}.\n",
+             the {isa} kernels{source}; PyTorch {} with {torch_isa}.\n",
             m.cpu, m.cores, m.rustc, self.torch
         ));
         table
@@ -509,6 +529,8 @@ pub fn generate(w: &mut Writer) -> GenResult {
         &kernel_table(&winograd, "direct", "Winograd"),
         BENCH,
     )?;
+    let verdict = winograd_verdict(&bench);
+    w.number("winograd_verdict", verdict.clone(), verdict);
 
     // Pooling and batch normalization next to PyTorch.
     let mut rows = Vec::new();
@@ -607,6 +629,9 @@ pub fn generate(w: &mut Writer) -> GenResult {
         avx2.machine.cpu.clone(),
     );
     w.number("avx2_torch", avx2.torch.clone(), avx2.torch.clone());
+    let bench_avx2: Bench = read(w, BENCH_AVX2)?;
+    let verdict = winograd_verdict(&bench_avx2);
+    w.number("winograd_verdict_avx2", verdict.clone(), verdict);
     let missed = misses(&avx2);
     w.number("avx2_misses", missed.clone(), missed);
     let missed = misses(&comparison);
@@ -619,6 +644,42 @@ pub fn generate(w: &mut Writer) -> GenResult {
         }
     }
     Ok(())
+}
+
+/// Where Winograd's F(2x2, 3x3) beats the direct kernels in `bench` (one thread, forward
+/// and backward), in words: "wins on both layers", or "loses on the 32-channel layer and
+/// wins on the 64-channel layer", from the kernel table's times.
+fn winograd_verdict(bench: &Bench) -> String {
+    let parts: Vec<(&str, &str)> = bench
+        .kernels
+        .iter()
+        .filter(|k| k.winograd_applies)
+        .map(|k| {
+            let channels = k
+                .name
+                .split_whitespace()
+                .nth(1)
+                .and_then(|c| c.split("->").next())
+                .unwrap_or("?");
+            let forward = k.winograd.forward_ms < k.direct.forward_ms;
+            let backward = k.winograd.backward_ms < k.direct.backward_ms;
+            let how = match (forward, backward) {
+                (true, true) => "wins",
+                (false, false) => "loses",
+                (true, false) => "wins forward and loses backward",
+                (false, true) => "loses forward and wins backward",
+            };
+            (how, channels)
+        })
+        .collect();
+    match parts.as_slice() {
+        [(a, _), (b, _)] if a == b => format!("{a} on both layers"),
+        _ => parts
+            .iter()
+            .map(|(how, channels)| format!("{how} on the {channels}-channel layer"))
+            .collect::<Vec<_>>()
+            .join(" and "),
+    }
 }
 
 /// The rows of `c` that miss the marks the chapter counts (a convolution's forward and
