@@ -783,7 +783,7 @@ fn wide_tile<S: Simd, const B: usize, const NV: usize, const P: usize>(
             }
         }
     }
-    for (xs, w) in inputs.lazy_points(pix, reach).zip(packed.chunks_exact(B)) {
+    for (xs, w) in inputs.points(pix, reach).zip(packed.chunks_exact(B)) {
         let w = &w[v0 * LANES..(v0 + NV) * LANES];
         let mut wv = [s.zero(); NV];
         for (v, x) in wv.iter_mut().zip(w.as_chunks::<LANES>().0) {
@@ -1020,8 +1020,8 @@ fn wide_grad_tile<S: Simd, const NV: usize, const T: usize>(
         for (v, x) in dv.iter_mut().zip(dy.as_chunks::<LANES>().0) {
             *v = s.load(x);
         }
-        for (acc_t, &x) in acc.iter_mut().zip(&xs) {
-            let xv = s.splat(x);
+        for (t, acc_t) in acc.iter_mut().enumerate() {
+            let xv = s.splat(xs.get(t));
             for (a, &dv) in acc_t.iter_mut().zip(&dv) {
                 *a = s.mul_add(xv, dv, *a);
             }

@@ -903,43 +903,15 @@ impl<'a> Strip<'a> {
         })
     }
 
-    /// For each offset in order, the `P` floats at `base + offset + at[p]` (the strip
-    /// must have been made with `width > max(at)`).
-    ///
-    /// # Panics
-    /// If an entry of `at` is not below the strip's width.
-    #[inline(always)]
-    pub fn points<const P: usize>(
-        self,
-        at: &[usize; P],
-        width: usize,
-    ) -> impl Iterator<Item = [f32; P]> + 'a {
-        assert!(at.iter().all(|&a| a < width));
-        let at = *at;
-        let Strip {
-            data,
-            base,
-            offsets,
-        } = self;
-        offsets.items.iter().map(move |&off| {
-            let mut x = [0.0; P];
-            for (x, &a) in x.iter_mut().zip(&at) {
-                // SAFETY: base + off + a < base + bound + width <= data.len() (checked in
-                // `new` and above).
-                *x = unsafe { *data.get_unchecked(base + off + a) };
-            }
-            x
-        })
-    }
-
-    /// [`Strip::points`] read one at a time: for each tap, in the order of the offsets, a
-    /// [`Points`] that reads point `p` when asked, so that a tile can load each input just
-    /// before its multiply-adds (with all of a tap's inputs loaded first, a tile of 4
-    /// vectors by 6 positions needed more registers than there are).
+    /// For each offset in order, the `P` floats at `base + offset + at[p]` (the strip must
+    /// have been made with `width > max(at)`), as a [`Points`] that reads point `p` when
+    /// asked: a tile loads each input just before its multiply-adds (with all of a tap's
+    /// inputs loaded first, a tile of 4 vectors by 6 positions needed more registers than
+    /// there are).
     ///
     /// # Panics
     /// If a place of `at` is not below `width`.
-    pub fn lazy_points<const P: usize>(
+    pub fn points<const P: usize>(
         self,
         at: &[usize; P],
         width: usize,
@@ -959,7 +931,7 @@ impl<'a> Strip<'a> {
     }
 }
 
-/// The points of one tap of a [`Strip`] ([`Strip::lazy_points`]): `get(p)` reads
+/// The points of one tap of a [`Strip`] ([`Strip::points`]): `get(p)` reads
 /// `data[base + offset + at[p]]`, when asked.
 #[derive(Clone, Copy)]
 pub struct Points<'a, const P: usize> {
@@ -977,7 +949,7 @@ impl<const P: usize> Points<'_, P> {
     pub fn get(&self, p: usize) -> f32 {
         let a = self.at[p];
         // SAFETY: start + a = base + off + a < base + bound + width <= data.len(), checked
-        // in `Strip::new` and in `lazy_points` (every `a < width`).
+        // in `Strip::new` and in `points` (every `a < width`).
         unsafe { *self.data.get_unchecked(self.start + a) }
     }
 }
@@ -1193,7 +1165,10 @@ mod tests {
                 assert_eq!(v[15], (2 + off + 16 * r + 15) as f32);
             }
         }
-        let points: Vec<[f32; 2]> = strip.points(&[0, 31], 32).collect();
+        let points: Vec<[f32; 2]> = strip
+            .points(&[0, 31], 32)
+            .map(|p| [p.get(0), p.get(1)])
+            .collect();
         assert_eq!(points[2], [42.0, 73.0]);
         // One float too far: refused.
         let far = std::panic::catch_unwind(|| Strip::new(&data, 2, b, 59));
