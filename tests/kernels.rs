@@ -18,7 +18,7 @@ use rand::Rng;
 use common::{assert_close, random4};
 
 /// Layers that reach every tile of the kernels: `(N, C, K, H, W, F, P)`.
-const CASES: [(usize, usize, usize, usize, usize, usize, usize); 18] = [
+const CASES: [(usize, usize, usize, usize, usize, usize, usize); 20] = [
     // Flat forward tiles of 8, 6 and 4 filters (AVX-512) or 6 and 4 (elsewhere), a partial
     // last block of filters (5, 7), LeNet's layers, garbage columns; flat weight gradients.
     (3, 1, 6, 28, 28, 5, 2),
@@ -50,6 +50,11 @@ const CASES: [(usize, usize, usize, usize, usize, usize, usize); 18] = [
     // at a time on every instruction set, the last row's reads past the end of the data.
     // (Rows of up to 7 tiles take AVX-512's half vectors: the 6 to 10 outputs wide above.)
     (2, 5, 32, 6, 28, 3, 1),
+    // The sliding weight-gradient tiles of 16 filters (AVX-512): 9 filter rows of 3 taps
+    // for tiles of 6 rows, and 10 of 5 taps for tiles of 3, with outputs only 2 wide
+    // (every step of a row at one of its ends).
+    (2, 3, 16, 5, 9, 3, 1),
+    (2, 2, 16, 6, 4, 5, 1),
 ];
 
 /// The forward output, input, weight and bias gradients of every case on `isa` with
