@@ -34,7 +34,7 @@ use rayon::prelude::*;
 use crate::conv::{check_bias, Conv2dConfig, ConvDims};
 use crate::error::{Error, Result};
 use crate::fast::direct::{self, Direct};
-use crate::fast::simd;
+use crate::fast::simd::{self, LANES};
 use crate::fast::winograd;
 use crate::tensor::zeros4_par;
 
@@ -312,7 +312,8 @@ pub fn uses_winograd(d: &ConvDims, kernel: FastKernel) -> bool {
 }
 
 /// The kernel that computes the forward pass of `d` under `kernel` on this CPU, in words:
-/// `"im2col + GEMM"`, `"direct (avx2)"`, `"Winograd F(2x2, 3x3) (avx512)"`, ... (the
+/// `"im2col + GEMM"`, `"direct (avx2)"`, `"direct, sliding (avx512)"`,
+/// `"Winograd F(2x2, 3x3) (avx512)"`, ... (the
 /// benchmarks name what ran with it).
 pub fn kernel_name(d: &ConvDims, kernel: FastKernel) -> String {
     let isa = simd::active().name();
@@ -322,6 +323,8 @@ pub fn kernel_name(d: &ConvDims, kernel: FastKernel) -> String {
         format!("Winograd F(2x2, 3x3) ({isa})")
     } else if direct::wide_block(d.filters, simd::active()).is_some() {
         format!("direct, wide ({isa})")
+    } else if direct::sliding_positions(&direct_forward(d), simd::active()).is_some() {
+        format!("direct, sliding ({isa})")
     } else {
         format!("direct ({isa})")
     }
@@ -443,7 +446,14 @@ fn direct_forward_batch(
     let isa = isa_of(scratch).expect("checked by the caller");
     let wide = direct::wide_block(d.filters, isa);
     let fast3 = use_winograd(&g, scratch.kernel);
-    let f = wide.unwrap_or_else(|| direct::filter_tile(d.filters, isa));
+    let sliding = direct::sliding_positions(&g, isa).filter(|_| !fast3 && wide.is_none());
+    let f = wide.unwrap_or_else(|| {
+        if sliding.is_some() {
+            LANES
+        } else {
+            direct::filter_tile(d.filters, isa)
+        }
+    });
     if fast3 {
         let weight = |k, c, u, v| weight[[k, c, u, v]];
         winograd::transform_filters(&g, weight, &mut scratch.packed);
@@ -493,6 +503,9 @@ fn direct_forward_batch(
                 if fast3 {
                     let b = bias.as_deref();
                     winograd::correlate(isa, &g, padded, packed, b, yn, transforms);
+                } else if let Some(p) = sliding {
+                    let b = bias.as_deref();
+                    direct::correlate_sliding(isa, &g, p, (padded, packed), b, yn, sums);
                 } else if let Some(block) = wide {
                     let b = bias.as_deref();
                     direct::correlate_wide(
@@ -538,7 +551,16 @@ fn direct_backward_batch(
         direct::wide_grad_block(&g).is_some(),
         direct::wide_block(d.channels, isa),
     );
-    let fx = wide_x.unwrap_or_else(|| direct::filter_tile(d.channels, isa));
+    // The input gradient by sliding tiles where the forward pass would take them.
+    let sliding_x = direct::sliding_positions(&gx, isa)
+        .filter(|_| wide_x.is_none() && !(input_grad && use_winograd(&gx, scratch.kernel)));
+    let fx = wide_x.unwrap_or_else(|| {
+        if sliding_x.is_some() {
+            LANES
+        } else {
+            direct::filter_tile(d.channels, isa)
+        }
+    });
     let (pixels, pixels_x) = (direct::pixels(&g), direct::pixels(&gx));
     let spills_x = direct::spills(&gx);
     let tap_blocks = if wide_w {
@@ -689,6 +711,9 @@ fn direct_backward_batch(
                         direct::pad_planes(isa, dyn_, &gx, dy_padded);
                         if fast3_x {
                             winograd::correlate(isa, &gx, dy_padded, packed, None, dxn, transforms);
+                        } else if let Some(p) = sliding_x {
+                            let data = (&dy_padded[..], &packed[..]);
+                            direct::correlate_sliding(isa, &gx, p, data, None, dxn, sums);
                         } else if let Some(block) = wide_x {
                             direct::correlate_wide(
                                 isa,

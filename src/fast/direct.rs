@@ -38,6 +38,15 @@
 //! the input rows instead, [`sliding_rows`]). Without AVX-512 the wide forward tile also
 //! takes blocks of 32 or 16 filters ([`wide_block`]).
 //!
+//! **Sliding tiles** (AVX-512, 16 filters per block, filters 3 or 5 wide) use the taps of
+//! one filter row together: tap `(c, u, v)` at output `j` reads the input that tap
+//! `(c, u, v + 1)` reads at output `j - 1`, so each input, broadcast once, serves `KW`
+//! taps. The forward tile (`correlate_sliding`) holds 16 filters by 8 to 14 real outputs
+//! of a row, no garbage columns ([`sliding_positions`]); the weight-gradient tile
+//! (`weight_grad_wide`) holds 16 filters by the taps of 6 or 3 filter rows and walks
+//! along the rows keeping the output gradients of the last `KW` positions in registers
+//! ([`sliding_rows`]). Both sum in the same order as the other tiles.
+//!
 //! The tiles above are the AVX-512 ones (32 registers of 16 floats). With AVX2 a vector
 //! of 16 floats takes two of its 16 registers, so the tiles shrink to fit: 6 or 4 filters
 //! by one vector forward, 2 filters by 2 taps for the weight gradient, 1 vector by 4
@@ -1175,6 +1184,141 @@ fn weight_grad_wide_tiles<S: Simd, const NV: usize, const T: usize>(
                 wide_grad_tile::<S, NV, T>(s, padded, dy, (filters, b), pix, offs, sums);
             }
         }
+    }
+}
+
+/// Output positions per *sliding* forward tile for `g` on `isa`, where it takes one: with
+/// AVX-512, for a multiple of 16 filters that is not one of 32 (16, 48, ...), filters 3 or
+/// 5 wide and rows of at least 8 outputs; the tile is one vector of 16 filters by 14, 10
+/// or 8 neighbouring positions of an output row, whichever computes fewest positions
+/// twice (a row not a multiple of the tile ends with a tile that overlaps the one before).
+///
+/// The flat tile computes the garbage columns and rounds each plane up to whole tiles
+/// (LeNet's second layer: 144 flat outputs for 100 real ones). The sliding tile computes
+/// real outputs only, and reads each input of a filter row once for the `KW` taps of that
+/// row: walking along the row, input `j` meets tap `v` at position `j - v` (as in
+/// [`sliding_rows`]), `P + KW - 1` broadcasts and `KW` weight vectors for `P KW`
+/// multiply-adds. Each position's sum goes over the taps in the order of [`offsets`], so
+/// the bits are those of every other forward tile. Measured on an AVX-512 machine, one
+/// thread, against the flat tile: LeNet's second layer forward 0.31 -> 0.23 ms, the
+/// ResNet's 16 -> 16 layer at 28 x 28 2% faster (28 outputs in rows of 30: little garbage
+/// there; the sums are then transposed, as for the wide tiles).
+pub(crate) fn sliding_positions(g: &Direct, isa: Isa) -> Option<usize> {
+    let (filters, ow) = (g.dst_c, g.out_w());
+    let fits = isa == Isa::Avx512
+        && filters.is_multiple_of(LANES)
+        && !filters.is_multiple_of(2 * LANES)
+        && matches!(g.kw, 3 | 5)
+        && ow >= 8;
+    // Positions computed per row with tiles of p: whole tiles, the last one overlapping.
+    let cost = |p: usize| ow.div_ceil(p) * p;
+    fits.then(|| {
+        SLIDING_P
+            .into_iter()
+            .filter(|&p| p <= ow)
+            .min_by_key(|&p| (cost(p), std::cmp::Reverse(p)))
+            .expect("ow >= 8")
+    })
+}
+
+/// The positions of a sliding forward tile, largest first.
+const SLIDING_P: [usize; 3] = [14, 10, 8];
+
+/// One sliding forward tile: block `b` of 16 filters (`packed`, from [`pack_filters`] with
+/// `f = 16`) at the `P` positions from `(i, j0)`, summed over every tap, written to
+/// `sums[(position, filter)]` (rows of 16, positions numbered `i out_w + j`).
+#[inline(always)]
+fn sliding_tile<S: Simd, const P: usize, const KW: usize>(
+    s: S,
+    g: &Direct,
+    padded: &[f32],
+    w: &[f32],
+    (i, j0): (usize, usize),
+    sums: &mut [f32],
+) {
+    let (wp, plane) = (g.padded().1, g.plane());
+    assert!(g.kw == KW && w.len() >= g.taps() * LANES && j0 + P <= g.out_w());
+    let mut acc = [s.zero(); P];
+    // Filter row by filter row, in the order of `offsets`: row u C + c.
+    let rows = (0..g.kh).flat_map(|u| (0..g.src_c).map(move |c| c * plane + (i + u) * wp));
+    for (start, w) in rows.zip(w.chunks_exact(KW * LANES)) {
+        let xs = &padded[start + j0..][..P + KW - 1];
+        let wv: [S::V; KW] = std::array::from_fn(|v| load16(s, w, v * LANES));
+        // Position p under tap v reads input p + v of the row: the compiler unrolls the
+        // loops and loads each input once for the KW positions that read it.
+        for (p, a) in acc.iter_mut().enumerate() {
+            for (v, &wv) in wv.iter().enumerate() {
+                *a = s.mul_add(s.splat(xs[p + v]), wv, *a);
+            }
+        }
+    }
+    let row0 = (i * g.out_w() + j0) * LANES;
+    for (a, to) in acc
+        .iter()
+        .zip(sums[row0..][..P * LANES].as_chunks_mut::<LANES>().0)
+    {
+        s.store(*a, to);
+    }
+}
+
+/// The sums of every position for block `b` of 16 filters by sliding tiles of `P`
+/// positions: `sums[(position, filter)]`, rows of 16.
+#[inline(always)]
+fn sliding_sums<S: Simd, const P: usize, const KW: usize>(
+    s: S,
+    g: &Direct,
+    padded: &[f32],
+    w: &[f32],
+    sums: &mut [f32],
+) {
+    let ow = g.out_w();
+    for i in 0..g.out_h() {
+        // Whole tiles, then one that ends at the row's end (overlapping the one before).
+        let starts = (0..ow / P)
+            .map(|t| t * P)
+            .chain((!ow.is_multiple_of(P)).then(|| ow - P));
+        for j0 in starts {
+            sliding_tile::<S, P, KW>(s, g, padded, w, (i, j0), sums);
+        }
+    }
+}
+
+/// The correlation of one padded image by sliding tiles ([`sliding_positions`] gives
+/// `p`), straight into `dst` (`dst_c` planes of `out_h x out_w`, every entry written,
+/// `bias` added), on `isa`. `packed` comes from [`pack_filters`] with `f = 16`; `sums`
+/// is scratch.
+///
+/// # Panics
+/// If `isa` is not available or `p` is not [`sliding_positions`] of `g`: caller bugs.
+pub(crate) fn correlate_sliding(
+    isa: Isa,
+    g: &Direct,
+    p: usize,
+    (padded, packed): (&[f32], &[f32]),
+    bias: Option<&[f32]>,
+    dst: &mut [f32],
+    sums: &mut Vec<f32>,
+) {
+    assert_eq!(sliding_positions(g, isa), Some(p));
+    let plane = g.out_h() * g.out_w();
+    let (taps, dst) = (g.taps(), &mut dst[..g.dst_c * plane]);
+    sums.resize(plane * LANES, 0.0);
+    let sums = &mut sums[..];
+    for b in 0..g.dst_c / LANES {
+        let w = &packed[b * taps * LANES..(b + 1) * taps * LANES];
+        let out = &mut *sums;
+        with_simd!(isa, s => match (p, g.kw) {
+            (14, 3) => sliding_sums::<_, 14, 3>(s, g, padded, w, out),
+            (10, 3) => sliding_sums::<_, 10, 3>(s, g, padded, w, out),
+            (8, 3) => sliding_sums::<_, 8, 3>(s, g, padded, w, out),
+            (14, 5) => sliding_sums::<_, 14, 5>(s, g, padded, w, out),
+            (10, 5) => sliding_sums::<_, 10, 5>(s, g, padded, w, out),
+            (8, 5) => sliding_sums::<_, 8, 5>(s, g, padded, w, out),
+            _ => unreachable!("sliding_positions gives one of these"),
+        });
+        let planes = &mut dst[b * LANES * plane..(b + 1) * LANES * plane];
+        let shift = bias.map(|bias| &bias[b * LANES..(b + 1) * LANES]);
+        transpose(isa, &sums[..plane * LANES], plane, LANES, shift, planes);
     }
 }
 
