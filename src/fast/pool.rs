@@ -123,6 +123,9 @@ fn take_larger(best: &mut f32, at: &mut usize, value: f32, pos: usize) {
 /// Windows processed together by [`max_windows`].
 const LANES: usize = 8;
 
+/// The widest window [`max_windows`] takes (its callers: 2 x 2 and 3 x 3).
+const MAX_F: usize = 3;
+
 /// One row of `F x F` windows with stride `F` starting at input row `r0`: the maxima in
 /// `out` and their switches in `sw`, each window visited row by row, left to right.
 /// [`LANES`] windows at a time, in arrays the compiler keeps in vector registers; the
@@ -134,7 +137,8 @@ fn max_windows<const F: usize>(
     w: usize,
     r0: usize,
 ) {
-    let mut spare = [[0.0f32; LANES * 3]; F];
+    const { assert!(F <= MAX_F, "max_windows takes windows up to MAX_F wide") };
+    let mut spare = [[0.0f32; LANES * MAX_F]; F];
     for j0 in (0..out.len()).step_by(LANES) {
         let n = LANES.min(out.len() - j0);
         let (best, k) = if n == LANES {
