@@ -34,7 +34,7 @@ use rayon::prelude::*;
 use crate::conv::{check_bias, Conv2dConfig, ConvDims};
 use crate::error::{Error, Result};
 use crate::fast::direct::{self, Direct};
-use crate::fast::simd::{self, LANES};
+use crate::fast::simd::{self, Isa, LANES};
 use crate::fast::winograd;
 use crate::tensor::zeros4_par;
 
@@ -303,6 +303,82 @@ fn use_winograd(g: &Direct, kernel: FastKernel) -> bool {
     matches!(kernel, FastKernel::Winograd | FastKernel::Auto) && winograd::applies(g)
 }
 
+/// The tiles that compute a correlation `g` (a forward pass, or an input gradient with
+/// channels and filters swapped) on `isa` under `kernel`, the first that applies:
+/// Winograd (3 x 3, even outputs, a multiple of 32 filters), the wide tiles (a multiple
+/// of 64 filters; of 32 or 16 too without AVX-512), the sliding tiles (AVX-512, a
+/// multiple of 16 filters that is not one of 32), else the flat tiles.
+#[derive(Debug, Clone, Copy)]
+enum Tiles {
+    Winograd,
+    /// Blocks of this many filters ([`direct::wide_block`]).
+    Wide(usize),
+    /// Tiles of this many positions ([`direct::sliding_positions`]).
+    Sliding(usize),
+    /// Tiles of this many filters ([`direct::filter_tile`]).
+    Flat(usize),
+}
+
+impl Tiles {
+    fn of(g: &Direct, isa: Isa, kernel: FastKernel) -> Tiles {
+        if use_winograd(g, kernel) {
+            Tiles::Winograd
+        } else if let Some(block) = direct::wide_block(g.dst_c, isa) {
+            Tiles::Wide(block)
+        } else if let Some(p) = direct::sliding_positions(g, isa) {
+            Tiles::Sliding(p)
+        } else {
+            Tiles::Flat(direct::filter_tile(g.dst_c, isa))
+        }
+    }
+
+    /// Packs the filters `weight(k, c, u, v)` of `g` for these tiles.
+    fn pack(
+        self,
+        g: &Direct,
+        weight: impl Fn(usize, usize, usize, usize) -> f32,
+        packed: &mut Vec<f32>,
+    ) {
+        match self {
+            Tiles::Winograd => winograd::transform_filters(g, weight, packed),
+            Tiles::Wide(f) | Tiles::Flat(f) => direct::pack_filters(g, f, weight, packed),
+            Tiles::Sliding(_) => direct::pack_filters(g, LANES, weight, packed),
+        }
+    }
+}
+
+/// What [`correlate_image`] reads besides the image: the packed filters and the tap
+/// offsets, positions and spills of the correlation.
+type Plan<'a> = (&'a [f32], &'a [usize], &'a [usize], &'a [direct::Spill]);
+
+/// The correlation `g` of one padded image by `tiles`, plus `bias`, into `out`: a forward
+/// pass, or an input gradient.
+#[allow(clippy::too_many_arguments)]
+fn correlate_image(
+    isa: Isa,
+    g: &Direct,
+    tiles: Tiles,
+    padded: &[f32],
+    (packed, offsets, pixels, spills): Plan,
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    (sums, transforms): (&mut Vec<f32>, &mut winograd::Scratch),
+) {
+    match tiles {
+        Tiles::Winograd => winograd::correlate(isa, g, padded, packed, bias, out, transforms),
+        Tiles::Wide(block) => {
+            let data = (packed, offsets);
+            direct::correlate_wide(isa, g, block, padded, data, pixels, bias, out, sums);
+        }
+        Tiles::Sliding(p) => {
+            direct::correlate_sliding(isa, g, p, (padded, packed), bias, out, sums)
+        }
+        Tiles::Flat(f) => {
+            direct::correlate(isa, g, f, padded, (packed, offsets, spills), bias, out)
+        }
+    }
+}
+
 /// Whether the forward pass (and the weight gradient) of `d` runs by Winograd's
 /// F(2 x 2, 3 x 3) under `kernel`: 3 x 3 filters, stride 1, even output sizes, a multiple
 /// of 32 filters. The input gradient uses it when the same holds with
@@ -316,17 +392,16 @@ pub fn uses_winograd(d: &ConvDims, kernel: FastKernel) -> bool {
 /// `"Winograd F(2x2, 3x3) (avx512)"`, ... (the
 /// benchmarks name what ran with it).
 pub fn kernel_name(d: &ConvDims, kernel: FastKernel) -> String {
-    let isa = simd::active().name();
+    let isa = simd::active();
     if !use_direct(d, kernel) {
-        "im2col + GEMM".into()
-    } else if use_winograd(&direct_forward(d), kernel) {
-        format!("Winograd F(2x2, 3x3) ({isa})")
-    } else if direct::wide_block(d.filters, simd::active()).is_some() {
-        format!("direct, wide ({isa})")
-    } else if direct::sliding_positions(&direct_forward(d), simd::active()).is_some() {
-        format!("direct, sliding ({isa})")
-    } else {
-        format!("direct ({isa})")
+        return "im2col + GEMM".into();
+    }
+    let name = isa.name();
+    match Tiles::of(&direct_forward(d), isa, kernel) {
+        Tiles::Winograd => format!("Winograd F(2x2, 3x3) ({name})"),
+        Tiles::Wide(_) => format!("direct, wide ({name})"),
+        Tiles::Sliding(_) => format!("direct, sliding ({name})"),
+        Tiles::Flat(_) => format!("direct ({name})"),
     }
 }
 
@@ -444,27 +519,8 @@ fn direct_forward_batch(
 ) -> Array4<f32> {
     let g = direct_forward(d);
     let isa = isa_of(scratch).expect("checked by the caller");
-    let wide = direct::wide_block(d.filters, isa);
-    let fast3 = use_winograd(&g, scratch.kernel);
-    let sliding = direct::sliding_positions(&g, isa).filter(|_| !fast3 && wide.is_none());
-    let f = wide.unwrap_or_else(|| {
-        if sliding.is_some() {
-            LANES
-        } else {
-            direct::filter_tile(d.filters, isa)
-        }
-    });
-    if fast3 {
-        let weight = |k, c, u, v| weight[[k, c, u, v]];
-        winograd::transform_filters(&g, weight, &mut scratch.packed);
-    } else {
-        direct::pack_filters(
-            &g,
-            f,
-            |k, c, u, v| weight[[k, c, u, v]],
-            &mut scratch.packed,
-        );
-    }
+    let tiles = Tiles::of(&g, isa, scratch.kernel);
+    tiles.pack(&g, |k, c, u, v| weight[[k, c, u, v]], &mut scratch.packed);
     scratch.offsets = direct::offsets(&g);
     let pixels = direct::pixels(&g);
     let spills = direct::spills(&g);
@@ -500,29 +556,9 @@ fn direct_forward_batch(
                 .zip(padded.chunks_mut(plen))
             {
                 direct::pad_planes(isa, xn, &g, padded);
-                if fast3 {
-                    let b = bias.as_deref();
-                    winograd::correlate(isa, &g, padded, packed, b, yn, transforms);
-                } else if let Some(p) = sliding {
-                    let b = bias.as_deref();
-                    direct::correlate_sliding(isa, &g, p, (padded, packed), b, yn, sums);
-                } else if let Some(block) = wide {
-                    let b = bias.as_deref();
-                    direct::correlate_wide(
-                        isa,
-                        &g,
-                        block,
-                        padded,
-                        (packed, offsets),
-                        &pixels,
-                        b,
-                        yn,
-                        sums,
-                    );
-                } else {
-                    let data = (&packed[..], &offsets[..], &spills[..]);
-                    direct::correlate(isa, &g, f, padded, data, bias.as_deref(), yn);
-                }
+                let plan = (&packed[..], &offsets[..], &pixels[..], &spills[..]);
+                let b = bias.as_deref();
+                correlate_image(isa, &g, tiles, padded, plan, b, yn, (sums, transforms));
             }
         });
     y
@@ -544,23 +580,11 @@ fn direct_backward_batch(
     let gx = direct_input_grad(d);
     let isa = isa_of(scratch).expect("checked by the caller");
     let f = direct::grad_filter_tile(d.filters, isa);
-    // The wide kernels: the weight gradient for a multiple of 32 filters (or 16, see
-    // `wide_grad_block`), the input gradient (whose "filters" are the channels) for a
-    // multiple of 64 channels (of 16 without AVX-512, see `wide_block`).
-    let (wide_w, wide_x) = (
-        direct::wide_grad_block(&g).is_some(),
-        direct::wide_block(d.channels, isa),
-    );
-    // The input gradient by sliding tiles where the forward pass would take them.
-    let sliding_x = direct::sliding_positions(&gx, isa)
-        .filter(|_| wide_x.is_none() && !(input_grad && use_winograd(&gx, scratch.kernel)));
-    let fx = wide_x.unwrap_or_else(|| {
-        if sliding_x.is_some() {
-            LANES
-        } else {
-            direct::filter_tile(d.channels, isa)
-        }
-    });
+    // The wide kernels for the weight gradient of a multiple of 32 filters (or 16, see
+    // `wide_grad_block`); the input gradient's tiles as for a forward pass whose "filters"
+    // are the channels.
+    let wide_w = direct::wide_grad_block(&g).is_some();
+    let tiles_x = Tiles::of(&gx, isa, scratch.kernel);
     let (pixels, pixels_x) = (direct::pixels(&g), direct::pixels(&gx));
     let spills_x = direct::spills(&gx);
     let tap_blocks = if wide_w {
@@ -569,18 +593,13 @@ fn direct_backward_batch(
         Vec::new()
     };
     let (plane, taps) = (d.out_height * d.out_width, g.taps());
-    let fast3_x = input_grad && use_winograd(&gx, scratch.kernel);
     // Winograd's weight gradient runs within the wide kernels' loop (32 filters or more).
     let fast3_w = wide_w && use_winograd(&g, scratch.kernel);
     if input_grad {
         let (kh, kw) = (d.kernel_height, d.kernel_width);
         let flipped =
             |c: usize, k: usize, u: usize, v: usize| weight[[k, c, kh - 1 - u, kw - 1 - v]];
-        if fast3_x {
-            winograd::transform_filters(&gx, flipped, &mut scratch.packed);
-        } else {
-            direct::pack_filters(&gx, fx, flipped, &mut scratch.packed);
-        }
+        tiles_x.pack(&gx, flipped, &mut scratch.packed);
         scratch.offsets = direct::offsets(&gx);
     }
     let (in_len, out_len) = (
@@ -709,27 +728,9 @@ fn direct_backward_batch(
                     if input_grad {
                         let dxn = &mut dxs[n * in_len..(n + 1) * in_len];
                         direct::pad_planes(isa, dyn_, &gx, dy_padded);
-                        if fast3_x {
-                            winograd::correlate(isa, &gx, dy_padded, packed, None, dxn, transforms);
-                        } else if let Some(p) = sliding_x {
-                            let data = (&dy_padded[..], &packed[..]);
-                            direct::correlate_sliding(isa, &gx, p, data, None, dxn, sums);
-                        } else if let Some(block) = wide_x {
-                            direct::correlate_wide(
-                                isa,
-                                &gx,
-                                block,
-                                dy_padded,
-                                (packed, offsets),
-                                &pixels_x,
-                                None,
-                                dxn,
-                                sums,
-                            );
-                        } else {
-                            let data = (&packed[..], &offsets[..], &spills_x[..]);
-                            direct::correlate(isa, &gx, fx, dy_padded, data, None, dxn);
-                        }
+                        let plan = (&packed[..], &offsets[..], &pixels_x[..], &spills_x[..]);
+                        let scratch = (&mut *sums, &mut *transforms);
+                        correlate_image(isa, &gx, tiles_x, dy_padded, plan, None, dxn, scratch);
                     }
                 }
                 if fast3_w {
