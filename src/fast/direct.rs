@@ -340,18 +340,13 @@ pub(crate) fn pack_filters(
 
 /// Where one vector of 16 flat outputs goes in a dense output plane: the lanes set in
 /// `mask` are real outputs (not a garbage column, not past the last row) and go, packed in
-/// order, to `start..start + mask.count_ones()` of the plane.
+/// order, to `start..end` of the plane (`end - start` = `mask.count_ones()`, counted once
+/// here rather than at every store).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Spill {
     mask: u16,
     start: usize,
-}
-
-impl Spill {
-    /// The place of the spill's outputs in a plane.
-    fn range(self) -> std::ops::Range<usize> {
-        self.start..self.start + self.mask.count_ones() as usize
-    }
+    end: usize,
 }
 
 /// The [`Spill`] of every vector of a flat plane ([`Direct::flat_len`] / 16 of them).
@@ -370,8 +365,9 @@ pub(crate) fn spills(g: &Direct) -> Vec<Spill> {
             .map(|l| 1u16 << l)
             .sum::<u16>();
         let start = ((q / wp) * ow + (q % wp).min(ow)).min(plane);
-        assert!(start + mask.count_ones() as usize <= plane);
-        Spill { mask, start }
+        let end = start + mask.count_ones() as usize;
+        assert!(end <= plane);
+        Spill { mask, start, end }
     };
     (0..g.flat_len() / LANES)
         .map(|v| spill(v * LANES))
@@ -501,10 +497,9 @@ fn tile<S: Simd, const F: usize, const R: usize>(
     // The real outputs' lanes, packed, to their place in the output planes.
     let spills = &spills[q0 / LANES..][..R];
     for (f, acc_f) in acc.iter().enumerate().take(filters) {
-        let b = s.splat(bias[f]);
+        let (b, out) = (s.splat(bias[f]), &mut out[f * plane..(f + 1) * plane]);
         for (&a, sp) in acc_f.iter().zip(spills) {
-            let range = sp.range();
-            s.spill(s.add(a, b), sp.mask, &mut out[f * plane..][range]);
+            s.spill(s.add(a, b), sp.mask, &mut out[sp.start..sp.end]);
         }
     }
 }

@@ -351,17 +351,21 @@ fn transform_input_vectors<S: Simd>(s: S, isa: Isa, g: &Direct, padded: &[f32], 
                         s.sub(d1[3], d3[3]),
                     ],
                 ];
+                let mut values = [s.zero(); XI];
                 for (i, t) in rows.into_iter().enumerate() {
-                    let u = [
+                    values[4 * i..4 * i + 4].copy_from_slice(&[
                         s.sub(t[0], t[2]),
                         s.add(t[1], t[2]),
                         s.sub(t[2], t[1]),
                         s.sub(t[1], t[3]),
-                    ];
-                    for (j, value) in u.into_iter().enumerate() {
-                        let at = base + (4 * i + j) * stride;
-                        s.store(value, (&mut v[at..at + LANES]).try_into().expect("16"));
-                    }
+                    ]);
+                }
+                // V_xi is plane xi of `v`: the planes all have the same length, so one
+                // check of `base + 16 <= stride` serves the 16 stores (with an index
+                // `base + xi stride` into `v`, each store was checked on its own).
+                for (plane, value) in v[..XI * stride].chunks_exact_mut(stride).zip(values) {
+                    let slots = &mut plane[base..base + LANES];
+                    s.store(value, slots.try_into().expect("16 floats"));
                 }
             }
         }
