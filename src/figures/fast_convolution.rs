@@ -18,6 +18,10 @@ pub const COMPARISON: &str = "book/generated/16-fast-convolution/comparison.json
 /// (`benches/pytorch_compare.py --save --save-as avx2`).
 pub const BENCH_AVX2: &str = "book/generated/16-fast-convolution/bench-avx2.json";
 pub const COMPARISON_AVX2: &str = "book/generated/16-fast-convolution/comparison-avx2.json";
+/// The fast convolutions of the committed code against those of commit 734490a, the
+/// AVX-512 intrinsics that the portable kernels replaced, by turns on one machine
+/// (`benches/compare_commits.py 734490a --save`): the appendix's price of the portable layer.
+pub const VERSUS: &str = "book/generated/16-fast-convolution/versus-734490a.json";
 
 #[derive(Debug, Deserialize)]
 struct Timing {
@@ -211,6 +215,118 @@ impl Comparison {
         ));
         table
     }
+}
+
+/// Two versions of the crate's fast convolutions timed by turns
+/// (`benches/compare_commits.py`).
+#[derive(Debug, Deserialize)]
+struct Versus {
+    machine: CompareMachine,
+    before: Commit,
+    now: Source,
+    rounds: usize,
+    rows: Vec<VersusRow>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Commit {
+    commit: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct VersusRow {
+    name: String,
+    pass: String,
+    threads: usize,
+    before_ms: f64,
+    now_ms: f64,
+    kernel: String,
+}
+
+impl Versus {
+    /// The table, with a note on how it was measured.
+    fn table(&self) -> String {
+        let rows: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.name.clone(),
+                    r.pass.clone(),
+                    r.threads.to_string(),
+                    format!("{:.2} ms", r.before_ms),
+                    format!("{:.2} ms", r.now_ms),
+                    format!("{:.2}", r.now_ms / r.before_ms),
+                    r.kernel.clone(),
+                ]
+            })
+            .collect();
+        let header = [
+            "convolution (batch 64)",
+            "pass",
+            "threads",
+            "before",
+            "now",
+            "now / before",
+            "kernel now",
+        ];
+        let mut table = markdown_table(&header, &rows);
+        let changes = if self.now.uncommitted.is_empty() {
+            String::new()
+        } else {
+            format!(" with changes to {}", self.now.uncommitted.join(", "))
+        };
+        table.push_str(&format!(
+            "\nbefore = the AVX-512 intrinsics of commit {}, now = the portable kernels of \
+             commit {}{changes}. The two took turns {} times on {} ({} cores, {}); each time is \
+             the median of the {} runs' medians.\n",
+            short_commit(&self.before.commit),
+            short_commit(&self.now.commit),
+            self.rounds,
+            self.machine.cpu,
+            self.machine.cores,
+            self.machine.rustc,
+            self.rounds
+        ));
+        table
+    }
+
+    /// The rows whose time changed by more than `by` (a fraction) in the direction of
+    /// `slower`, in words: `"none"`, or each with its pass, threads and ratio.
+    fn changed(&self, slower: bool, by: f64) -> String {
+        let rows: Vec<String> = self
+            .rows
+            .iter()
+            .filter(|r| {
+                let ratio = r.now_ms / r.before_ms;
+                if slower {
+                    ratio > 1.0 + by
+                } else {
+                    ratio < 1.0 - by
+                }
+            })
+            .map(|r| {
+                format!(
+                    "{} ({}, {} thread{}: {:.2})",
+                    short(&r.name),
+                    r.pass,
+                    r.threads,
+                    if r.threads == 1 { "" } else { "s" },
+                    r.now_ms / r.before_ms
+                )
+            })
+            .collect();
+        if rows.is_empty() {
+            "none".into()
+        } else {
+            rows.join("; ")
+        }
+    }
+}
+
+/// The first 7 digits of a commit.
+fn short_commit(commit: &str) -> String {
+    commit.chars().take(7).collect()
 }
 
 /// Two kernels' times per pass (forward, weight gradient, backward) and the ratio of the
@@ -636,6 +752,29 @@ pub fn generate(w: &mut Writer) -> GenResult {
     w.number("avx2_misses", missed.clone(), missed);
     let missed = misses(&comparison);
     w.number("avx512_misses", missed.clone(), missed);
+    // The kernels that the portable ones replaced, by turns on one machine.
+    let versus: Versus = read(w, VERSUS)?;
+    w.snippet("versus.md", &versus.table(), VERSUS)?;
+    let slower = versus.changed(true, 0.05);
+    w.number("versus_slower", slower.clone(), slower);
+    let faster = versus.changed(false, 0.05);
+    w.number("versus_faster", faster.clone(), faster);
+    if let Some(worst) = versus
+        .rows
+        .iter()
+        .max_by(|a, b| (a.now_ms / a.before_ms).total_cmp(&(b.now_ms / b.before_ms)))
+    {
+        let ratio = worst.now_ms / worst.before_ms;
+        let shown = format!(
+            "{:.0}% ({}, {}, {} thread{})",
+            100.0 * (ratio - 1.0),
+            short(&worst.name),
+            worst.pass,
+            worst.threads,
+            if worst.threads == 1 { "" } else { "s" }
+        );
+        w.number("versus_worst", shown, ratio);
+    }
     for (key, c) in [("avx512", &comparison), ("avx2", &avx2)] {
         for (pass, limit, name) in [("fwd+bwd", 0.9, "both"), ("forward", 1.0, "forward")] {
             let (good, all) = conv_rows_within(c, pass, limit);
