@@ -205,6 +205,7 @@ pub const CHAPTERS: &[Chapter] = &[
             "book/generated/16-fast-convolution/comparison.json",
             "book/generated/16-fast-convolution/comparison-avx2.json",
             "book/generated/16-fast-convolution/bench-avx2.json",
+            "book/generated/16-fast-convolution/versus-734490a.json",
         ],
         retrain: None,
     },
