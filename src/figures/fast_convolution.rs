@@ -305,22 +305,24 @@ impl Versus {
                     ratio < 1.0 - by
                 }
             })
-            .map(|r| {
-                format!(
-                    "{} ({}, {} thread{}: {:.2})",
-                    short(&r.name),
-                    r.pass,
-                    r.threads,
-                    if r.threads == 1 { "" } else { "s" },
-                    r.now_ms / r.before_ms
-                )
-            })
+            .map(|r| row_in_words(&short(&r.name), &r.pass, r.threads, r.now_ms / r.before_ms))
             .collect();
-        if rows.is_empty() {
-            "none".into()
-        } else {
-            rows.join("; ")
-        }
+        rows_in_words(&rows)
+    }
+}
+
+/// One row of a table in words: "LeNet conv1 1->6 (forward, 2 threads: 1.06)".
+fn row_in_words(name: &str, pass: &str, threads: usize, ratio: f64) -> String {
+    let s = if threads == 1 { "" } else { "s" };
+    format!("{name} ({pass}, {threads} thread{s}: {ratio:.2})")
+}
+
+/// Rows in words, joined by semicolons, or "none".
+fn rows_in_words(rows: &[String]) -> String {
+    if rows.is_empty() {
+        "none".into()
+    } else {
+        rows.join("; ")
     }
 }
 
@@ -838,25 +840,9 @@ fn misses(c: &Comparison) -> String {
                 _ => false,
             }
         })
-        .map(|r| {
-            let threads = if r.threads == 1 {
-                "1 thread".to_string()
-            } else {
-                format!("{} threads", r.threads)
-            };
-            format!(
-                "{} ({}, {threads}: {:.2})",
-                r.name,
-                r.pass,
-                r.cnn_book / r.pytorch
-            )
-        })
+        .map(|r| row_in_words(&r.name, &r.pass, r.threads, r.cnn_book / r.pytorch))
         .collect();
-    if rows.is_empty() {
-        "none".into()
-    } else {
-        rows.join("; ")
-    }
+    rows_in_words(&rows)
 }
 
 /// The convolution rows of `c` for `pass` whose ratio is at most `limit`, and all of them.
