@@ -475,6 +475,7 @@ fn tile<S: Simd, const F: usize, const R: usize>(
     // the furthest once.
     let inputs = Strip::new(padded, q0, offsets, R * LANES);
     assert!(offsets.items().len() * F <= packed.len());
+    assert!(filters <= F && out.len() == filters * plane);
     let mut acc = [[s.zero(); R]; F];
     // Only the taps of the filter rows that meet real inputs (the others multiply zeros of
     // the padding: leaving them out changes no sum). Taps go row by row of the filters
@@ -494,12 +495,15 @@ fn tile<S: Simd, const F: usize, const R: usize>(
             }
         }
     }
-    // The real outputs' lanes, packed, to their place in the output planes.
+    // The real outputs' lanes, packed, to their place in the output planes: spill by spill,
+    // each checked once, then filter by filter (every plane of `out` is `plane` long, so
+    // the check covers the stores of all `filters` filters).
     let spills = &spills[q0 / LANES..][..R];
-    for (f, acc_f) in acc.iter().enumerate().take(filters) {
-        let (b, out) = (s.splat(bias[f]), &mut out[f * plane..(f + 1) * plane]);
-        for (&a, sp) in acc_f.iter().zip(spills) {
-            s.spill(s.add(a, b), sp.mask, &mut out[sp.start..sp.end]);
+    for (r, sp) in spills.iter().enumerate() {
+        let (start, end) = (sp.start, sp.end);
+        assert!(start <= end && end <= plane && end - start <= LANES);
+        for ((acc_f, &b), out) in acc.iter().zip(bias).zip(out.chunks_exact_mut(plane)) {
+            s.spill(s.add(acc_f[r], s.splat(b)), sp.mask, &mut out[start..end]);
         }
     }
 }
