@@ -13,7 +13,9 @@ benchmark runs as a server (`--serve`) and, for every layer, thread count and pa
 script asks it for 7 timed runs, then times 7 runs of PyTorch, and so on for 3 rounds
 (the side that goes first alternating), each reported value the median of the 21 runs;
 then each model's epochs, cnn-book's and PyTorch's back to back. The rest of the crate's
-benchmark (peak, naive loops, lowering, kernels, profile) runs once, first.
+benchmark (peak, naive loops, lowering, kernels, profile) runs once, first. Both run with
+glibc's malloc told where large blocks come from (see MALLOC below), or the allocator's
+state, not the kernels, would decide some rows.
 
 Prints one table with both times and their ratio, and with --save writes
 book/generated/16-fast-convolution/bench.json and comparison.json, which the chapter's
@@ -45,10 +47,21 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+# glibc's malloc hands out a large block (an output of megabytes) either from its heap or
+# by a fresh mmap, and moves the line between the two as the process frees blocks: a
+# process that ends on the mmap side pays a page fault per 4 KiB of every output, every
+# call (PyTorch's 32-channel forward pass then takes 12 ms instead of 7, from one process
+# to the next). Both sides run with the line fixed above every block they time, so that
+# neither does: the state a long training run settles in.
+MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(512 << 20)}
+if __name__ == "__main__" and any(os.environ.get(k) != v for k, v in MALLOC.items()):
+    os.environ.update(MALLOC)  # read by malloc when a process starts: start again
+    os.execv(sys.executable, [sys.executable, *sys.argv])
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "book" / "generated" / "16-fast-convolution"
@@ -360,7 +373,8 @@ def main():
             "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "python": platform.python_version(),
             "environment": {k: os.environ[k] for k in
-                            ("CNN_BOOK_ISA", "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
+                            ("CNN_BOOK_ISA", "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA",
+                             *MALLOC)
                             if k in os.environ},
             "rows": [dict(zip(("name", "pass", "threads", "cnn_book", "pytorch", "unit",
                                "kernel"), r))
