@@ -146,6 +146,10 @@ struct Comparison {
     /// comparison recorded it have none).
     #[serde(default)]
     source: Option<Source>,
+    /// The environment variables the run was made with that change what is measured
+    /// (instruction sets held down, the allocator's settings); older runs recorded none.
+    #[serde(default)]
+    environment: std::collections::BTreeMap<String, String>,
     rows: Vec<CompareRow>,
 }
 
@@ -207,13 +211,46 @@ impl Comparison {
             ),
             None => String::new(),
         };
+        let held = if self.held() {
+            ", both held to them by the environment (CNN_BOOK_ISA, ATEN_CPU_CAPABILITY, \
+             ONEDNN_MAX_CPU_ISA)"
+        } else {
+            ""
+        };
+        let malloc = if self.environment.contains_key("MALLOC_MMAP_THRESHOLD_") {
+            " Both ran with glibc's malloc serving large blocks from its heap \
+             (MALLOC_MMAP_THRESHOLD_, MALLOC_TRIM_THRESHOLD_)."
+        } else {
+            ""
+        };
         table.push_str(&format!(
             "\nratio = cnn-book time / PyTorch time (below 1: cnn-book is faster). Medians, \
              measured in one run of `benches/pytorch_compare.py` on {} ({} cores), {}, with \
-             the {isa} kernels{source}; PyTorch {} with {torch_isa}.\n",
+             the {isa} kernels{source}; PyTorch {} with {torch_isa}{held}.{malloc}\n",
             m.cpu, m.cores, m.rustc, self.torch
         ));
         table
+    }
+
+    /// Whether both libraries were held to a narrower instruction set than the CPU has.
+    fn held(&self) -> bool {
+        self.environment.contains_key("CNN_BOOK_ISA")
+    }
+
+    /// Where a comparison of the AVX2 kernels was made, as the start of a sentence.
+    fn avx2_where(&self) -> String {
+        let cpu = &self.machine.cpu;
+        if self.held() {
+            format!(
+                "On the same {cpu}, both libraries held to their AVX2 kernels \
+                 (`CNN_BOOK_ISA=avx2`, and PyTorch's `ATEN_CPU_CAPABILITY=avx2`, \
+                 `ONEDNN_MAX_CPU_ISA=AVX2`)"
+            )
+        } else {
+            format!(
+                "On a {cpu} with AVX2 and no AVX-512, where both libraries run their AVX2 kernels"
+            )
+        }
     }
 }
 
@@ -741,11 +778,8 @@ pub fn generate(w: &mut Writer) -> GenResult {
     // The same comparison on a machine with AVX2 and no AVX-512.
     let avx2: Comparison = read(w, COMPARISON_AVX2)?;
     w.snippet("comparison-avx2.md", &avx2.table(), COMPARISON_AVX2)?;
-    w.number(
-        "avx2_cpu",
-        avx2.machine.cpu.clone(),
-        avx2.machine.cpu.clone(),
-    );
+    let avx2_where = avx2.avx2_where();
+    w.number("avx2_where", avx2_where.clone(), avx2_where);
     w.number("avx2_torch", avx2.torch.clone(), avx2.torch.clone());
     let bench_avx2: Bench = read(w, BENCH_AVX2)?;
     let verdict = winograd_verdict(&bench_avx2);
