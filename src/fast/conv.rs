@@ -307,7 +307,8 @@ fn use_winograd(g: &Direct, kernel: FastKernel) -> bool {
 /// channels and filters swapped) on `isa` under `kernel`, the first that applies:
 /// Winograd (3 x 3, even outputs, a multiple of 32 filters), the wide tiles (a multiple
 /// of 64 filters; of 32 or 16 too without AVX-512), the sliding tiles (AVX-512, a
-/// multiple of 16 filters that is not one of 32), else the flat tiles.
+/// multiple of 16 filters that is not one of 32, where the flat layout wastes over a
+/// quarter, [`direct::sliding_positions`]), else the flat tiles.
 #[derive(Debug, Clone, Copy)]
 enum Tiles {
     Winograd,

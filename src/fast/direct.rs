@@ -42,7 +42,8 @@
 //! wide) use the taps of one filter row together: tap `(c, u, v)` at output `j` reads the input that tap
 //! `(c, u, v + 1)` reads at output `j - 1`, so each input, broadcast once, serves `KW`
 //! taps. The forward tile (`correlate_sliding`) holds 16 filters by 8, 10 or 14 real
-//! outputs of a row, no garbage columns ([`sliding_positions`]); the weight-gradient tile
+//! outputs of a row, no garbage columns, and runs where the flat layout computes over a
+//! quarter more outputs than the real ones ([`sliding_positions`]); the weight-gradient tile
 //! (`weight_grad_wide`) holds 16 filters by the taps of 6 or 3 filter rows and walks
 //! along the rows keeping the output gradients of the last `KW` positions in registers
 //! ([`sliding_rows`]). Both sum in the same order as the other tiles.
@@ -1190,27 +1191,31 @@ fn weight_grad_wide_tiles<S: Simd, const NV: usize, const T: usize>(
 
 /// Output positions per *sliding* forward tile for `g` on `isa`, where it takes one: with
 /// AVX-512, for a multiple of 16 filters that is not one of 32 (16, 48, ...), filters 3 or
-/// 5 wide and rows of at least 8 outputs; the tile is one vector of 16 filters by 14, 10
-/// or 8 neighbouring positions of an output row, whichever computes fewest positions
-/// twice (a row not a multiple of the tile ends with a tile that overlaps the one before).
+/// 5 wide, rows of at least 8 outputs, and a flat layout that computes over a quarter more
+/// outputs than the real ones; the tile is one vector of 16 filters by 14, 10 or 8
+/// neighbouring positions of an output row, whichever computes fewest positions twice (a
+/// row not a multiple of the tile ends with a tile that overlaps the one before).
 ///
 /// The flat tile computes the garbage columns and rounds each plane up to whole tiles
 /// (LeNet's second layer: 144 flat outputs for 100 real ones). The sliding tile computes
 /// real outputs only, and reads each input of a filter row once for the `KW` taps of that
 /// row: walking along the row, input `j` meets tap `v` at position `j - v` (as in
 /// [`sliding_rows`]), `P + KW - 1` broadcasts and `KW` weight vectors for `P KW`
-/// multiply-adds. Each position's sum goes over the taps in the order of [`offsets`], so
-/// the bits are those of every other forward tile. Measured on an AVX-512 machine, one
-/// thread, against the flat tile: LeNet's second layer forward 0.31 -> 0.23 ms, the
-/// ResNet's 16 -> 16 layer at 28 x 28 2% faster (28 outputs in rows of 30: little garbage
-/// there; the sums are then transposed, as for the wide tiles).
+/// multiply-adds; its sums are then transposed, as for the wide tiles. Each position's
+/// sum goes over the taps in the order of [`offsets`], so the bits are those of every
+/// other forward tile. Measured on an AVX-512 machine, one thread, against the flat tile:
+/// LeNet's second layer forward 0.26 -> 0.19 ms; the ResNet's 16 -> 16 layer at 28 x 28
+/// (864 flat outputs for 784) 5% *slower* forward, 2% forward and backward, once the flat
+/// tile stored its outputs with one check per vector: there the flat tile runs.
 pub(crate) fn sliding_positions(g: &Direct, isa: Isa) -> Option<usize> {
     let (filters, ow) = (g.dst_c, g.out_w());
+    let flat = |f: usize| g.vectors().next_multiple_of(forward_tile(f, isa).1) * LANES;
     let fits = isa == Isa::Avx512
         && filters.is_multiple_of(LANES)
         && !filters.is_multiple_of(2 * LANES)
         && matches!(g.kw, 3 | 5)
-        && ow >= 8;
+        && ow >= 8
+        && 4 * flat(filter_tile(filters, isa)) > 5 * g.out_h() * ow;
     // Positions computed per row with tiles of p: whole tiles, the last one overlapping.
     let cost = |p: usize| ow.div_ceil(p) * p;
     fits.then(|| {
@@ -1477,6 +1482,25 @@ mod tests {
             let expected: i64 = (0..len).map(|i| (i % 7) as i64 - 3).sum();
             assert_eq!(sum16(&xs), expected as f32, "length {len}");
         }
+    }
+
+    #[test]
+    fn sliding_tiles_take_the_layers_whose_flat_layout_wastes_a_quarter() {
+        // 16 filters: flat tiles of 8 filters by 3 vectors of 16, so a plane is rounded up
+        // to 48 flat outputs. LeNet's second layer: 10 rows of 14 = 140 -> 144 for 100
+        // real outputs (44% more); tiles of 10 positions, one per row.
+        let lenet = Direct::new((6, 14, 14), (0, 0), (5, 5), 16);
+        assert_eq!(sliding_positions(&lenet, Isa::Avx512), Some(10));
+        // The ResNet's 28 x 28 layer: 28 rows of 30 = 840 -> 864 for 784 (10% more).
+        let resnet = Direct::new((16, 28, 28), (1, 1), (3, 3), 16);
+        assert_eq!(sliding_positions(&resnet, Isa::Avx512), None);
+        // 2 rows of 16 = 32 -> 48 for 28 (71% more): two tiles of 14.
+        let short = Direct::new((16, 2, 14), (1, 1), (3, 3), 16);
+        assert_eq!(sliding_positions(&short, Isa::Avx512), Some(14));
+        // 32 filters take the wide tiles; AVX2 has no sliding forward tile.
+        let wide = Direct::new((6, 14, 14), (0, 0), (5, 5), 32);
+        assert_eq!(sliding_positions(&wide, Isa::Avx512), None);
+        assert_eq!(sliding_positions(&lenet, Isa::Avx2), None);
     }
 
     #[test]
