@@ -237,12 +237,14 @@ impl Comparison {
         self.environment.contains_key("CNN_BOOK_ISA")
     }
 
-    /// Where a comparison of the AVX2 kernels was made, as the start of a sentence.
-    fn avx2_where(&self) -> String {
+    /// Where a comparison of the AVX2 kernels was made, as the start of a sentence; `main`
+    /// is the CPU of the chapter's main (AVX-512) comparison.
+    fn avx2_where(&self, main: &str) -> String {
         let cpu = &self.machine.cpu;
+        let which = if cpu == main { "the same" } else { "a" };
         if self.held() {
             format!(
-                "On the same {cpu}, both libraries held to their AVX2 kernels \
+                "On {which} {cpu}, both libraries held to their AVX2 kernels \
                  (`CNN_BOOK_ISA=avx2`, and PyTorch's `ATEN_CPU_CAPABILITY=avx2`, \
                  `ONEDNN_MAX_CPU_ISA=AVX2`)"
             )
@@ -778,7 +780,7 @@ pub fn generate(w: &mut Writer) -> GenResult {
     // The same comparison on a machine with AVX2 and no AVX-512.
     let avx2: Comparison = read(w, COMPARISON_AVX2)?;
     w.snippet("comparison-avx2.md", &avx2.table(), COMPARISON_AVX2)?;
-    let avx2_where = avx2.avx2_where();
+    let avx2_where = avx2.avx2_where(&comparison.machine.cpu);
     w.number("avx2_where", avx2_where.clone(), avx2_where);
     w.number("avx2_torch", avx2.torch.clone(), avx2.torch.clone());
     let bench_avx2: Bench = read(w, BENCH_AVX2)?;
