@@ -9,7 +9,7 @@
 use ndarray::{Array4, ArrayView4};
 use rayon::prelude::*;
 
-use crate::tensor::zeros4_par;
+use super::simd::map_planes;
 
 /// Planes summed together by [`interleaved_folds`].
 const G: usize = 8;
@@ -99,27 +99,16 @@ pub fn forward(
     let x = x.as_standard_layout();
     let xs = x.as_slice().expect("standard layout");
     let inv_std: Vec<f32> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
-    let mut y = zeros4_par(x.dim());
-    let mut x_hat = zeros4_par(x.dim());
-    y.as_slice_mut()
-        .expect("fresh array")
-        .par_chunks_mut(plane)
-        .zip(
-            x_hat
-                .as_slice_mut()
-                .expect("fresh array")
-                .par_chunks_mut(plane),
-        )
-        .zip(xs.par_chunks(plane))
-        .enumerate()
-        .for_each(|(p, ((yp, hp), xp))| {
-            let k = p % c;
-            let (mu, inv, g, b) = (mean[k], inv_std[k], gamma[k], beta[k]);
-            for ((y, hat), &x) in yp.iter_mut().zip(hp.iter_mut()).zip(xp) {
-                *hat = (x - mu) * inv;
-                *y = g * *hat + b;
-            }
-        });
+    let [y, x_hat] = map_planes([xs], plane, |p| {
+        let k = p % c;
+        let (mu, inv, g, b) = (mean[k], inv_std[k], gamma[k], beta[k]);
+        move |[x]: [f32; 1]| {
+            let hat = (x - mu) * inv;
+            [g * hat + b, hat]
+        }
+    });
+    let array = |v| Array4::from_shape_vec(x.dim(), v).expect("one value per entry");
+    let (y, x_hat) = (array(y), array(x_hat));
     (y, x_hat)
 }
 
@@ -168,19 +157,11 @@ pub fn backward(
             (scale, 0.0, 0.0)
         };
     }
-    let mut dx = zeros4_par(dy.dim());
-    dx.as_slice_mut()
-        .expect("fresh array")
-        .par_chunks_mut(plane)
-        .zip(dys.par_chunks(plane))
-        .zip(xh.par_chunks(plane))
-        .enumerate()
-        .for_each(|(p, ((dp, gp), hp))| {
-            let (scale, mean_dy, mean_dyx) = coef[p % c];
-            for ((d, &g), &h) in dp.iter_mut().zip(gp).zip(hp) {
-                *d = scale * (g - mean_dy - h * mean_dyx);
-            }
-        });
+    let [dx] = map_planes([dys, xh], plane, |p| {
+        let (scale, mean_dy, mean_dyx) = coef[p % c];
+        move |[g, h]: [f32; 2]| [scale * (g - mean_dy - h * mean_dyx)]
+    });
+    let dx = Array4::from_shape_vec(dy.dim(), dx).expect("one value per entry");
     (dx, dgamma, dbeta)
 }
 
