@@ -213,7 +213,8 @@ impl Comparison {
         };
         let held = if self.held() {
             ", both held to them by the environment (CNN_BOOK_ISA, ATEN_CPU_CAPABILITY, \
-             ONEDNN_MAX_CPU_ISA)"
+             ONEDNN_MAX_CPU_ISA); the matrix products of the fully connected layers \
+             (matrixmultiply in this library, MKL in PyTorch) were not held and use what the CPU has"
         } else {
             ""
         };
