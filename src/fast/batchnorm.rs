@@ -108,8 +108,7 @@ pub fn forward(
         }
     });
     let array = |v| Array4::from_shape_vec(x.dim(), v).expect("one value per entry");
-    let (y, x_hat) = (array(y), array(x_hat));
-    (y, x_hat)
+    (array(y), array(x_hat))
 }
 
 /// [`crate::norm::batch_norm_backward`]: `(dx, dgamma, dbeta)`.

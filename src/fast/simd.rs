@@ -1262,7 +1262,8 @@ mod tests {
 
     /// Every entry of every output is the plane's function of the inputs' entries, for
     /// lengths that are a whole number of planes, one that is not, and a single short
-    /// plane; planes that panic leave no half-written vector behind.
+    /// plane; a plane that panics, inputs of different lengths and planes of no values
+    /// make the call panic, so no vector is handed out.
     #[test]
     fn map_planes_writes_every_entry_of_every_output() {
         for (len, plane) in [(64 * 12, 12), (100, 7), (5, 16), (0, 3)] {
